@@ -1,0 +1,178 @@
+/**
+ * The client: build it from VoxEngine-style parameters (`layer`) or from the environment
+ * (`layerConfig`), then open scoped sessions with `connect`.
+ *
+ * @example
+ * ```ts
+ * import { Console, Effect, Stream } from "effect"
+ * import { GeminiLive, LiveEvent } from "effect-gemini-live"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const session = yield* GeminiLive.connect({ connectConfig: { responseModalities: ["TEXT"] } })
+ *   yield* session.sendRealtimeInput({ text: "Hello" })
+ *   yield* session.events.pipe(
+ *     Stream.takeUntil(LiveEvent.is("TurnComplete")),
+ *     Stream.runForEach((event) => Console.log(event._tag))
+ *   )
+ * }))
+ *
+ * program.pipe(Effect.provide(GeminiLive.layerConfig()), Effect.runPromise)
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import * as Backend from "./Backend.js"
+import type { ConfigError, LiveError } from "./LiveError.js"
+import * as LiveSession from "./LiveSession.js"
+import * as Parameters from "./Parameters.js"
+import type * as Protocol from "./Protocol.js"
+
+/**
+ * What `connect` may change for one session, over the layer's parameters.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface ConnectOptions {
+  /** Another model for this session. */
+  readonly model?: string | undefined
+  /** Config fields for this session, merged over the layer's `connectConfig` (field by field). */
+  readonly connectConfig?: Protocol.LiveConnectConfig | undefined
+  /** Another close callback for this session. */
+  readonly onWebSocketClose?: ((event: Parameters.WebSocketCloseEvent) => void) | undefined
+  /** Events buffered per reader before the socket is paused; default 256. */
+  readonly eventBufferSize?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Service {
+  /** The decoded parameters this client was built with. */
+  readonly parameters: Parameters.Decoded
+  /** Opens a session that lives until the scope closes. */
+  readonly connect: (options?: ConnectOptions) => Effect.Effect<LiveSession.LiveSession, LiveError, Scope.Scope>
+}
+
+/**
+ * @since 0.1.0
+ * @category Context
+ */
+export class GeminiLive extends Context.Tag("effect-gemini-live/GeminiLive")<GeminiLive, Service>() {}
+
+/**
+ * The default model (see the README's "Models").
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const defaultModel: string = Parameters.defaultModel
+
+/**
+ * Builds the client from decoded parameters. Services already in the context (Auth, Backend,
+ * Transport, Statistics, WireTrace) are used instead of the ones the parameters imply.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const make = (parameters: Parameters.Decoded): Effect.Effect<Service, ConfigError> =>
+  Effect.gen(function*() {
+    const services = yield* Parameters.services(parameters)
+    const connect = (options: ConnectOptions = {}) =>
+      Effect.gen(function*() {
+        const overrides = options.connectConfig === undefined
+          ? {}
+          : yield* Parameters.decodeConnectConfig(options.connectConfig)
+        return yield* LiveSession.make({
+          model: options.model ?? parameters.model ?? Parameters.defaultModel,
+          connectConfig: { ...parameters.connectConfig, ...overrides },
+          timeout: parameters.httpOptions?.timeout ?? Parameters.defaultTimeoutMillis,
+          onWebSocketClose: options.onWebSocketClose ?? parameters.onWebSocketClose,
+          eventBufferSize: options.eventBufferSize
+        })
+      }).pipe(Effect.provide(services))
+    return GeminiLive.of({ parameters, connect })
+  })
+
+/**
+ * The client from VoxEngine-style parameters. Bad parameters fail the layer with a `ConfigError`
+ * naming the field. To replace a service (e.g. the emulator's in-memory transport), provide its
+ * layer to this one: `GeminiLive.layer(p).pipe(Layer.provide(emulator.layerTransport))`.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layer = (parameters: Parameters.Input): Layer.Layer<GeminiLive, ConfigError> =>
+  Layer.effect(GeminiLive, Effect.flatMap(Parameters.decode(parameters), make))
+
+const firstOf = (...names: ReadonlyArray<string>) =>
+  Config.all(names.map((name) => Config.option(Config.redacted(name)))).pipe(
+    Config.map((values) => Option.getOrUndefined(Option.firstSomeOf(values)))
+  )
+
+/**
+ * The parameters found in the environment, with the names `@google/genai` reads:
+ * `GOOGLE_API_KEY` / `GEMINI_API_KEY` (the first wins), `GOOGLE_GENAI_USE_VERTEXAI`,
+ * `GOOGLE_CLOUD_PROJECT`, `GOOGLE_CLOUD_LOCATION`, `GOOGLE_GEMINI_BASE_URL` (and
+ * `GOOGLE_GENAI_API_VERSION`, read by every layer).
+ *
+ * @since 0.1.0
+ * @category Configuration
+ */
+export const parametersFromConfig: Config.Config<Parameters.Input> = Config.all({
+  apiKey: firstOf("GOOGLE_API_KEY", "GEMINI_API_KEY"),
+  vertex: Config.option(Config.string("GOOGLE_GENAI_USE_VERTEXAI")),
+  project: Config.option(Config.string("GOOGLE_CLOUD_PROJECT")),
+  location: Config.option(Config.string("GOOGLE_CLOUD_LOCATION")),
+  baseUrl: Config.option(Config.string("GOOGLE_GEMINI_BASE_URL"))
+}).pipe(Config.map(({ apiKey, baseUrl, location, project, vertex }) => {
+  const parameters: { -readonly [K in keyof Parameters.Input]: Parameters.Input[K] } = {}
+  if (apiKey !== undefined) parameters.apiKey = apiKey as Redacted.Redacted<string>
+  if (Option.isSome(vertex) && ["true", "1"].includes(vertex.value.toLowerCase())) parameters.backend = Backend.VERTEX_AI
+  if (Option.isSome(project)) parameters.project = project.value
+  if (Option.isSome(location)) parameters.location = location.value
+  if (Option.isSome(baseUrl)) parameters.httpOptions = { baseUrl: baseUrl.value }
+  return parameters
+}))
+
+/**
+ * The client from the environment (see `parametersFromConfig`); `parameters` override what the
+ * environment says (e.g. the model or the `connectConfig`).
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerConfig = (parameters: Parameters.Input = {}): Layer.Layer<GeminiLive, ConfigError> =>
+  Layer.effect(
+    GeminiLive,
+    parametersFromConfig.pipe(
+      Effect.orElseSucceed((): Parameters.Input => ({})),
+      Effect.flatMap((fromEnv) =>
+        Parameters.decode({
+          ...fromEnv,
+          ...parameters,
+          httpOptions: { ...fromEnv.httpOptions, ...parameters.httpOptions }
+        })
+      ),
+      Effect.flatMap(make)
+    )
+  )
+
+/**
+ * Opens a session with the `GeminiLive` client in context.
+ *
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const connect = (
+  options?: ConnectOptions
+): Effect.Effect<LiveSession.LiveSession, LiveError, GeminiLive | Scope.Scope> =>
+  Effect.flatMap(GeminiLive, (client) => client.connect(options))

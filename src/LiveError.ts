@@ -1,0 +1,299 @@
+/**
+ * The errors of a Live session, as one union.
+ *
+ * Every error is a `Schema.TaggedError` that records the `module` and `method` it came from and
+ * says whether trying again can help (`retryable`). No error ever carries a secret: keys and
+ * tokens are `Redacted` everywhere, and URLs are redacted before they reach a message.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { GeminiLive } from "effect-gemini-live"
+ *
+ * GeminiLive.connect().pipe(
+ *   Effect.catchTags({
+ *     SetupRejected: (e) => Effect.logError(`setup rejected: ${e.code} ${e.reason}`),
+ *     ConnectError: (e) => Effect.logError(e.message)
+ *   })
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+
+/**
+ * @since 0.1.0
+ * @category Type Ids
+ */
+export const TypeId: unique symbol = Symbol.for("effect-gemini-live/LiveError")
+
+/**
+ * @since 0.1.0
+ * @category Type Ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * @since 0.1.0
+ * @category Guards
+ */
+export const isLiveError = (u: unknown): u is LiveError => Predicate.hasProperty(u, TypeId)
+
+/**
+ * Close codes after which a new connection may succeed: server errors, deadlines, abnormal drops,
+ * restarts and "try again later". 1007 (invalid argument) and 1008 (policy / model not found) are not.
+ *
+ * @since 0.1.0
+ * @category Close codes
+ */
+export const isRetryableCloseCode = (code: number): boolean =>
+  code === 1001 || code === 1005 || code === 1006 || code === 1011 || code === 1012 || code === 1013 ||
+  code === 1014
+
+/**
+ * Bad parameters or configuration: `path` names the field (e.g. `httpOptions.timeout`).
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class ConfigError extends Schema.TaggedError<ConfigError>("effect-gemini-live/ConfigError")("ConfigError", {
+  module: Schema.String,
+  method: Schema.String,
+  path: Schema.String,
+  description: Schema.String
+}) {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * @since 0.1.0
+   */
+  get retryable(): boolean {
+    return false
+  }
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return this.path === "" ? this.description : `${this.path}: ${this.description}`
+  }
+}
+
+/**
+ * Credentials are missing, malformed or were refused.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class AuthError extends Schema.TaggedError<AuthError>("effect-gemini-live/AuthError")("AuthError", {
+  module: Schema.String,
+  method: Schema.String,
+  description: Schema.String,
+  retryable: Schema.Boolean
+}) {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return this.description
+  }
+}
+
+/**
+ * The WebSocket could not be opened: refused, timed out, or the upgrade was answered with an
+ * HTTP status (`status`).
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class ConnectError extends Schema.TaggedError<ConnectError>("effect-gemini-live/ConnectError")("ConnectError", {
+  module: Schema.String,
+  method: Schema.String,
+  reason: Schema.Literal("Open", "Timeout", "HttpStatus"),
+  status: Schema.optional(Schema.Number),
+  description: Schema.String
+}) {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * @since 0.1.0
+   */
+  get retryable(): boolean {
+    return this.status === undefined || this.status >= 500 || this.status === 429
+  }
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return this.description
+  }
+}
+
+/**
+ * The server closed the connection before `setupComplete`: `code` and `reason` are the close frame's
+ * (1007: a bad setup field or key, 1008: unknown model or no permission, 1006: dropped).
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class SetupRejected extends Schema.TaggedError<SetupRejected>("effect-gemini-live/SetupRejected")(
+  "SetupRejected",
+  {
+    module: Schema.String,
+    method: Schema.String,
+    code: Schema.Number,
+    reason: Schema.String
+  }
+) {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * @since 0.1.0
+   */
+  get retryable(): boolean {
+    return isRetryableCloseCode(this.code)
+  }
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    const hint = this.code === 1008 ? " (is the model available on this backend and API version?)" : ""
+    return `setup rejected with close code ${this.code}: ${this.reason || "(no reason)"}${hint}`
+  }
+}
+
+/**
+ * A frame from the server could not be decoded (not JSON, or not an object). The session keeps
+ * going: the frame is reported as an `Unknown` event carrying this error.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class ProtocolError extends Schema.TaggedError<ProtocolError>("effect-gemini-live/ProtocolError")(
+  "ProtocolError",
+  {
+    module: Schema.String,
+    method: Schema.String,
+    description: Schema.String
+  }
+) {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * @since 0.1.0
+   */
+  get retryable(): boolean {
+    return false
+  }
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return this.description
+  }
+}
+
+/**
+ * The server (or the network) ended an established session with something other than a normal
+ * close. `retryable` says whether a new connection may succeed.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class ServerClosed extends Schema.TaggedError<ServerClosed>("effect-gemini-live/ServerClosed")("ServerClosed", {
+  module: Schema.String,
+  method: Schema.String,
+  code: Schema.Number,
+  reason: Schema.String,
+  wasClean: Schema.Boolean
+}) {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * @since 0.1.0
+   */
+  get retryable(): boolean {
+    return isRetryableCloseCode(this.code)
+  }
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `session closed by the server with code ${this.code}: ${this.reason || "(no reason)"}`
+  }
+}
+
+/**
+ * A send was attempted on a session that is closed (or closing). Nothing was sent.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class SessionClosed extends Schema.TaggedError<SessionClosed>("effect-gemini-live/SessionClosed")(
+  "SessionClosed",
+  {
+    module: Schema.String,
+    method: Schema.String,
+    code: Schema.Number,
+    reason: Schema.String
+  }
+) {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * @since 0.1.0
+   */
+  get retryable(): boolean {
+    return false
+  }
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `${this.method}: the session is closed (code ${this.code}${this.reason ? `: ${this.reason}` : ""})`
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category Errors
+ */
+export type LiveError =
+  | ConfigError
+  | AuthError
+  | ConnectError
+  | SetupRejected
+  | ProtocolError
+  | ServerClosed
+  | SessionClosed
+
+/**
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const LiveError: Schema.Union<[
+  typeof ConfigError,
+  typeof AuthError,
+  typeof ConnectError,
+  typeof SetupRejected,
+  typeof ProtocolError,
+  typeof ServerClosed,
+  typeof SessionClosed
+]> = Schema.Union(ConfigError, AuthError, ConnectError, SetupRejected, ProtocolError, ServerClosed, SessionClosed)

@@ -1,0 +1,192 @@
+/**
+ * The typed events a Live session emits, derived from server messages.
+ *
+ * One server message can yield several events, always in this order: `ServerContent` (the raw
+ * content, as VoxEngine's event gives it), then `InputTranscription`, the model turn's parts
+ * (`AudioDelta`, `TextDelta`), `OutputTranscription`, `Interrupted`, `GenerationComplete`,
+ * `UsageMetadata`, and `TurnComplete` last, so a reader that stops at `TurnComplete` has seen the
+ * turn's usage. `Closed` is the last event of every session.
+ *
+ * @since 0.1.0
+ */
+import * as Data from "effect/Data"
+import type { ProtocolError, ServerClosed } from "./LiveError.js"
+import type * as Protocol from "./Protocol.js"
+import type { CloseInfo } from "./Transport.js"
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type LiveEvent = Data.TaggedEnum<{
+  /** The server accepted the setup; `sessionId` is set on Vertex AI. */
+  SetupComplete: { readonly sessionId: string | undefined }
+  /** A `serverContent` message as the server sent it (unknown fields kept). */
+  ServerContent: { readonly content: Protocol.ServerContent }
+  /** Model audio: PCM16 little-endian mono bytes at `sampleRate` (24 kHz from the Live API). */
+  AudioDelta: { readonly data: Uint8Array; readonly mimeType: string; readonly sampleRate: number }
+  /** Model text (TEXT modality); `thought` marks thinking summaries. */
+  TextDelta: { readonly text: string; readonly thought: boolean }
+  /** A piece of the transcription of the user's audio. */
+  InputTranscription: { readonly text: string; readonly finished: boolean }
+  /** A piece of the transcription of the model's audio. */
+  OutputTranscription: { readonly text: string; readonly finished: boolean }
+  /** The user barged in: the model stopped, and audio not yet played should be dropped. */
+  Interrupted: {}
+  /** The model finished generating this turn (playback may still be going on). */
+  GenerationComplete: {}
+  /** The turn is over; `reason` is set when the model stopped early (e.g. `MALFORMED_FUNCTION_CALL`). */
+  TurnComplete: { readonly reason: string | undefined }
+  /** The model asks for function calls; answer each with `sendToolResponse`. */
+  ToolCall: { readonly functionCalls: ReadonlyArray<Protocol.FunctionCall> }
+  /** The model no longer wants these calls' results. */
+  ToolCallCancellation: { readonly ids: ReadonlyArray<string> }
+  /** Token usage so far. */
+  UsageMetadata: { readonly usage: Protocol.UsageMetadata }
+  /** The server will close this connection after `timeLeft` (e.g. `"50s"`). */
+  GoAway: { readonly timeLeft: string | undefined }
+  /** A new session resumption handle (usable when `resumable`). */
+  SessionResumptionUpdate: {
+    readonly newHandle: string | undefined
+    readonly resumable: boolean
+    readonly lastConsumedClientMessageIndex: string | undefined
+  }
+  /** Voice activity detected by the server (`ACTIVITY_START`/`ACTIVITY_END` or a VAD signal type). */
+  VoiceActivity: { readonly type: string | undefined; readonly audioOffset: string | undefined }
+  /** The session ended; `error` is set when the server or network ended it abnormally. */
+  Closed: { readonly info: CloseInfo; readonly initiator: "client" | "server"; readonly error: ServerClosed | undefined }
+  /** A message of a kind this library does not know, or a frame it could not decode (`error`). */
+  Unknown: { readonly message: unknown; readonly error: ProtocolError | undefined }
+}>
+
+/**
+ * Constructors and matchers: `LiveEvent.AudioDelta({ ... })`, `LiveEvent.$is("TurnComplete")`,
+ * `LiveEvent.$match(event, { ... })`.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const {
+  $is,
+  $match,
+  AudioDelta,
+  Closed,
+  GenerationComplete,
+  GoAway,
+  InputTranscription,
+  Interrupted,
+  OutputTranscription,
+  ServerContent,
+  SessionResumptionUpdate,
+  SetupComplete,
+  TextDelta,
+  ToolCall,
+  ToolCallCancellation,
+  TurnComplete,
+  Unknown,
+  UsageMetadata,
+  VoiceActivity
+} = Data.taggedEnum<LiveEvent>()
+
+/**
+ * A guard for one kind of event, for `Stream.filter` and `Stream.takeUntil`.
+ *
+ * @example
+ * ```ts
+ * session.events.pipe(Stream.takeUntil(LiveEvent.is("TurnComplete")))
+ * ```
+ *
+ * @since 0.1.0
+ * @category Guards
+ */
+export const is = <Tag extends LiveEvent["_tag"]>(tag: Tag) =>
+(event: LiveEvent): event is Extract<LiveEvent, { readonly _tag: Tag }> => event._tag === tag
+
+const rateOf = (mimeType: string): number => {
+  const match = /rate=(\d+)/.exec(mimeType)
+  return match ? Number(match[1]) : 24000
+}
+
+/**
+ * The events of one decoded server message, in the documented order.
+ *
+ * @since 0.1.0
+ * @category Decoding
+ */
+export const fromServerMessage = (message: Protocol.ServerMessage): ReadonlyArray<LiveEvent> => {
+  const events: Array<LiveEvent> = []
+  let known = false
+  if (message.setupComplete !== undefined) {
+    known = true
+    events.push(SetupComplete({ sessionId: message.setupComplete.sessionId }))
+  }
+  const content = message.serverContent
+  if (content !== undefined) {
+    known = true
+    events.push(ServerContent({ content }))
+    if (content.inputTranscription !== undefined) {
+      events.push(InputTranscription({
+        text: content.inputTranscription.text ?? "",
+        finished: content.inputTranscription.finished ?? false
+      }))
+    }
+    const parts = content.modelTurn?.parts
+    if (parts !== undefined) {
+      for (const part of parts) {
+        if (part.inlineData !== undefined && part.inlineData.mimeType.startsWith("audio/")) {
+          const data = Buffer.from(part.inlineData.data, "base64")
+          events.push(AudioDelta({ data, mimeType: part.inlineData.mimeType, sampleRate: rateOf(part.inlineData.mimeType) }))
+        } else if (part.text !== undefined) {
+          events.push(TextDelta({ text: part.text, thought: part.thought ?? false }))
+        }
+      }
+    }
+    if (content.outputTranscription !== undefined) {
+      events.push(OutputTranscription({
+        text: content.outputTranscription.text ?? "",
+        finished: content.outputTranscription.finished ?? false
+      }))
+    }
+    if (content.interrupted === true) events.push(Interrupted())
+    if (content.generationComplete === true) events.push(GenerationComplete())
+  }
+  if (message.toolCall !== undefined) {
+    known = true
+    events.push(ToolCall({ functionCalls: message.toolCall.functionCalls ?? [] }))
+  }
+  if (message.toolCallCancellation !== undefined) {
+    known = true
+    events.push(ToolCallCancellation({ ids: message.toolCallCancellation.ids ?? [] }))
+  }
+  if (message.usageMetadata !== undefined) {
+    known = true
+    events.push(UsageMetadata({ usage: message.usageMetadata }))
+  }
+  if (content?.turnComplete === true) events.push(TurnComplete({ reason: content.turnCompleteReason }))
+  if (message.goAway !== undefined) {
+    known = true
+    events.push(GoAway({ timeLeft: message.goAway.timeLeft }))
+  }
+  if (message.sessionResumptionUpdate !== undefined) {
+    known = true
+    const update = message.sessionResumptionUpdate
+    events.push(SessionResumptionUpdate({
+      newHandle: update.newHandle,
+      resumable: update.resumable ?? false,
+      lastConsumedClientMessageIndex: update.lastConsumedClientMessageIndex
+    }))
+  }
+  if (message.voiceActivity !== undefined) {
+    known = true
+    events.push(VoiceActivity({
+      type: message.voiceActivity.type ?? message.voiceActivity.voiceActivityType,
+      audioOffset: message.voiceActivity.audioOffset
+    }))
+  }
+  if (message.voiceActivityDetectionSignal !== undefined) {
+    known = true
+    events.push(VoiceActivity({ type: message.voiceActivityDetectionSignal.vadSignalType, audioOffset: undefined }))
+  }
+  if (!known) events.push(Unknown({ message, error: undefined }))
+  return events
+}

@@ -1,0 +1,629 @@
+/**
+ * The wire protocol of the Live API (`BidiGenerateContent`): Schemas of what crosses the socket,
+ * the mapping of the flat `LiveConnectConfig` into the `setup` message, the encoders of the four
+ * client messages and the decoder of server frames.
+ *
+ * Server Schemas keep what they do not know: unknown fields survive decoding
+ * (`onExcessProperty: "preserve"`), and an unknown message kind decodes to an object with no known
+ * key, which the session reports as an `Unknown` event.
+ *
+ * @since 0.1.0
+ */
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { ConfigError, ProtocolError } from "./LiveError.js"
+import type { Frame } from "./Transport.js"
+
+const optional = Schema.optional
+const UnknownRecord = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+// -----------------------------------------------------------------------------
+// Content
+// -----------------------------------------------------------------------------
+
+/**
+ * Inline bytes with their MIME type; `data` is base64 on the wire.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const Blob = Schema.Struct({
+  data: Schema.String,
+  mimeType: Schema.String,
+  displayName: optional(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type Blob = typeof Blob.Type
+
+/**
+ * A call the model asks the client to make. `id` is minted by the server on the Gemini API.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const FunctionCall = Schema.Struct({
+  id: optional(Schema.String),
+  name: Schema.String,
+  args: optional(UnknownRecord)
+})
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type FunctionCall = typeof FunctionCall.Type
+
+/**
+ * The answer to a `FunctionCall`. `scheduling` (SILENT | WHEN_IDLE | INTERRUPT) and `willContinue`
+ * apply to NON_BLOCKING functions.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const FunctionResponse = Schema.Struct({
+  id: optional(Schema.String),
+  name: Schema.String,
+  response: UnknownRecord,
+  scheduling: optional(Schema.String),
+  willContinue: optional(Schema.Boolean)
+})
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type FunctionResponse = typeof FunctionResponse.Type
+
+/**
+ * One part of a `Content`: text, inline data, a function call or response, code, ...
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const Part = Schema.Struct({
+  text: optional(Schema.String),
+  thought: optional(Schema.Boolean),
+  inlineData: optional(Blob),
+  functionCall: optional(FunctionCall),
+  functionResponse: optional(FunctionResponse),
+  executableCode: optional(UnknownRecord),
+  codeExecutionResult: optional(UnknownRecord),
+  fileData: optional(UnknownRecord)
+})
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type Part = typeof Part.Type
+
+/**
+ * A turn of the conversation: a role (`user` or `model`) and its parts.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const Content = Schema.Struct({
+  role: optional(Schema.String),
+  parts: optional(Schema.Array(Part))
+})
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type Content = typeof Content.Type
+
+// -----------------------------------------------------------------------------
+// LiveConnectConfig -> setup
+// -----------------------------------------------------------------------------
+
+/**
+ * The session configuration, flat as in `@google/genai`'s `LiveConnectConfig` (and VoxEngine's
+ * `connectConfig`). `connect` maps it into the `setup` message; fields this Schema does not name are
+ * kept and sent as fields of `setup` (so newer server fields such as `historyConfig` pass through).
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const LiveConnectConfig = Schema.Struct({
+  /** @deprecated set the generation fields on the config itself. */
+  generationConfig: optional(UnknownRecord),
+  responseModalities: optional(Schema.Array(Schema.String)),
+  temperature: optional(Schema.Number),
+  topP: optional(Schema.Number),
+  topK: optional(Schema.Number),
+  maxOutputTokens: optional(Schema.Number),
+  mediaResolution: optional(Schema.String),
+  seed: optional(Schema.Number),
+  speechConfig: optional(UnknownRecord),
+  thinkingConfig: optional(UnknownRecord),
+  enableAffectiveDialog: optional(Schema.Boolean),
+  systemInstruction: optional(Schema.Union(Schema.String, Content, Part, Schema.Array(Schema.Union(Schema.String, Part)))),
+  tools: optional(Schema.Array(UnknownRecord)),
+  sessionResumption: optional(
+    Schema.Struct({ handle: optional(Schema.String), transparent: optional(Schema.Boolean) })
+  ),
+  inputAudioTranscription: optional(UnknownRecord),
+  outputAudioTranscription: optional(UnknownRecord),
+  realtimeInputConfig: optional(UnknownRecord),
+  contextWindowCompression: optional(UnknownRecord),
+  proactivity: optional(UnknownRecord),
+  historyConfig: optional(UnknownRecord),
+  explicitVadSignal: optional(Schema.Boolean),
+  avatarConfig: optional(UnknownRecord),
+  safetySettings: optional(Schema.Array(UnknownRecord)),
+  translationConfig: optional(UnknownRecord),
+  labels: optional(Schema.Record({ key: Schema.String, value: Schema.String }))
+})
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type LiveConnectConfig = typeof LiveConnectConfig.Type
+
+/**
+ * The `setup` message's body (`BidiGenerateContentSetup`).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Setup {
+  readonly model: string
+  readonly generationConfig?: Readonly<Record<string, unknown>>
+  readonly systemInstruction?: Content
+  readonly [key: string]: unknown
+}
+
+/** Config fields that go into `setup.generationConfig`. */
+const generationConfigFields: ReadonlyArray<string> = [
+  "responseModalities",
+  "temperature",
+  "topP",
+  "topK",
+  "maxOutputTokens",
+  "mediaResolution",
+  "seed",
+  "speechConfig",
+  "thinkingConfig",
+  "enableAffectiveDialog",
+  "translationConfig"
+]
+
+/**
+ * Maps a flat `LiveConnectConfig` into the `setup` message for `model` (already a full model name),
+ * as `@google/genai` does: generation fields into `generationConfig` (merged over the deprecated
+ * `config.generationConfig`), `systemInstruction` into a `Content`, every other field into `setup`.
+ * Fields set to `null` or `undefined` are left out.
+ *
+ * @since 0.1.0
+ * @category Setup
+ */
+export const makeSetup = (model: string, config: LiveConnectConfig): Setup => {
+  const setup: Record<string, unknown> = { model }
+  let generationConfig: Record<string, unknown> | undefined = config.generationConfig === undefined
+    ? undefined
+    : { ...config.generationConfig }
+  for (const [key, value] of Object.entries(config)) {
+    if (value === undefined || value === null || key === "generationConfig") continue
+    if (generationConfigFields.includes(key)) {
+      generationConfig ??= {}
+      generationConfig[key] = value
+    } else if (key === "systemInstruction") {
+      setup.systemInstruction = toContent(value as NonNullable<LiveConnectConfig["systemInstruction"]>)
+    } else {
+      setup[key] = value
+    }
+  }
+  if (generationConfig !== undefined) setup.generationConfig = generationConfig
+  return setup as Setup
+}
+
+/**
+ * Anything a user may pass where a `Content` is expected: a string, a part, a list of strings and
+ * parts (one user turn), or a `Content`.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type ContentInput = string | Part | Content | ReadonlyArray<string | Part>
+
+const isContent = (u: unknown): u is Content =>
+  typeof u === "object" && u !== null && "parts" in u && Array.isArray((u as { parts: unknown }).parts)
+
+/**
+ * Normalises a `ContentInput` into a `Content` (a string or parts become a `user` turn).
+ *
+ * @since 0.1.0
+ * @category Setup
+ */
+export const toContent = (input: ContentInput): Content => {
+  if (isContent(input)) return input
+  const items: ReadonlyArray<string | Part> = Array.isArray(input) ? input : [input as string | Part]
+  return { role: "user", parts: items.map((item) => (typeof item === "string" ? { text: item } : item)) }
+}
+
+/**
+ * The turns of a `clientContent` message: one `ContentInput`, or a list of `Content`s.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type TurnsInput = ContentInput | ReadonlyArray<Content>
+
+/**
+ * Normalises `turns` as `@google/genai` does: a list of Contents stays a list, a list of strings and
+ * parts becomes one user turn, a single value becomes one turn. Mixing Contents and parts, or a bare
+ * function call/response part (which needs an explicit role), is refused.
+ *
+ * @since 0.1.0
+ * @category Setup
+ */
+export const toTurns = (turns: TurnsInput): Either.Either<ReadonlyArray<Content>, string> => {
+  if (!Array.isArray(turns)) {
+    if (!isContent(turns) && isFunctionPart(turns)) {
+      return Either.left("a functionCall or functionResponse part must be wrapped in a Content with a role")
+    }
+    return Either.right([toContent(turns as ContentInput)])
+  }
+  if (turns.length === 0) return Either.left("turns must not be empty")
+  const contents = turns.filter(isContent)
+  if (contents.length === turns.length) return Either.right(contents)
+  if (contents.length > 0) return Either.left("turns mixes Contents and parts: group the parts into Contents")
+  if (turns.some(isFunctionPart)) {
+    return Either.left("a functionCall or functionResponse part must be wrapped in a Content with a role")
+  }
+  return Either.right([toContent(turns as ReadonlyArray<string | Part>)])
+}
+
+const isFunctionPart = (u: unknown): boolean =>
+  typeof u === "object" && u !== null && ("functionCall" in u || "functionResponse" in u)
+
+// -----------------------------------------------------------------------------
+// Client messages
+// -----------------------------------------------------------------------------
+
+/**
+ * The argument of `sendClientContent`: `turns` are appended to the context in order;
+ * `turnComplete` (default `true`) asks the model to answer.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface ClientContentInput {
+  readonly turns?: TurnsInput | undefined
+  readonly turnComplete?: boolean | undefined
+}
+
+/**
+ * Media for `sendRealtimeInput`: base64 `data`, or raw bytes (encoded for you).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface MediaInput {
+  readonly data: string | Uint8Array
+  readonly mimeType: string
+}
+
+/**
+ * The argument of `sendRealtimeInput`. Usually one field at a time: `audio` (`audio/pcm;rate=16000`),
+ * `video` (JPEG/PNG frames), `text`, `activityStart`/`activityEnd` (manual activity detection) or
+ * `audioStreamEnd` (the microphone stopped; automatic activity detection). `media` is the legacy
+ * `mediaChunks`.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface RealtimeInput {
+  readonly media?: MediaInput | ReadonlyArray<MediaInput> | undefined
+  readonly audio?: MediaInput | undefined
+  readonly audioStreamEnd?: boolean | undefined
+  readonly video?: MediaInput | undefined
+  readonly text?: string | undefined
+  readonly activityStart?: Record<string, never> | undefined
+  readonly activityEnd?: Record<string, never> | undefined
+}
+
+/**
+ * The argument of `sendToolResponse`.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface ToolResponseInput {
+  readonly functionResponses: FunctionResponse | ReadonlyArray<FunctionResponse>
+}
+
+const inputError = (method: string, path: string, description: string) =>
+  new ConfigError({ module: "Protocol", method, path, description })
+
+/**
+ * Encodes a `clientContent` message. `turnComplete` defaults to `true`.
+ *
+ * @since 0.1.0
+ * @category Encoding
+ */
+export const encodeClientContent = (input: ClientContentInput): Either.Either<string, ConfigError> => {
+  const turnComplete = input.turnComplete ?? true
+  if (input.turns === undefined || input.turns === null) {
+    return Either.right(JSON.stringify({ clientContent: { turnComplete } }))
+  }
+  return Either.match(toTurns(input.turns), {
+    onLeft: (description) => Either.left(inputError("sendClientContent", "turns", description)),
+    onRight: (turns) => Either.right(JSON.stringify({ clientContent: { turns, turnComplete } }))
+  })
+}
+
+const toBlob = (media: MediaInput): Blob =>
+  typeof media.data === "string"
+    ? (media as Blob)
+    : { data: Buffer.from(media.data.buffer, media.data.byteOffset, media.data.byteLength).toString("base64"), mimeType: media.mimeType }
+
+/**
+ * Encodes a `realtimeInput` message. `audio` must be an `audio/*` type and `video` an `image/*` type.
+ *
+ * @since 0.1.0
+ * @category Encoding
+ */
+export const encodeRealtimeInput = (input: RealtimeInput): Either.Either<string, ConfigError> => {
+  const body: Record<string, unknown> = {}
+  if (input.media != null) {
+    body.mediaChunks = (Array.isArray(input.media) ? input.media : [input.media as MediaInput]).map(toBlob)
+  }
+  if (input.audio != null) {
+    if (!input.audio.mimeType?.startsWith("audio/")) {
+      return Either.left(inputError("sendRealtimeInput", "audio.mimeType", `unsupported MIME type for audio: ${input.audio.mimeType}`))
+    }
+    body.audio = toBlob(input.audio)
+  }
+  if (input.audioStreamEnd != null) body.audioStreamEnd = input.audioStreamEnd
+  if (input.video != null) {
+    if (!input.video.mimeType?.startsWith("image/")) {
+      return Either.left(inputError("sendRealtimeInput", "video.mimeType", `unsupported MIME type for video: ${input.video.mimeType}`))
+    }
+    body.video = toBlob(input.video)
+  }
+  if (input.text != null) body.text = input.text
+  if (input.activityStart != null) body.activityStart = input.activityStart
+  if (input.activityEnd != null) body.activityEnd = input.activityEnd
+  return Either.right(JSON.stringify({ realtimeInput: body }))
+}
+
+/**
+ * Encodes one `realtimeInput.audio` frame from base64 data: the audio hot path, one string build
+ * and no JSON pass over the payload (base64 needs no escaping).
+ *
+ * @since 0.1.0
+ * @category Encoding
+ */
+export const encodeRealtimeAudio = (base64: string, mimeType: string): string =>
+  `{"realtimeInput":{"audio":{"data":"${base64}","mimeType":${JSON.stringify(mimeType)}}}}`
+
+/**
+ * Encodes a `toolResponse` message. Every response needs a `name` and a `response` object;
+ * `requireId` (the Gemini API) also needs the call's `id`.
+ *
+ * @since 0.1.0
+ * @category Encoding
+ */
+export const encodeToolResponse = (
+  input: ToolResponseInput,
+  options: { readonly requireId: boolean; readonly backend: string }
+): Either.Either<string, ConfigError> => {
+  const functionResponses = Array.isArray(input.functionResponses)
+    ? input.functionResponses as ReadonlyArray<FunctionResponse>
+    : [input.functionResponses as FunctionResponse]
+  if (functionResponses.length === 0) {
+    return Either.left(inputError("sendToolResponse", "functionResponses", "at least one function response is required"))
+  }
+  for (let i = 0; i < functionResponses.length; i++) {
+    const response = functionResponses[i]
+    const path = `functionResponses[${i}]`
+    if (typeof response !== "object" || response === null || typeof response.name !== "string") {
+      return Either.left(inputError("sendToolResponse", `${path}.name`, "a function response needs the function's name"))
+    }
+    if (typeof response.response !== "object" || response.response === null) {
+      return Either.left(inputError("sendToolResponse", `${path}.response`, "a function response needs a response object"))
+    }
+    if (options.requireId && typeof response.id !== "string") {
+      return Either.left(
+        inputError("sendToolResponse", `${path}.id`, `the ${options.backend} backend requires the id of the function call`)
+      )
+    }
+  }
+  return Either.right(JSON.stringify({ toolResponse: { functionResponses } }))
+}
+
+// -----------------------------------------------------------------------------
+// Server messages
+// -----------------------------------------------------------------------------
+
+/**
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const SetupComplete = Schema.Struct({
+  sessionId: optional(Schema.String),
+  voiceConsentSignature: optional(UnknownRecord)
+})
+
+/**
+ * A transcription delta of the user's audio (`inputTranscription`) or the model's (`outputTranscription`).
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const Transcription = Schema.Struct({
+  text: optional(Schema.String),
+  finished: optional(Schema.Boolean),
+  languageCode: optional(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type Transcription = typeof Transcription.Type
+
+/**
+ * `serverContent`: the model's output and the turn's progress. Several fields may come in one message.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const ServerContent = Schema.Struct({
+  modelTurn: optional(Content),
+  turnComplete: optional(Schema.Boolean),
+  interrupted: optional(Schema.Boolean),
+  generationComplete: optional(Schema.Boolean),
+  inputTranscription: optional(Transcription),
+  outputTranscription: optional(Transcription),
+  groundingMetadata: optional(UnknownRecord),
+  urlContextMetadata: optional(UnknownRecord),
+  turnCompleteReason: optional(Schema.String),
+  waitingForInput: optional(Schema.Boolean),
+  interactionStatus: optional(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type ServerContent = typeof ServerContent.Type
+
+/**
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const ToolCall = Schema.Struct({ functionCalls: optional(Schema.Array(FunctionCall)) })
+
+/**
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const ToolCallCancellation = Schema.Struct({ ids: optional(Schema.Array(Schema.String)) })
+
+const ModalityTokenCount = Schema.Struct({ modality: optional(Schema.String), tokenCount: optional(Schema.Number) })
+
+/**
+ * Token usage of the session so far, sent with `turnComplete`.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const UsageMetadata = Schema.Struct({
+  promptTokenCount: optional(Schema.Number),
+  cachedContentTokenCount: optional(Schema.Number),
+  responseTokenCount: optional(Schema.Number),
+  toolUsePromptTokenCount: optional(Schema.Number),
+  thoughtsTokenCount: optional(Schema.Number),
+  totalTokenCount: optional(Schema.Number),
+  promptTokensDetails: optional(Schema.Array(ModalityTokenCount)),
+  cacheTokensDetails: optional(Schema.Array(ModalityTokenCount)),
+  responseTokensDetails: optional(Schema.Array(ModalityTokenCount)),
+  toolUsePromptTokensDetails: optional(Schema.Array(ModalityTokenCount)),
+  trafficType: optional(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type UsageMetadata = typeof UsageMetadata.Type
+
+/**
+ * The server will close this connection after `timeLeft` (a duration such as `"50s"`).
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const GoAway = Schema.Struct({ timeLeft: optional(Schema.String) })
+
+/**
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const SessionResumptionUpdate = Schema.Struct({
+  newHandle: optional(Schema.String),
+  resumable: optional(Schema.Boolean),
+  lastConsumedClientMessageIndex: optional(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const VoiceActivity = Schema.Struct({
+  type: optional(Schema.String),
+  voiceActivityType: optional(Schema.String),
+  audioOffset: optional(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const VoiceActivityDetectionSignal = Schema.Struct({ vadSignalType: optional(Schema.String) })
+
+/**
+ * One server message (`BidiGenerateContentServerMessage`): usually one top-level field, but
+ * `usageMetadata` rides along with `serverContent`.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const ServerMessage = Schema.Struct({
+  setupComplete: optional(SetupComplete),
+  serverContent: optional(ServerContent),
+  toolCall: optional(ToolCall),
+  toolCallCancellation: optional(ToolCallCancellation),
+  usageMetadata: optional(UsageMetadata),
+  goAway: optional(GoAway),
+  sessionResumptionUpdate: optional(SessionResumptionUpdate),
+  voiceActivity: optional(VoiceActivity),
+  voiceActivityDetectionSignal: optional(VoiceActivityDetectionSignal)
+})
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type ServerMessage = typeof ServerMessage.Type
+
+const decodeMessage = Schema.decodeUnknownEither(ServerMessage, { onExcessProperty: "preserve", errors: "first" })
+const textDecoder = new TextDecoder()
+
+/**
+ * Decodes one server frame, text or binary (the service sends binary frames of pretty-printed JSON).
+ *
+ * @since 0.1.0
+ * @category Decoding
+ */
+export const decodeServerMessage = (frame: Frame): Either.Either<ServerMessage, ProtocolError> => {
+  const text = typeof frame === "string" ? frame : textDecoder.decode(frame)
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    return Either.left(protocolError(`a frame is not JSON: ${preview(text)}`))
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    return Either.left(protocolError(`a frame is not a JSON object: ${preview(text)}`))
+  }
+  return Either.mapLeft(
+    decodeMessage(json),
+    (error) => protocolError(`a server message does not match the protocol: ${ParseResult.TreeFormatter.formatErrorSync(error)}`)
+  )
+}
+
+const protocolError = (description: string) =>
+  new ProtocolError({ module: "Protocol", method: "decodeServerMessage", description })
+
+const preview = (text: string) => (text.length > 200 ? `${text.slice(0, 200)}…` : text)

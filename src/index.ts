@@ -1,0 +1,82 @@
+/**
+ * effect-gemini-live: an Effect-native client for the Gemini Live API.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * The client: `layer`, `layerConfig`, `connect`.
+ *
+ * @since 0.1.0
+ */
+export * as GeminiLive from "./GeminiLive.js"
+
+/**
+ * The parameters (VoxEngine's `LiveAPIClientParameters`) and how they become services.
+ *
+ * @since 0.1.0
+ */
+export * as Parameters from "./Parameters.js"
+
+/**
+ * A Live session as a scoped resource.
+ *
+ * @since 0.1.0
+ */
+export * as LiveSession from "./LiveSession.js"
+
+/**
+ * The typed events of a session.
+ *
+ * @since 0.1.0
+ */
+export * as LiveEvent from "./LiveEvent.js"
+
+/**
+ * The errors of a session.
+ *
+ * @since 0.1.0
+ */
+export * as LiveError from "./LiveError.js"
+
+/**
+ * Wire Schemas, encoders and the decoder.
+ *
+ * @since 0.1.0
+ */
+export * as Protocol from "./Protocol.js"
+
+/**
+ * Gemini API and Vertex AI backends.
+ *
+ * @since 0.1.0
+ */
+export * as Backend from "./Backend.js"
+
+/**
+ * Credentials plugins.
+ *
+ * @since 0.1.0
+ */
+export * as Auth from "./Auth.js"
+
+/**
+ * WebSocket and in-memory transports.
+ *
+ * @since 0.1.0
+ */
+export * as Transport from "./Transport.js"
+
+/**
+ * Per-session statistics and metrics.
+ *
+ * @since 0.1.0
+ */
+export * as Statistics from "./Statistics.js"
+
+/**
+ * The wire trace of every frame.
+ *
+ * @since 0.1.0
+ */
+export * as WireTrace from "./WireTrace.js"

@@ -1,0 +1,131 @@
+/**
+ * The `setup` message: validated as the service validates it (unknown fields, model name, models
+ * that are gone) and read into the settings that shape the emulated session.
+ */
+import type { Route } from "./route.js"
+import {
+  arrayField,
+  booleanField,
+  camelCase,
+  field,
+  invalidArgument,
+  isObject,
+  type JsonObject,
+  numberField,
+  objectField,
+  type Rejection,
+  rejection,
+  stringField,
+  unknownField
+} from "./wire.js"
+
+/** The fields of `BidiGenerateContentSetup`, in lowerCamel (their snake_case forms are accepted too). */
+const setupFields: ReadonlySet<string> = new Set([
+  "model",
+  "generationConfig",
+  "systemInstruction",
+  "tools",
+  "realtimeInputConfig",
+  "sessionResumption",
+  "contextWindowCompression",
+  "inputAudioTranscription",
+  "outputAudioTranscription",
+  "proactivity",
+  "historyConfig",
+  "explicitVadSignal",
+  "avatarConfig",
+  "safetySettings",
+  "labels"
+])
+
+/** How automatic activity detection is tuned (`realtimeInputConfig.automaticActivityDetection`). */
+export interface ActivityDetection {
+  /** `disabled: true`: turns are delimited by the client's `activityStart` / `activityEnd`. */
+  readonly disabled: boolean
+  /** Speech needed before the start of speech is committed. */
+  readonly prefixPaddingMs: number
+  /** Silence that ends the user's turn, in the audio's own timeline. */
+  readonly silenceDurationMs: number
+  /** Frame RMS (of a 16-bit sample) above which a frame counts as speech. */
+  readonly speechThreshold: number
+}
+
+/** What the session needs to know from `setup`. */
+export interface SessionSetup {
+  /** The message as the client sent it. */
+  readonly raw: JsonObject
+  /** `models/...` or `tunedModels/...`. */
+  readonly model: string
+  /** The server default is AUDIO; TEXT when `responseModalities` asks for it. */
+  readonly responseModality: "TEXT" | "AUDIO"
+  readonly inputTranscription: boolean
+  readonly outputTranscription: boolean
+  readonly activityDetection: ActivityDetection
+  /** `activityHandling: NO_INTERRUPTION` turns barge-in off. */
+  readonly interruptible: boolean
+  /** The text of `systemInstruction` (counted in the prompt tokens). */
+  readonly systemInstruction: string
+}
+
+/** Defaults of the emulated activity detector (the service documents none). */
+const defaultPrefixPaddingMs = 60
+const defaultSilenceDurationMs = 500
+const speechThreshold = { low: 400, high: 200 }
+
+/** The reason the service gives for a model it does not serve (cut to 123 bytes when sent). */
+export const modelNotFound = (model: string, version: string): Rejection =>
+  rejection(
+    1008,
+    `${model} is not found for API version ${version}, or is not supported for bidiGenerateContent. Call ListModels to see the list of available models and their supported methods.`
+  )
+
+/** Concatenates the text parts of a `Content`. */
+export const contentText = (content: unknown): string =>
+  arrayField(content, "parts")
+    .map((part) => stringField(part, "text") ?? "")
+    .join("")
+
+const wantsText = (modalities: ReadonlyArray<unknown>): boolean =>
+  modalities.some((modality) => modality === "TEXT" || modality === 1)
+
+/**
+ * Reads a `setup` body. Fails with the close the real service answers: 1007 for an unknown field
+ * or a malformed model name, 1008 for a model that does not exist (any name in `unknownModels`).
+ */
+export const parseSetup = (
+  body: unknown,
+  route: Route,
+  unknownModels: ReadonlySet<string>
+): SessionSetup | Rejection => {
+  if (!isObject(body)) return invalidArgument
+  for (const name of Object.keys(body)) {
+    if (!setupFields.has(camelCase(name))) return unknownField(name, "setup")
+  }
+  const model = stringField(body, "model")
+  if (model === undefined || !/^(models|tunedModels)\/[^/]+$/.test(model)) return invalidArgument
+  if (unknownModels.has(model.slice(model.indexOf("/") + 1))) return modelNotFound(model, route.version)
+
+  const generationConfig = objectField(body, "generationConfig")
+  const realtimeInputConfig = objectField(body, "realtimeInputConfig")
+  const detection = objectField(realtimeInputConfig, "automaticActivityDetection")
+  return {
+    raw: body,
+    model,
+    responseModality: wantsText(arrayField(generationConfig, "responseModalities")) ? "TEXT" : "AUDIO",
+    inputTranscription: field(body, "inputAudioTranscription") !== undefined,
+    outputTranscription: field(body, "outputAudioTranscription") !== undefined,
+    activityDetection: {
+      disabled: booleanField(detection, "disabled"),
+      prefixPaddingMs: numberField(detection, "prefixPaddingMs") ?? defaultPrefixPaddingMs,
+      silenceDurationMs: numberField(detection, "silenceDurationMs") ?? defaultSilenceDurationMs,
+      speechThreshold: field(detection, "startOfSpeechSensitivity") === "START_SENSITIVITY_HIGH"
+        ? speechThreshold.high
+        : speechThreshold.low
+    },
+    interruptible: field(realtimeInputConfig, "activityHandling") !== "NO_INTERRUPTION",
+    systemInstruction: contentText(field(body, "systemInstruction"))
+  }
+}
+
+/** Whether `parseSetup` refused the setup. */
+export const isRejection = (result: SessionSetup | Rejection): result is Rejection => "code" in result

@@ -1,0 +1,55 @@
+/**
+ * Plausible token counts for `usageMetadata`, kept per session as the real service counts them: the
+ * prompt is the whole context so far (a fixed system prompt of about 507 tokens, as recorded:
+ * "Hello what should we talk about?" was billed 515; the system instruction; every user turn; every
+ * earlier reply), and the response is what the model said in this turn. Text is about 4 characters
+ * a token, audio 32 tokens a second. The recordings report response tokens as TEXT even for audio
+ * replies (AUDIO modality, python-genai#1342 too), so that is what the emulator reports.
+ */
+
+const fixedSystemPromptTokens = 507
+const charactersPerToken = 4
+const audioTokensPerSecond = 32
+
+const textTokens = (text: string): number => Math.ceil(text.length / charactersPerToken)
+
+/** The running token counts of one session. */
+export interface UsageCounter {
+  readonly addUserText: (text: string) => void
+  readonly addUserAudio: (seconds: number) => void
+  readonly addModelText: (text: string) => void
+  /** The `usageMetadata` of the turn that ends now; what the model said joins the context. */
+  readonly completeTurn: () => unknown
+}
+
+/** Starts counting for a session with this system instruction. */
+export const makeUsageCounter = (systemInstruction: string): UsageCounter => {
+  let promptText = fixedSystemPromptTokens + textTokens(systemInstruction)
+  let promptAudio = 0
+  let response = 0
+  return {
+    addUserText: (text) => {
+      promptText += textTokens(text)
+    },
+    addUserAudio: (seconds) => {
+      promptAudio += Math.round(seconds * audioTokensPerSecond)
+    },
+    addModelText: (text) => {
+      response += textTokens(text)
+    },
+    completeTurn: () => {
+      const promptTokensDetails = [{ modality: "TEXT", tokenCount: promptText }]
+      if (promptAudio > 0) promptTokensDetails.push({ modality: "AUDIO", tokenCount: promptAudio })
+      const usage = {
+        promptTokenCount: promptText + promptAudio,
+        responseTokenCount: response,
+        totalTokenCount: promptText + promptAudio + response,
+        promptTokensDetails,
+        responseTokensDetails: [{ modality: "TEXT", tokenCount: response }]
+      }
+      promptText += response
+      response = 0
+      return usage
+    }
+  }
+}

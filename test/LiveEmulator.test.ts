@@ -1,0 +1,688 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import WebSocket from "ws"
+import type { ConnectError } from "../src/LiveError.js"
+import * as LiveEmulator from "../src/testing/LiveEmulator.js"
+import * as Transport from "../src/Transport.js"
+
+// -----------------------------------------------------------------------------
+// Clients: a raw `ws` client over loopback, and a Connection of the in-memory twin
+// -----------------------------------------------------------------------------
+
+const geminiPath = (method = "BidiGenerateContent", version = "v1beta", slashes = "/") =>
+  `${slashes}ws/google.ai.generativelanguage.${version}.GenerativeService.${method}`
+
+const livePath = `${geminiPath()}?key=test-key`
+
+interface Closed {
+  readonly code: number
+  readonly reason: string
+}
+
+interface TestClient {
+  readonly send: (message: unknown) => Effect.Effect<void>
+  readonly sendText: (text: string) => Effect.Effect<void>
+  readonly nextFrame: Effect.Effect<Transport.Frame>
+  readonly next: Effect.Effect<any>
+  readonly closed: Effect.Effect<Closed>
+}
+
+const decodeFrame = (frame: Transport.Frame): any =>
+  JSON.parse(typeof frame === "string" ? frame : new TextDecoder().decode(frame))
+
+const makeClient = (
+  sendText: (text: string) => Effect.Effect<void>,
+  frames: Queue.Queue<Transport.Frame>,
+  closed: Effect.Effect<Closed>
+): TestClient => ({
+  send: (message) => sendText(JSON.stringify(message)),
+  sendText,
+  nextFrame: Queue.take(frames),
+  next: Effect.map(Queue.take(frames), decodeFrame),
+  closed
+})
+
+/** A raw `ws` client; fails with the HTTP status if the upgrade is refused. */
+const openSocket = (
+  port: number,
+  path: string,
+  headers: Record<string, string> = {}
+): Effect.Effect<TestClient, number, Scope.Scope> =>
+  Effect.gen(function*() {
+    const frames = yield* Queue.unbounded<Transport.Frame>()
+    const closed = yield* Deferred.make<Closed>()
+    const ws = yield* Effect.acquireRelease(
+      Effect.async<WebSocket, number>((resume) => {
+        const socket = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers })
+        socket.on("message", (data: Buffer, isBinary: boolean) => {
+          Queue.unsafeOffer(frames, isBinary ? new Uint8Array(data) : data.toString("utf8"))
+        })
+        socket.on("close", (code: number, reason: Buffer) => {
+          Deferred.unsafeDone(closed, Exit.succeed({ code, reason: reason.toString("utf8") }))
+        })
+        socket.on("error", () => {})
+        socket.once("open", () => resume(Effect.succeed(socket)))
+        socket.once("unexpected-response", (_request, response) => resume(Effect.fail(response.statusCode ?? 0)))
+      }),
+      (socket) => Effect.sync(() => socket.terminate())
+    )
+    return makeClient((text) => Effect.sync(() => ws.send(text)), frames, Deferred.await(closed))
+  })
+
+/** A connection through the emulator's in-memory transport. */
+const openMemory = (
+  emulator: LiveEmulator.Service,
+  path: string,
+  headers: Record<string, string> = {}
+): Effect.Effect<TestClient, ConnectError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const transport = yield* Effect.provide(Transport.Transport, emulator.layerTransport)
+    const connection = yield* transport.open({
+      url: `wss://generativelanguage.googleapis.com${path}`,
+      headers,
+      openTimeout: "1 second"
+    })
+    const frames = yield* Queue.unbounded<Transport.Frame>()
+    yield* Effect.forkScoped(Stream.runForEach(connection.frames, (frame) => Queue.offer(frames, frame)))
+    return makeClient(
+      (text) => Effect.orDie(connection.send(text)),
+      frames,
+      Effect.map(connection.closed, ({ code, reason }) => ({ code, reason }))
+    )
+  })
+
+/** Reads messages up to and including the next `turnComplete`. */
+const untilTurnComplete = (client: TestClient): Effect.Effect<ReadonlyArray<any>> =>
+  Effect.gen(function*() {
+    const messages: Array<any> = []
+    while (true) {
+      const message = yield* client.next
+      messages.push(message)
+      if (message.serverContent?.turnComplete === true) return messages
+    }
+  })
+
+/** A compact name for a server message, to assert whole sequences. */
+const summary = (message: any): string => {
+  const content = message.serverContent
+  if (message.setupComplete !== undefined) return "setupComplete"
+  if (content === undefined) return Object.keys(message).join("+")
+  const part = content.modelTurn?.parts?.[0]
+  if (part?.inlineData !== undefined) {
+    return `audio:${Buffer.from(part.inlineData.data, "base64").length}`
+  }
+  if (part?.text !== undefined) return `text:${part.text}`
+  if (content.outputTranscription !== undefined) return `out:${content.outputTranscription.text}`
+  if (content.inputTranscription !== undefined) return `in:${content.inputTranscription.text}`
+  if (content.turnComplete === true) return message.usageMetadata === undefined ? "turnComplete" : "turnComplete+usage"
+  return Object.keys(content).join("+")
+}
+
+const setupMessage = (setup: Record<string, unknown> = {}) => ({
+  setup: { model: "models/gemini-2.5-flash-native-audio-preview-12-2025", ...setup }
+})
+
+const textSetup = setupMessage({ generationConfig: { responseModalities: ["TEXT"] } })
+
+/** 16 kHz PCM16 LE: a 440 Hz tone (speech, for the activity detector) or silence. */
+const pcm16k = (ms: number, amplitude: number): Uint8Array => {
+  const samples = (16000 * ms) / 1000
+  const bytes = Buffer.alloc(samples * 2)
+  for (let i = 0; i < samples; i++) {
+    bytes.writeInt16LE(Math.round(amplitude * Math.sin((2 * Math.PI * 440 * i) / 16000)), i * 2)
+  }
+  return new Uint8Array(bytes)
+}
+const tone = (ms: number) => pcm16k(ms, 8000)
+const silence = (ms: number) => pcm16k(ms, 0)
+
+const audioInput = (pcm: Uint8Array) => ({
+  realtimeInput: { audio: { data: Buffer.from(pcm).toString("base64"), mimeType: "audio/pcm;rate=16000" } }
+})
+
+const concat = (...parts: ReadonlyArray<Uint8Array>): Uint8Array => new Uint8Array(Buffer.concat(parts))
+
+const unregistered =
+  "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API c"
+
+// -----------------------------------------------------------------------------
+// Upgrade, authentication, setup validation
+// -----------------------------------------------------------------------------
+
+describe("LiveEmulator", () => {
+  describe("upgrade and authentication", () => {
+    it.scopedLive("accepts the documented path and the SDK's double-slash path, on every API version", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make()
+        for (const [slashes, version] of [["/", "v1beta"], ["//", "v1"], ["//", "v1alpha"]] as const) {
+          const client = yield* openSocket(emulator.port, `${geminiPath("BidiGenerateContent", version, slashes)}?key=k`)
+          yield* client.send(setupMessage())
+          assert.deepStrictEqual(yield* client.next, { setupComplete: {} })
+        }
+        const records = yield* emulator.connections
+        assert.deepStrictEqual(records.map((record) => record.path), [
+          "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent",
+          "//ws/google.ai.generativelanguage.v1.GenerativeService.BidiGenerateContent",
+          "//ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContent"
+        ])
+        assert.strictEqual(emulator.url, `http://127.0.0.1:${emulator.port}`)
+      }))
+
+    it.scopedLive("answers HTTP 404 to the upgrade of any other path, on both faces", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make()
+        for (const path of ["/ws/other?key=k", "///ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent", geminiPath("BidiGenerateMusic")]) {
+          assert.strictEqual(yield* Effect.flip(openSocket(emulator.port, path)), 404)
+        }
+        const refused = yield* Effect.flip(openMemory(emulator, "/ws/other?key=k"))
+        assert.deepInclude(refused, { _tag: "ConnectError", status: 404 })
+        assert.deepStrictEqual(yield* emulator.connections, [])
+      }))
+
+    it.scopedLive("closes 1008 when the caller has no identity, once the first message arrives", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make()
+        // A token on the method that wants a key is no identity (cookbook#821).
+        const client = yield* openSocket(emulator.port, `${geminiPath()}?access_token=auth_tokens/t`)
+        yield* client.send(setupMessage())
+        assert.deepStrictEqual(yield* client.closed, { code: 1008, reason: unregistered })
+        assert.strictEqual(Buffer.byteLength(unregistered), 123)
+      }))
+
+    it.scopedLive("closes 1007 for a key that is not valid, and takes the key from x-goog-api-key too", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make({ isValidApiKey: (key) => key === "good" })
+        const bad = yield* openSocket(emulator.port, `${geminiPath()}?key=bad`)
+        yield* bad.send(setupMessage())
+        assert.deepStrictEqual(yield* bad.closed, {
+          code: 1007,
+          reason: "API key not valid. Please pass a valid API key."
+        })
+        const good = yield* openSocket(emulator.port, geminiPath(), { "X-Goog-Api-Key": "good" })
+        yield* good.send(setupMessage())
+        assert.deepStrictEqual(yield* good.next, { setupComplete: {} })
+        const records = yield* emulator.connections
+        assert.strictEqual(records[1].headers["x-goog-api-key"], "good")
+      }))
+
+    it.scopedLive("takes an ephemeral token on BidiGenerateContentConstrained from the query or Authorization", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make()
+        const constrained = geminiPath("BidiGenerateContentConstrained", "v1alpha", "//")
+        const byQuery = yield* openSocket(emulator.port, `${constrained}?access_token=auth_tokens/abc`)
+        yield* byQuery.send(setupMessage())
+        assert.deepStrictEqual(yield* byQuery.next, { setupComplete: {} })
+        const byHeader = yield* openSocket(emulator.port, constrained, { Authorization: "Token auth_tokens/abc" })
+        yield* byHeader.send(setupMessage())
+        assert.deepStrictEqual(yield* byHeader.next, { setupComplete: {} })
+        const keyOnly = yield* openSocket(emulator.port, `${constrained}?key=k`)
+        yield* keyOnly.send(setupMessage())
+        assert.deepStrictEqual(yield* keyOnly.closed, { code: 1008, reason: unregistered })
+        const notAToken = yield* openSocket(emulator.port, `${constrained}?access_token=k`)
+        yield* notAToken.send(setupMessage())
+        assert.strictEqual((yield* notAToken.closed).code, 1008)
+      }))
+  })
+
+  describe("setup", () => {
+    it.scopedLive("closes 1007 when the first message is not setup, or not JSON", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make()
+        const first = yield* openSocket(emulator.port, livePath)
+        yield* first.send({ clientContent: { turnComplete: true } })
+        assert.deepStrictEqual(yield* first.closed, { code: 1007, reason: "Request contains an invalid argument." })
+        const garbage = yield* openSocket(emulator.port, livePath)
+        yield* garbage.sendText("{not json")
+        const closed = yield* garbage.closed
+        assert.strictEqual(closed.code, 1007)
+        assert.isTrue(closed.reason.startsWith("Invalid JSON payload received."))
+        const unknownKind = yield* openSocket(emulator.port, livePath)
+        yield* unknownKind.send({ hello: {} })
+        assert.deepStrictEqual(yield* unknownKind.closed, {
+          code: 1007,
+          reason: "Invalid JSON payload received. Unknown name \"hello\": Cannot find field."
+        })
+      }))
+
+    it.scopedLive("closes 1007 for a setup field the service does not know", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make()
+        const client = yield* openSocket(emulator.port, livePath)
+        yield* client.send(setupMessage({ proactivity: { proactiveAudio: true }, speech_config: {} }))
+        assert.deepStrictEqual(yield* client.closed, {
+          code: 1007,
+          reason: "Invalid JSON payload received. Unknown name \"speech_config\" at 'setup': Cannot find field."
+        })
+      }))
+
+    it.scopedLive("closes 1008 for a model that is gone, with the reason cut to 123 bytes", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make()
+        const client = yield* openSocket(emulator.port, `${geminiPath("BidiGenerateContent", "v1alpha")}?key=k`)
+        yield* client.send({ setup: { model: "models/gemini-live-2.5-flash-preview" } })
+        const closed = yield* client.closed
+        assert.deepStrictEqual(closed, {
+          code: 1008,
+          reason:
+            "models/gemini-live-2.5-flash-preview is not found for API version v1alpha, or is not supported for bidiGenerateContent. Cal"
+        })
+        assert.strictEqual(Buffer.byteLength(closed.reason), 123)
+        const custom = yield* LiveEmulator.make({ unknownModels: ["retired"] })
+        const other = yield* openSocket(custom.port, livePath)
+        yield* other.send({ setup: { model: "models/retired" } })
+        assert.strictEqual((yield* other.closed).code, 1008)
+        const malformed = yield* openSocket(custom.port, livePath)
+        yield* malformed.send({ setup: { model: "gemini-2.5-flash" } })
+        assert.strictEqual((yield* malformed.closed).code, 1007)
+      }))
+
+    it.scopedLive("sends every message as a binary frame of 2-space JSON and a newline", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make()
+        const client = yield* openSocket(emulator.port, livePath)
+        yield* client.send(textSetup)
+        const frame = yield* client.nextFrame
+        assert.instanceOf(frame, Uint8Array)
+        assert.strictEqual(new TextDecoder().decode(frame as Uint8Array), "{\n  \"setupComplete\": {}\n}\n")
+        yield* client.send({ realtimeInput: { text: "Hi" } })
+        const delta = yield* client.nextFrame
+        assert.strictEqual(
+          new TextDecoder().decode(delta as Uint8Array),
+          "{\n  \"serverContent\": {\n    \"modelTurn\": {\n      \"parts\": [\n        {\n          \"text\": \"You\"\n        }\n      ]\n    }\n  }\n}\n"
+        )
+      }))
+
+    it.scoped("answers messages sent before setupComplete, after it", () =>
+      Effect.gen(function*() {
+        const release = yield* Deferred.make<void>()
+        const emulator = yield* LiveEmulator.make({
+          beforeSetupComplete: () => [LiveEmulator.waitFor(Deferred.await(release))]
+        })
+        const client = yield* openMemory(emulator, livePath)
+        // Both messages are in the server's inbox before it may answer the setup.
+        yield* client.send(textSetup)
+        yield* client.send({ clientContent: { turns: [{ role: "user", parts: [{ text: "early" }] }], turnComplete: true } })
+        yield* Deferred.succeed(release, undefined)
+        assert.deepStrictEqual(yield* client.next, { setupComplete: {} })
+        const messages = yield* untilTurnComplete(client)
+        assert.deepStrictEqual(messages.map(summary), [
+          "text:You",
+          "text: said: \"early\"",
+          "generationComplete",
+          "turnComplete+usage"
+        ])
+        const [record] = yield* emulator.connections
+        assert.deepStrictEqual(record.clientMessages, [
+          textSetup,
+          { clientContent: { turns: [{ role: "user", parts: [{ text: "early" }] }], turnComplete: true } }
+        ])
+      }))
+
+    it.scoped("withholds setupComplete for a script that waits forever (the client's timeout)", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make({ beforeSetupComplete: () => [LiveEmulator.wait(Duration.infinity)] })
+        const client = yield* openMemory(emulator, livePath)
+        yield* client.send(setupMessage())
+        const answer = yield* Effect.fork(Effect.timeout(client.next, "30 seconds"))
+        yield* TestClock.adjust("31 seconds")
+        const exit = yield* Effect.exit(answer.await.pipe(Effect.flatten))
+        assert.isTrue(Exit.isFailure(exit))
+      }))
+  })
+
+  // ---------------------------------------------------------------------------
+  // Turns
+  // ---------------------------------------------------------------------------
+
+  describe("turns", () => {
+    it.scopedLive("answers a text turn with text deltas, generationComplete, then turnComplete with usage", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make()
+        const client = yield* openSocket(emulator.port, livePath)
+        yield* client.send(textSetup)
+        yield* client.next
+        yield* client.send({ clientContent: { turns: [{ parts: [{ text: "Hello what should we talk about?" }], role: "user" }], turnComplete: true } })
+        const messages = yield* untilTurnComplete(client)
+        assert.deepStrictEqual(messages, [
+          { serverContent: { modelTurn: { parts: [{ text: "You" }] } } },
+          { serverContent: { modelTurn: { parts: [{ text: " said: \"Hello what should we talk about?\"" }] } } },
+          { serverContent: { generationComplete: true } },
+          {
+            serverContent: { turnComplete: true },
+            usageMetadata: {
+              promptTokenCount: 515,
+              responseTokenCount: 11,
+              totalTokenCount: 526,
+              promptTokensDetails: [{ modality: "TEXT", tokenCount: 515 }],
+              responseTokensDetails: [{ modality: "TEXT", tokenCount: 11 }]
+            }
+          }
+        ])
+      }))
+
+    it.scopedLive("keeps clientContent without turnComplete as context, and reads snake_case as the Python SDK sends it", () =>
+      Effect.gen(function*() {
+        const turns: Array<LiveEmulator.Turn> = []
+        const emulator = yield* LiveEmulator.make({
+          onTurn: (turn) => {
+            turns.push(turn)
+            return [LiveEmulator.say("ok")]
+          }
+        })
+        const client = yield* openSocket(emulator.port, livePath)
+        yield* client.send({ setup: { model: "models/m", generation_config: { response_modalities: ["TEXT"] } } })
+        yield* client.next
+        yield* client.send({ client_content: { turns: [{ role: "user", parts: [{ text: "first" }] }] } })
+        yield* client.send({ client_content: { turns: [{ role: "user", parts: [{ text: "second" }] }], turn_complete: true } })
+        const messages = yield* untilTurnComplete(client)
+        assert.deepStrictEqual(messages.map(summary), ["text:ok", "generationComplete", "turnComplete+usage"])
+        assert.deepStrictEqual(turns.map((turn) => [turn.index, turn.text]), [[0, "first\nsecond"]])
+      }))
+
+    it.scopedLive("answers audio ended by audioStreamEnd with 200/240 ms chunks of 24 kHz audio and transcriptions", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make()
+        const client = yield* openSocket(emulator.port, livePath)
+        yield* client.send(setupMessage({ inputAudioTranscription: {}, outputAudioTranscription: {} }))
+        yield* client.next
+        const speech = tone(1000)
+        for (let offset = 0; offset < speech.length; offset += 3200) {
+          yield* client.send(audioInput(speech.subarray(offset, offset + 3200)))
+        }
+        yield* client.send({ realtimeInput: { audioStreamEnd: true } })
+        const messages = yield* untilTurnComplete(client)
+        // "I heard 1.0 seconds of audio." is 29 characters: 2,030 ms of speech, 97,440 bytes; each
+        // chunk is followed by the words its end has reached.
+        assert.deepStrictEqual(messages.map(summary), [
+          "in:[1.00 s of speech]",
+          "audio:9600",
+          "out:I ",
+          "audio:11520",
+          "audio:9600",
+          "out:heard ",
+          "audio:11520",
+          "out:1.0 ",
+          "audio:9600",
+          "audio:11520",
+          "audio:9600",
+          "out:seconds ",
+          "audio:11520",
+          "out:of ",
+          "audio:9600",
+          "audio:3360",
+          "out:audio.",
+          "generationComplete",
+          "turnComplete+usage"
+        ])
+        const mimeTypes = new Set(
+          messages.flatMap((message) => message.serverContent.modelTurn?.parts.map((part: any) => part.inlineData.mimeType) ?? [])
+        )
+        assert.deepStrictEqual([...mimeTypes], ["audio/pcm;rate=24000"])
+        const last = messages[messages.length - 1]
+        assert.deepStrictEqual(last.usageMetadata.promptTokensDetails, [
+          { modality: "TEXT", tokenCount: 507 },
+          { modality: "AUDIO", tokenCount: 32 }
+        ])
+      }))
+
+    it.scopedLive("ends an audio turn after silenceDurationMs of silence in the audio timeline", () =>
+      Effect.gen(function*() {
+        const turns: Array<LiveEmulator.Turn> = []
+        const emulator = yield* LiveEmulator.make({
+          onTurn: (turn) => {
+            turns.push(turn)
+            return [LiveEmulator.say("heard")]
+          }
+        })
+        const client = yield* openSocket(emulator.port, livePath)
+        yield* client.send(setupMessage({
+          generationConfig: { responseModalities: ["TEXT"] },
+          realtimeInputConfig: { automaticActivityDetection: { silenceDurationMs: 300 } }
+        }))
+        yield* client.next
+        // 1 s of audio at once, far faster than real time: 600 ms of speech, then 400 ms of silence.
+        yield* client.send(audioInput(concat(tone(600), silence(400))))
+        const messages = yield* untilTurnComplete(client)
+        assert.deepStrictEqual(messages.map(summary), ["text:heard", "generationComplete", "turnComplete+usage"])
+        // The turn ends 300 ms into the silence; the rest starts the next turn.
+        assert.strictEqual(turns.length, 1)
+        assert.strictEqual(turns[0].audio.length, 16000 * 0.9 * 2)
+        assert.strictEqual(turns[0].transcript, "[0.90 s of speech]")
+        assert.deepStrictEqual(turns[0].audio, concat(tone(600), silence(300)))
+        // Silence alone is no turn, even with audioStreamEnd.
+        yield* client.send(audioInput(silence(2000)))
+        yield* client.send({ realtimeInput: { audioStreamEnd: true } })
+        yield* client.send({ realtimeInput: { text: "next" } })
+        const next = yield* untilTurnComplete(client)
+        assert.deepStrictEqual(next.map(summary), ["text:heard", "generationComplete", "turnComplete+usage"])
+        assert.deepStrictEqual(turns.map((turn) => turn.text), [undefined, "next"])
+      }))
+
+    it.scopedLive("delimits turns by activityStart and activityEnd when automatic detection is disabled", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make()
+        const client = yield* openSocket(emulator.port, livePath)
+        yield* client.send(setupMessage({
+          generationConfig: { responseModalities: ["TEXT"] },
+          realtimeInputConfig: { automaticActivityDetection: { disabled: true } }
+        }))
+        yield* client.next
+        yield* client.send(audioInput(tone(1000))) // outside any activity: ignored
+        yield* client.send({ realtimeInput: { activityStart: {} } })
+        yield* client.send({ realtimeInput: { mediaChunks: [{ data: Buffer.from(silence(500)).toString("base64"), mimeType: "audio/pcm;rate=16000" }] } })
+        yield* client.send({ realtimeInput: { audio: { data: Buffer.from(tone(1000)).toString("base64"), mimeType: "audio/pcm;rate=16000" } } })
+        yield* client.send({ realtimeInput: { activityEnd: {} } })
+        const messages = yield* untilTurnComplete(client)
+        assert.deepStrictEqual(messages.map(summary), [
+          "text:I",
+          "text: heard 1.5 seconds of audio.",
+          "generationComplete",
+          "turnComplete+usage"
+        ])
+      }))
+
+    it.scoped("in memory: answers a toolCall's toolResponse as the script says", () =>
+      Effect.gen(function*() {
+        const toolCall = { toolCall: { functionCalls: [{ id: "function-call-1", name: "getWeather", args: { city: "Paris" } }] } }
+        const emulator = yield* LiveEmulator.make({
+          onTurn: () => [LiveEmulator.send(toolCall)],
+          onMessage: (message: any) =>
+            message.toolResponse === undefined
+              ? undefined
+              : [LiveEmulator.say(`It is ${message.toolResponse.functionResponses[0].response.sky}.`)]
+        })
+        const client = yield* openMemory(emulator, livePath)
+        yield* client.send(textSetup)
+        assert.deepStrictEqual(yield* client.next, { setupComplete: {} })
+        yield* client.send({ realtimeInput: { text: "Weather in Paris?" } })
+        assert.deepStrictEqual(yield* client.next, toolCall)
+        yield* client.send({ toolResponse: { functionResponses: [{ id: "function-call-1", name: "getWeather", response: { sky: "blue" } }] } })
+        const messages = yield* untilTurnComplete(client)
+        assert.deepStrictEqual(messages.map(summary), ["text:It", "text: is blue.", "generationComplete", "turnComplete+usage"])
+        const [record] = yield* emulator.connections
+        assert.strictEqual(record.transport, "memory")
+        assert.deepStrictEqual(record.serverMessages.slice(0, 2), [{ setupComplete: {} }, toolCall])
+      }))
+
+    it.scoped("as layers: the emulator service and its in-memory Transport", () =>
+      Effect.gen(function*() {
+        const transport = yield* Transport.Transport
+        const connection = yield* transport.open({
+          url: `wss://generativelanguage.googleapis.com/${livePath}`,
+          headers: {},
+          openTimeout: "1 second"
+        })
+        yield* Effect.orDie(connection.send(JSON.stringify(setupMessage())))
+        const [first] = yield* Stream.runCollect(Stream.take(connection.frames, 1))
+        assert.deepStrictEqual(decodeFrame(first), { setupComplete: {} })
+        const emulator = yield* LiveEmulator.LiveEmulator
+        const [record] = yield* emulator.connections
+        assert.strictEqual(record.path, "//ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent")
+      }).pipe(Effect.provide(Layer.provideMerge(LiveEmulator.layerTransport, LiveEmulator.layer()))))
+
+    it.scoped("synthesizes audible, deterministic speech, about 70 ms a character", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make()
+        const replyAudio = Effect.gen(function*() {
+          const client = yield* openMemory(emulator, livePath)
+          yield* client.send(setupMessage())
+          yield* client.next
+          yield* client.send({ realtimeInput: { text: "Tell me a story" } })
+          const messages = yield* untilTurnComplete(client)
+          return concat(...messages.flatMap((message) =>
+            message.serverContent.modelTurn?.parts.map((part: any) => Buffer.from(part.inlineData.data, "base64")) ?? []
+          ))
+        })
+        const first = yield* replyAudio
+        const second = yield* replyAudio
+        // "You said: \"Tell me a story\"" is 27 characters: 1,890 ms at 24 kHz.
+        assert.strictEqual(first.length, 24000 * 1.89 * 2)
+        assert.deepStrictEqual(first, second)
+        const samples = new Int16Array(first.buffer, first.byteOffset, first.length / 2)
+        const rms = Math.sqrt(samples.reduce((sum, sample) => sum + sample * sample, 0) / samples.length)
+        assert.isAbove(rms, 1000)
+      }))
+  })
+
+  // ---------------------------------------------------------------------------
+  // Scripts: closes, drops, pacing, barge-in
+  // ---------------------------------------------------------------------------
+
+  describe("scripts", () => {
+    it.scopedLive("a Close before setupComplete rejects the setup; a Drop ends with 1006", () =>
+      Effect.gen(function*() {
+        const rejecting = yield* LiveEmulator.make({
+          beforeSetupComplete: () => [LiveEmulator.close(1011, "Internal error encountered.")]
+        })
+        const client = yield* openSocket(rejecting.port, livePath)
+        yield* client.send(setupMessage())
+        assert.deepStrictEqual(yield* client.closed, { code: 1011, reason: "Internal error encountered." })
+        const [record] = yield* rejecting.connections
+        assert.deepStrictEqual(record.serverMessages, [])
+        assert.deepStrictEqual(yield* rejecting.awaitClosed(record.id), { code: 1011, reason: "Internal error encountered.", wasClean: true })
+
+        const dropping = yield* LiveEmulator.make({ onTurn: () => [LiveEmulator.say("bye"), LiveEmulator.drop] })
+        const dropped = yield* openSocket(dropping.port, livePath)
+        yield* dropped.send(textSetup)
+        yield* dropped.next
+        yield* dropped.send({ realtimeInput: { text: "hi" } })
+        const messages = yield* untilTurnComplete(dropped)
+        assert.deepStrictEqual(messages.map(summary), ["text:bye", "generationComplete", "turnComplete+usage"])
+        assert.strictEqual((yield* dropped.closed).code, 1006)
+      }))
+
+    it.scopedLive("records what crossed the wire, and how the connection ended", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make()
+        const client = yield* openSocket(emulator.port, `${livePath}&alt=x`, { "X-Custom-Header": "Value" })
+        yield* client.send(textSetup)
+        yield* client.next
+        yield* client.send({ realtimeInput: { text: "Hi" } })
+        yield* untilTurnComplete(client)
+        const [open] = yield* emulator.connections
+        assert.strictEqual(open.closed, undefined)
+        const closeInfo = yield* Effect.zipRight(client.send({ realtimeInput: { hello: 1 } }), client.closed)
+        assert.deepStrictEqual(closeInfo, {
+          code: 1007,
+          reason: "Invalid JSON payload received. Unknown name \"hello\" at 'realtime_input': Cannot find field."
+        })
+        assert.deepStrictEqual(yield* emulator.awaitClosed(open.id), { ...closeInfo, wasClean: true })
+        const [record] = yield* emulator.connections
+        assert.deepInclude(record, { id: 0, transport: "socket", droppedMessages: 0 })
+        assert.deepStrictEqual(record.query, { key: "test-key", alt: "x" })
+        assert.strictEqual(record.headers["x-custom-header"], "Value")
+        assert.deepStrictEqual(record.clientMessages, [textSetup, { realtimeInput: { text: "Hi" } }, { realtimeInput: { hello: 1 } }])
+        assert.deepStrictEqual(record.serverMessages.map(summary), [
+          "setupComplete",
+          "text:You",
+          "text: said: \"Hi\"",
+          "generationComplete",
+          "turnComplete+usage"
+        ])
+        assert.deepStrictEqual(record.closed, { ...closeInfo, wasClean: true })
+      }))
+
+    it.scoped("a script that throws ends the session like a server fault (1011)", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make({
+          onTurn: () => {
+            throw new Error("script bug")
+          }
+        })
+        const client = yield* openMemory(emulator, livePath)
+        yield* client.send(setupMessage())
+        yield* client.next
+        yield* client.send({ realtimeInput: { text: "Hi" } })
+        assert.deepStrictEqual(yield* client.closed, { code: 1011, reason: "Internal error encountered." })
+      }))
+
+    it.scoped("goAway, then close 1011 when the time is up (TestClock)", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make({ afterSetupComplete: () => LiveEmulator.goAway("10 seconds") })
+        const client = yield* openMemory(emulator, livePath)
+        yield* client.send(setupMessage())
+        assert.deepStrictEqual(yield* client.next, { setupComplete: {} })
+        assert.deepStrictEqual(yield* client.next, { goAway: { timeLeft: "10s" } })
+        const closed = yield* Effect.fork(client.closed)
+        yield* TestClock.adjust("9 seconds")
+        assert.isTrue(Option.isNone(yield* closed.poll))
+        yield* TestClock.adjust("1 second")
+        assert.deepStrictEqual(yield* closed.await.pipe(Effect.flatten), {
+          code: 1011,
+          reason: "Deadline expired before operation could complete."
+        })
+      }))
+
+    it.scoped("barge-in: a new text turn interrupts a reply paced at real time (TestClock)", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make({ realtime: true })
+        const client = yield* openMemory(emulator, livePath)
+        yield* client.send(setupMessage())
+        yield* client.next
+        // "You said: \"one\"" is 15 characters: 1,050 ms in chunks of 200, 240, 200, 240, 170 ms.
+        yield* client.send({ realtimeInput: { text: "one" } })
+        assert.strictEqual(summary(yield* client.next), "audio:9600")
+        yield* TestClock.adjust("200 millis")
+        assert.strictEqual(summary(yield* client.next), "audio:11520")
+        yield* client.send({ realtimeInput: { text: "two" } })
+        assert.deepStrictEqual(yield* client.next, { serverContent: { interrupted: true } })
+        assert.strictEqual(summary(yield* client.next), "turnComplete+usage")
+        assert.strictEqual(summary(yield* client.next), "audio:9600")
+        yield* TestClock.adjust("2 seconds")
+        const rest = yield* untilTurnComplete(client)
+        assert.deepStrictEqual(rest.map(summary), [
+          "audio:11520",
+          "audio:9600",
+          "audio:11520",
+          "audio:8160",
+          "generationComplete",
+          "turnComplete+usage"
+        ])
+      }))
+
+    it.scopedLive("barge-in: speech in the audio interrupts a reply paced at real time (socket)", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make({
+          realtime: true,
+          onTurn: (turn) => [LiveEmulator.say(turn.text === undefined ? "" : "A reply that takes seconds to say.")]
+        })
+        const client = yield* openSocket(emulator.port, livePath)
+        yield* client.send(setupMessage())
+        yield* client.next
+        yield* client.send({ realtimeInput: { text: "talk" } })
+        assert.strictEqual(summary(yield* client.next), "audio:9600")
+        yield* client.send(audioInput(tone(100)))
+        assert.deepStrictEqual(yield* client.next, { serverContent: { interrupted: true } })
+        assert.strictEqual(summary(yield* client.next), "turnComplete+usage")
+      }))
+  })
+})

@@ -1,0 +1,32 @@
+/**
+ * The examples run as a user runs them (`npm start` is examples/quickstart.ts), with no API key in
+ * the environment: against the embedded emulator.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { spawnSync } from "node:child_process"
+import * as Path from "node:path"
+
+const root = Path.join(import.meta.dirname, "..")
+const tsx = Path.join(root, "node_modules", ".bin", "tsx")
+
+const run = (example: string) => {
+  const env = { ...process.env }
+  delete env.GEMINI_API_KEY
+  delete env.GOOGLE_API_KEY
+  return spawnSync(tsx, [Path.join("examples", example)], { cwd: root, env, encoding: "utf8", timeout: 60_000 })
+}
+
+describe("examples", () => {
+  it("quickstart (npm start) talks to the embedded emulator and closes cleanly", () => {
+    const result = run("quickstart.ts")
+    expect(result.stderr).toBe("")
+    expect(result.status).toBe(0)
+    const out = result.stdout
+    expect(out).toContain("using the embedded emulator at http://127.0.0.1:")
+    expect(out).toContain("setup complete")
+    expect(out).toMatch(/audio: \+9600 bytes \(24000 Hz PCM16\)/)
+    expect(out).toContain(`model: You said: "Hello! What can you do for me?"`)
+    expect(out).toMatch(/usage: \d+ prompt \+ \d+ response tokens/)
+    expect(out).toContain("closed cleanly: code 1000, wasClean true")
+  }, 60_000)
+})
