@@ -2,13 +2,30 @@
  * The Auth service: where the credentials of each connection come from. A plugin is a Layer;
  * the Backend decides how the credentials travel (query parameter or header).
  *
+ * | plugin | for | credentials |
+ * |---|---|---|
+ * | `apiKey(key)` | Gemini API (or Vertex AI Express mode) | `key=` query / `x-goog-api-key` header |
+ * | `ephemeralToken(token)` | Gemini API, from untrusted clients | `access_token=auth_tokens/...` |
+ * | `serviceAccount(json)` | Vertex AI | JWT-bearer flow, cached Bearer token |
+ * | `authorizedUser(json)` | Vertex AI (gcloud user ADC file) | refresh-token flow, cached Bearer token |
+ * | `fromCredentials(content)` | Vertex AI: the seed's `credentials` | one of the two above, by the file's `type` |
+ * | `accessToken(effect)` | Vertex AI, any token source (metadata server, google-auth-library...) | cached Bearer token |
+ *
+ * Tokens are cached and refreshed 5 minutes before they expire; concurrent connects share one refresh.
+ *
  * @since 0.1.0
  */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import type { AuthError } from "./LiveError.js"
+import * as GoogleCredentials from "./internal/googleCredentials.js"
+import { AuthError } from "./LiveError.js"
 
 /**
  * What a connection authenticates with:
@@ -82,3 +99,126 @@ export const apiKey = (key: string | Redacted.Redacted<string>): Layer.Layer<Aut
  */
 export const ephemeralToken = (token: string | Redacted.Redacted<string>): Layer.Layer<Auth> =>
   Layer.succeed(Auth, Auth.of({ credentials: Effect.succeed({ _tag: "EphemeralToken", token: secret(token) }) }))
+
+/**
+ * An OAuth2 access token and when it expires (epoch milliseconds).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface AccessToken {
+  readonly token: Redacted.Redacted<string>
+  readonly expiresAt: number
+}
+
+/**
+ * Auth with OAuth2 access tokens from any source (Vertex AI). A source that says when its token
+ * expires (`AccessToken`) is cached until 5 minutes before `expiresAt`, concurrent connects sharing
+ * one refresh; a source that gives a bare token (`Redacted`) is asked at every connect (it caches
+ * itself, as google-auth-library does). A failed fetch is never cached.
+ *
+ * @example
+ * ```ts
+ * import { GoogleAuth } from "google-auth-library"
+ *
+ * const google = new GoogleAuth({ scopes: "https://www.googleapis.com/auth/cloud-platform" })
+ * const MetadataServer = Auth.accessToken(Effect.tryPromise({
+ *   try: async () => Redacted.make((await google.getAccessToken())!),
+ *   catch: (e) => new AuthError({ module: "app", method: "token", description: String(e), retryable: true })
+ * }))
+ * ```
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const accessToken = <R>(
+  source: Effect.Effect<AccessToken | Redacted.Redacted<string>, AuthError, R>
+): Layer.Layer<Auth, never, R> =>
+  Layer.effect(
+    Auth,
+    Effect.gen(function*() {
+      const context = yield* Effect.context<R>()
+      const withExpiry = Effect.flatMap(Effect.provide(source, context), (result) =>
+        Redacted.isRedacted(result)
+          ? Effect.map(Clock.currentTimeMillis, (now) => ({ token: result as Redacted.Redacted<string>, expiresAt: now }))
+          : Effect.succeed(result as AccessToken))
+      const token = yield* GoogleCredentials.makeTokenSource(withExpiry)
+      return Auth.of({ credentials: Effect.map(token, (token) => ({ _tag: "AccessToken", token }) as const) })
+    })
+  )
+
+/** The HttpClient in context, or `fetch`. */
+const httpClient = Effect.flatMap(
+  Effect.serviceOption(HttpClient.HttpClient),
+  Option.match({ onNone: () => Effect.provide(HttpClient.HttpClient, FetchHttpClient.layer), onSome: Effect.succeed })
+)
+
+const credentialFile = (
+  method: string,
+  content: string | Redacted.Redacted<string> | object,
+  expected?: GoogleCredentials.GoogleCredentials["_tag"]
+): Effect.Effect<Service, AuthError> =>
+    Effect.gen(function*() {
+      const text = typeof content === "string"
+        ? content
+        : Redacted.isRedacted(content)
+        ? Redacted.value(content as Redacted.Redacted<string>)
+        : JSON.stringify(content)
+      const credentials = yield* Either.mapLeft(
+        GoogleCredentials.parseCredentials(text),
+        (error) => new AuthError({ module: "Auth", method, description: error.description, retryable: false })
+      )
+      if (expected !== undefined && credentials._tag !== expected) {
+        return yield* new AuthError({
+          module: "Auth",
+          method,
+          description: `expected a ${expected === "ServiceAccount" ? "service_account" : "authorized_user"} credential file`,
+          retryable: false
+        })
+      }
+      const client = yield* httpClient
+      const token = yield* GoogleCredentials.makeTokenSource(
+        Effect.provideService(GoogleCredentials.fetchToken(credentials), HttpClient.HttpClient, client)
+      )
+      return Auth.of({ credentials: Effect.map(token, (token) => ({ _tag: "AccessToken", token }) as const) })
+    })
+
+/**
+ * The Auth service of a credential file's content (see `fromCredentials`).
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const makeFromCredentials = (content: string | Redacted.Redacted<string> | object): Effect.Effect<Service, AuthError> =>
+  credentialFile("fromCredentials", content)
+
+/**
+ * Auth with a credential file's content — the seed's `credentials` parameter — choosing the flow by
+ * its `type`: `service_account` (JWT bearer) or `authorized_user` (refresh token, a gcloud ADC user
+ * file). A file that is not JSON, of another type, missing a field or with a bad key fails the layer
+ * with an `AuthError` naming what is wrong (never a secret). Token requests use the `HttpClient` in
+ * context, or `fetch`.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const fromCredentials = (content: string | Redacted.Redacted<string> | object): Layer.Layer<Auth, AuthError> =>
+  Layer.effect(Auth, makeFromCredentials(content))
+
+/**
+ * Auth with a service account key file (its content, as a string or the parsed object).
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const serviceAccount = (content: string | Redacted.Redacted<string> | object): Layer.Layer<Auth, AuthError> =>
+  Layer.effect(Auth, credentialFile("serviceAccount", content, "ServiceAccount"))
+
+/**
+ * Auth with a gcloud application-default-credentials user file (`gcloud auth application-default login`).
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const authorizedUser = (content: string | Redacted.Redacted<string> | object): Layer.Layer<Auth, AuthError> =>
+  Layer.effect(Auth, credentialFile("authorizedUser", content, "AuthorizedUser"))

@@ -1,8 +1,18 @@
 /**
  * The Backend service: which Google API a session talks to, and everything that differs between
  * them — the URL, how credentials travel, the model name's form, setup fields a backend refuses,
- * and the server's quirks. `GEMINI_API` (the Gemini Developer API) ships here; Vertex AI plugs in
- * behind the same interface.
+ * and the server's quirks — so that the same program runs on either by swapping this layer.
+ *
+ * | | `GEMINI_API` | `VERTEX_AI` |
+ * |---|---|---|
+ * | URL | `…/ws/google.ai.generativelanguage.{v}.GenerativeService.BidiGenerateContent` | `…/ws/google.cloud.aiplatform.{v}.LlmBidiService/BidiGenerateContent` |
+ * | default API version | `v1` (`v1alpha` with an ephemeral token) | `v1beta1` |
+ * | credentials | `key=` / `access_token=` in the query | `Authorization: Bearer` (or `x-goog-api-key` in Express mode) |
+ * | model | `models/{m}` | `projects/{p}/locations/{l}/publishers/google/models/{m}` |
+ * | `responseModalities` unset | server default (AUDIO) | `["AUDIO"]` sent |
+ * | refused fields | `sessionResumption.transparent`, `explicitVadSignal`, Vertex-only tools, `safetySettings[].method` | `tools[].fileSearch`, voice-consent fields |
+ * | function response `id` | required | optional |
+ * | normalised | — | `candidatesTokenCount`/`candidatesTokensDetails` → `responseTokenCount`/`responseTokensDetails`; missing tool-call ids minted (and not sent back) |
  *
  * @since 0.1.0
  */
@@ -63,9 +73,24 @@ export interface Service {
   readonly endpoint: (credentials: Credentials) => Either.Either<Endpoint, ConfigError>
   /** Whether a function response must carry the call's `id`. */
   readonly requiresFunctionResponseId: boolean
-  /** Rewrites a server message into the one shape users see (backend quirks). */
-  readonly normalize: (message: Protocol.ServerMessage) => Protocol.ServerMessage
+  /** The quirks of one session (state: ids minted for one session are known to it only). */
+  readonly quirks: () => Quirks
 }
+
+/**
+ * What a backend rewrites so that users see one shape.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Quirks {
+  /** Rewrites a server message before it becomes events. */
+  readonly incoming: (message: Protocol.ServerMessage) => Protocol.ServerMessage
+  /** Rewrites function responses before they are sent. */
+  readonly outgoing: (responses: ReadonlyArray<Protocol.FunctionResponse>) => ReadonlyArray<Protocol.FunctionResponse>
+}
+
+const noQuirks: Quirks = { incoming: (message) => message, outgoing: (responses) => responses }
 
 /**
  * @since 0.1.0
@@ -211,7 +236,7 @@ export const geminiApi = (options: GeminiApiOptions = {}): Service => {
       return Either.right({ url: Redacted.make(url), headers, display: redactUrl(url) })
     },
     requiresFunctionResponseId: true,
-    normalize: (message) => message
+    quirks: () => noQuirks
   }
 }
 
@@ -221,3 +246,191 @@ export const geminiApi = (options: GeminiApiOptions = {}): Service => {
  */
 export const layerGeminiApi = (options: GeminiApiOptions = {}): Layer.Layer<Backend> =>
   Layer.succeed(Backend, geminiApi(options))
+
+/**
+ * The API version Google's SDK uses on Vertex AI.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const defaultVertexAiApiVersion = "v1beta1"
+
+/**
+ * Options of the Vertex AI backend.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface VertexAiOptions {
+  /** Google Cloud project; without one (and with an API key) the backend is in Express mode. */
+  readonly project?: string | undefined
+  /** Region, `global`, `us` or `eu`; default `global`. */
+  readonly location?: string | undefined
+  /** API version; default `v1beta1`. */
+  readonly apiVersion?: string | undefined
+  /** Base URL (an emulator, a proxy); default by location. */
+  readonly baseUrl?: string | undefined
+  /** Extra headers on the upgrade request. */
+  readonly headers?: Readonly<Record<string, string>> | undefined
+}
+
+/**
+ * Vertex AI's base URL for a location: `global` → `aiplatform.googleapis.com`, the multi-regions
+ * `us`/`eu` → `aiplatform.{loc}.rep.googleapis.com`, a region → `{loc}-aiplatform.googleapis.com`.
+ *
+ * @since 0.1.0
+ * @category Utils
+ */
+export const vertexAiBaseUrl = (location: string): string =>
+  location === "global"
+    ? "https://aiplatform.googleapis.com/"
+    : location === "us" || location === "eu"
+    ? `https://aiplatform.${location}.rep.googleapis.com/`
+    : `https://${location}-aiplatform.googleapis.com/`
+
+/**
+ * The model name as Vertex AI wants it, as Google's SDK expands it: `publishers/...`, `projects/...`
+ * and `models/...` are kept; `a/b` becomes `publishers/a/models/b`; `m` becomes
+ * `publishers/google/models/m`; then `publishers/...` gets `projects/{p}/locations/{l}/` in front
+ * when both are known (not in Express mode).
+ *
+ * @since 0.1.0
+ * @category Utils
+ */
+export const vertexAiModelName = (
+  model: string,
+  project: string | undefined,
+  location: string | undefined
+): Either.Either<string, ConfigError> => {
+  if (model.includes("..") || model.includes("?") || model.includes("&")) {
+    return Either.left(configError("model", `"${model}" is not a valid model name`))
+  }
+  const [publisher, name] = model.split("/", 2)
+  const full = model.startsWith("publishers/") || model.startsWith("projects/") || model.startsWith("models/")
+    ? model
+    : name !== undefined
+    ? `publishers/${publisher}/models/${name}`
+    : `publishers/google/models/${model}`
+  return Either.right(
+    full.startsWith("publishers/") && project !== undefined && location !== undefined
+      ? `projects/${project}/locations/${location}/${full}`
+      : full
+  )
+}
+
+/** The first config field Vertex AI refuses (as Google's SDK refuses them before sending). */
+const vertexAiRejection = (config: Protocol.LiveConnectConfig): ConfigError | undefined => {
+  const tools = config.tools ?? []
+  for (let i = 0; i < tools.length; i++) {
+    if (tools[i].fileSearch !== undefined) return onlyOn(`tools[${i}].fileSearch`, GEMINI_API)
+  }
+  const replicated = (config.speechConfig?.voiceConfig as { replicatedVoiceConfig?: Record<string, unknown> } | undefined)
+    ?.replicatedVoiceConfig
+  for (const field of ["consentAudio", "voiceConsentSignature"]) {
+    if (replicated?.[field] !== undefined) {
+      return onlyOn(`speechConfig.voiceConfig.replicatedVoiceConfig.${field}`, GEMINI_API)
+    }
+  }
+  return liveApiRejection(config)
+}
+
+/** Vertex's usage names, renamed to the Gemini API's. */
+const renamedUsage = (usage: Protocol.UsageMetadata): Protocol.UsageMetadata => {
+  const { candidatesTokenCount, candidatesTokensDetails, ...rest } = usage as Protocol.UsageMetadata & {
+    readonly candidatesTokenCount?: number
+    readonly candidatesTokensDetails?: Protocol.UsageMetadata["responseTokensDetails"]
+  }
+  return {
+    ...rest,
+    ...(candidatesTokenCount === undefined ? {} : { responseTokenCount: candidatesTokenCount }),
+    ...(candidatesTokensDetails === undefined ? {} : { responseTokensDetails: candidatesTokensDetails })
+  }
+}
+
+/** Vertex AI's quirks: usage names, and tool calls without ids (ids are minted, and left out of the answers). */
+const vertexAiQuirks = (): Quirks => {
+  const minted = new Set<string>()
+  return {
+    incoming: (message) => {
+      let result = message
+      if (message.usageMetadata !== undefined && ("candidatesTokenCount" in message.usageMetadata || "candidatesTokensDetails" in message.usageMetadata)) {
+        result = { ...result, usageMetadata: renamedUsage(message.usageMetadata) }
+      }
+      const calls = message.toolCall?.functionCalls
+      if (calls !== undefined && calls.some((call) => call.id === undefined)) {
+        const functionCalls = calls.map((call) => {
+          if (call.id !== undefined) return call
+          const id = `minted-${crypto.randomUUID()}`
+          minted.add(id)
+          return { ...call, id }
+        })
+        result = { ...result, toolCall: { ...message.toolCall, functionCalls } }
+      }
+      return result
+    },
+    outgoing: (responses) =>
+      minted.size === 0 ? responses : responses.map((response) => {
+        if (response.id === undefined || !minted.delete(response.id)) return response
+        const { id: _, ...withoutId } = response
+        return withoutId
+      })
+  }
+}
+
+/**
+ * The Vertex AI backend. Credentials: an OAuth2 access token (`Authorization: Bearer`), or an API
+ * key in Express mode (no project; `x-goog-api-key`). `responseModalities` defaults to AUDIO, as
+ * Google's SDK sends it.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const vertexAi = (options: VertexAiOptions = {}): Service => {
+  const apiVersion = options.apiVersion ?? defaultVertexAiApiVersion
+  const headers = { "user-agent": clientLabel, "x-goog-api-client": clientLabel, ...options.headers }
+  const expressBase = options.baseUrl ?? "https://aiplatform.googleapis.com/"
+  return {
+    kind: VERTEX_AI,
+    apiVersion,
+    setup: (model, config) => {
+      const express = options.project === undefined
+      const location = express ? options.location : options.location ?? "global"
+      return Either.flatMap(vertexAiModelName(model, options.project, location), (name) => {
+        const rejection = vertexAiRejection(config)
+        if (rejection !== undefined) return Either.left(rejection)
+        const withModality = config.responseModalities === undefined ? { ...config, responseModalities: ["AUDIO"] } : config
+        return Either.right(Protocol.makeSetup(name, withModality))
+      })
+    },
+    endpoint: (credentials) => {
+      if (credentials._tag === "EphemeralToken") {
+        return Either.left(
+          new ConfigError({
+            module: "Backend",
+            method: "endpoint",
+            path: "apiKey",
+            description: "ephemeral tokens (auth_tokens/...) are only accepted by the GeminiAPI backend"
+          })
+        )
+      }
+      const express = credentials._tag === "ApiKey"
+      const base = webSocketBase(
+        express && options.project === undefined ? expressBase : options.baseUrl ?? vertexAiBaseUrl(options.location ?? "global")
+      )
+      const url = `${base}/ws/google.cloud.aiplatform.${apiVersion}.LlmBidiService/BidiGenerateContent`
+      const auth = express
+        ? { "x-goog-api-key": Redacted.value(credentials.key) }
+        : { authorization: `Bearer ${Redacted.value(credentials.token)}` }
+      return Either.right({ url: Redacted.make(url), headers: { ...headers, ...auth }, display: url })
+    },
+    requiresFunctionResponseId: false,
+    quirks: vertexAiQuirks
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerVertexAi = (options: VertexAiOptions = {}): Layer.Layer<Backend> =>
+  Layer.succeed(Backend, vertexAi(options))

@@ -26,10 +26,11 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type * as Redacted from "effect/Redacted"
+import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Backend from "./Backend.js"
-import type { ConfigError, LiveError } from "./LiveError.js"
+import * as Fs from "node:fs"
+import { type AuthError, ConfigError, type LiveError } from "./LiveError.js"
 import * as LiveSession from "./LiveSession.js"
 import * as Parameters from "./Parameters.js"
 import type * as Protocol from "./Protocol.js"
@@ -83,7 +84,7 @@ export const defaultModel: string = Parameters.defaultModel
  * @since 0.1.0
  * @category Constructors
  */
-export const make = (parameters: Parameters.Decoded): Effect.Effect<Service, ConfigError> =>
+export const make = (parameters: Parameters.Decoded): Effect.Effect<Service, ConfigError | AuthError> =>
   Effect.gen(function*() {
     const services = yield* Parameters.services(parameters)
     const connect = (options: ConnectOptions = {}) =>
@@ -104,13 +105,13 @@ export const make = (parameters: Parameters.Decoded): Effect.Effect<Service, Con
 
 /**
  * The client from VoxEngine-style parameters. Bad parameters fail the layer with a `ConfigError`
- * naming the field. To replace a service (e.g. the emulator's in-memory transport), provide its
+ * naming the field (a bad credential file: an `AuthError`). To replace a service (e.g. the emulator's in-memory transport), provide its
  * layer to this one: `GeminiLive.layer(p).pipe(Layer.provide(emulator.layerTransport))`.
  *
  * @since 0.1.0
  * @category Layers
  */
-export const layer = (parameters: Parameters.Input): Layer.Layer<GeminiLive, ConfigError> =>
+export const layer = (parameters: Parameters.Input): Layer.Layer<GeminiLive, ConfigError | AuthError> =>
   Layer.effect(GeminiLive, Effect.flatMap(Parameters.decode(parameters), make))
 
 const firstOf = (...names: ReadonlyArray<string>) =>
@@ -122,7 +123,8 @@ const firstOf = (...names: ReadonlyArray<string>) =>
  * The parameters found in the environment, with the names `@google/genai` reads:
  * `GOOGLE_API_KEY` / `GEMINI_API_KEY` (the first wins), `GOOGLE_GENAI_USE_VERTEXAI`,
  * `GOOGLE_CLOUD_PROJECT`, `GOOGLE_CLOUD_LOCATION`, `GOOGLE_GEMINI_BASE_URL` (and
- * `GOOGLE_GENAI_API_VERSION`, read by every layer).
+ * `GOOGLE_GENAI_API_VERSION`, read by every layer). `GOOGLE_APPLICATION_CREDENTIALS` (a credential
+ * file's path) is read by `layerConfig`.
  *
  * @since 0.1.0
  * @category Configuration
@@ -143,25 +145,48 @@ export const parametersFromConfig: Config.Config<Parameters.Input> = Config.all(
   return parameters
 }))
 
+/** The content of the file GOOGLE_APPLICATION_CREDENTIALS names, for Vertex AI without `credentials`. */
+const credentialsFromFile = (parameters: Parameters.Input): Effect.Effect<Parameters.Input, ConfigError> =>
+  parameters.backend !== Backend.VERTEX_AI || parameters.credentials !== undefined || parameters.apiKey !== undefined
+    ? Effect.succeed(parameters)
+    : Config.option(Config.string("GOOGLE_APPLICATION_CREDENTIALS")).pipe(
+      Effect.orElseSucceed(() => Option.none<string>()),
+      Effect.flatMap(Option.match({
+        onNone: () => Effect.succeed(parameters),
+        onSome: (path) =>
+          Effect.try({
+            try: () => ({ ...parameters, credentials: Redacted.make(Fs.readFileSync(path, "utf8")) }),
+            catch: (error) =>
+              new ConfigError({
+                module: "GeminiLive",
+                method: "layerConfig",
+                path: "GOOGLE_APPLICATION_CREDENTIALS",
+                description: `cannot read the credential file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`
+              })
+          })
+      }))
+    )
+
 /**
  * The client from the environment (see `parametersFromConfig`); `parameters` override what the
- * environment says (e.g. the model or the `connectConfig`).
+ * environment says (e.g. the model or the `connectConfig`). On Vertex AI without `credentials`,
+ * the file `GOOGLE_APPLICATION_CREDENTIALS` names is read.
  *
  * @since 0.1.0
  * @category Layers
  */
-export const layerConfig = (parameters: Parameters.Input = {}): Layer.Layer<GeminiLive, ConfigError> =>
+export const layerConfig = (parameters: Parameters.Input = {}): Layer.Layer<GeminiLive, ConfigError | AuthError> =>
   Layer.effect(
     GeminiLive,
     parametersFromConfig.pipe(
       Effect.orElseSucceed((): Parameters.Input => ({})),
-      Effect.flatMap((fromEnv) =>
-        Parameters.decode({
-          ...fromEnv,
-          ...parameters,
-          httpOptions: { ...fromEnv.httpOptions, ...parameters.httpOptions }
-        })
-      ),
+      Effect.map((fromEnv) => ({
+        ...fromEnv,
+        ...parameters,
+        httpOptions: { ...fromEnv.httpOptions, ...parameters.httpOptions }
+      })),
+      Effect.flatMap(credentialsFromFile),
+      Effect.flatMap(Parameters.decode),
       Effect.flatMap(make)
     )
   )

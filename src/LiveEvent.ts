@@ -29,7 +29,7 @@ export type LiveEvent = Data.TaggedEnum<{
   TextDelta: { readonly text: string; readonly thought: boolean }
   /** A piece of the transcription of the user's audio. */
   InputTranscription: { readonly text: string; readonly finished: boolean }
-  /** A piece of the transcription of the model's audio. */
+  /** A piece of the transcription of the model's audio (empty pieces are not events). */
   OutputTranscription: { readonly text: string; readonly finished: boolean }
   /** The user barged in: the model stopped, and audio not yet played should be dropped. */
   Interrupted: {}
@@ -102,6 +102,10 @@ export const {
 export const is = <Tag extends LiveEvent["_tag"]>(tag: Tag) =>
 (event: LiveEvent): event is Extract<LiveEvent, { readonly _tag: Tag }> => event._tag === tag
 
+/** A transcription with text or the end mark (Vertex AI opens each turn with an empty one: not an event). */
+const isNews = (transcription: Protocol.Transcription | undefined): transcription is Protocol.Transcription =>
+  transcription !== undefined && ((transcription.text ?? "") !== "" || transcription.finished === true)
+
 const rateOf = (mimeType: string): number => {
   const match = /rate=(\d+)/.exec(mimeType)
   return match ? Number(match[1]) : 24000
@@ -124,7 +128,7 @@ export const fromServerMessage = (message: Protocol.ServerMessage): ReadonlyArra
   if (content !== undefined) {
     known = true
     events.push(ServerContent({ content }))
-    if (content.inputTranscription !== undefined) {
+    if (isNews(content.inputTranscription)) {
       events.push(InputTranscription({
         text: content.inputTranscription.text ?? "",
         finished: content.inputTranscription.finished ?? false
@@ -141,7 +145,7 @@ export const fromServerMessage = (message: Protocol.ServerMessage): ReadonlyArra
         }
       }
     }
-    if (content.outputTranscription !== undefined) {
+    if (isNews(content.outputTranscription)) {
       events.push(OutputTranscription({
         text: content.outputTranscription.text ?? "",
         finished: content.outputTranscription.finished ?? false

@@ -19,7 +19,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Auth from "./Auth.js"
 import * as Backend from "./Backend.js"
-import { ConfigError } from "./LiveError.js"
+import { type AuthError, ConfigError } from "./LiveError.js"
 import * as Protocol from "./Protocol.js"
 import * as Statistics from "./Statistics.js"
 import * as Transport from "./Transport.js"
@@ -184,8 +184,8 @@ export const decode = (input: unknown): Either.Either<Decoded, ConfigError> =>
   Either.gen(function*() {
     const parameters = yield* Either.mapLeft(decodeParameters(input), (e) => fromParseError("", e))
     const connectConfig = yield* decodeConnectConfig(parameters.connectConfig ?? {})
-    if (parameters.backend === Backend.VERTEX_AI && parameters.project === undefined) {
-      return yield* Either.left(configError("project", "is required for the VertexAI backend"))
+    if (parameters.backend === Backend.VERTEX_AI && parameters.project === undefined && parameters.apiKey === undefined) {
+      return yield* Either.left(configError("project", "is required for the VertexAI backend (unless an apiKey selects Express mode)"))
     }
     return { ...parameters, connectConfig }
   })
@@ -198,8 +198,27 @@ export const decode = (input: unknown): Either.Either<Decoded, ConfigError> =>
  */
 export type Services = Auth.Auth | Backend.Backend | Transport.Transport | Statistics.Statistics | WireTrace.WireTrace
 
-const provided = <I, S>(tag: Context.Tag<I, S>, make: () => Effect.Effect<S, ConfigError>) =>
+const provided = <I, S, E>(tag: Context.Tag<I, S>, make: () => Effect.Effect<S, E>) =>
   Effect.flatMap(Effect.serviceOption(tag), Option.match({ onNone: make, onSome: Effect.succeed }))
+
+/**
+ * Auth from the parameters: `credentials` (a credential file's content) on Vertex AI, else the
+ * `apiKey` (on Vertex AI, Express mode).
+ */
+const authFrom = (parameters: Decoded): Effect.Effect<Auth.Service, ConfigError | AuthError> => {
+  const backend = parameters.backend ?? Backend.GEMINI_API
+  if (backend === Backend.VERTEX_AI && parameters.credentials !== undefined) {
+    return Auth.makeFromCredentials(parameters.credentials)
+  }
+  if (parameters.apiKey !== undefined) {
+    return Effect.succeed(Auth.Auth.of({ credentials: Effect.succeed(Auth.fromApiKey(parameters.apiKey)) }))
+  }
+  return Effect.fail(
+    backend === Backend.VERTEX_AI
+      ? configError("credentials", "is required for the VertexAI backend (a credential file's content), unless an apiKey selects Express mode or an Auth layer is provided")
+      : configError("apiKey", "is required for the GeminiAPI backend")
+  )
+}
 
 /** `GOOGLE_GENAI_API_VERSION`, as `@google/genai` reads it (`beta` selects v1beta / v1beta1). */
 const apiVersionFromEnv = (vertex: boolean) =>
@@ -217,24 +236,17 @@ const apiVersionFromEnv = (vertex: boolean) =>
  * @since 0.1.0
  * @category Layers
  */
-export const services = (parameters: Decoded): Effect.Effect<Context.Context<Services>, ConfigError> =>
+export const services = (parameters: Decoded): Effect.Effect<Context.Context<Services>, ConfigError | AuthError> =>
   Effect.gen(function*() {
-    const backendKind = parameters.backend ?? Backend.GEMINI_API
-    const auth = yield* provided(Auth.Auth, () =>
-      parameters.apiKey === undefined
-        ? Effect.fail(configError("apiKey", `is required for the ${backendKind} backend`))
-        : Effect.succeed(Auth.Auth.of({ credentials: Effect.succeed(Auth.fromApiKey(parameters.apiKey)) })))
+    const vertex = parameters.backend === Backend.VERTEX_AI
+    const auth = yield* provided(Auth.Auth, () => authFrom(parameters))
     const backend = yield* provided(Backend.Backend, () =>
       Effect.gen(function*() {
-        if (backendKind === Backend.VERTEX_AI) {
-          return yield* configError("backend", "the VertexAI backend is not available in this release yet")
-        }
-        const apiVersion = parameters.httpOptions?.apiVersion ?? (yield* apiVersionFromEnv(false))
-        return Backend.geminiApi({
-          apiVersion,
-          baseUrl: parameters.httpOptions?.baseUrl,
-          headers: parameters.httpOptions?.headers
-        })
+        const apiVersion = parameters.httpOptions?.apiVersion ?? (yield* apiVersionFromEnv(vertex))
+        const options = { apiVersion, baseUrl: parameters.httpOptions?.baseUrl, headers: parameters.httpOptions?.headers }
+        return vertex
+          ? Backend.vertexAi({ ...options, project: parameters.project, location: parameters.location })
+          : Backend.geminiApi(options)
       }))
     const transport = yield* provided(Transport.Transport, () => Effect.succeed(Transport.webSocket))
     const statistics = yield* provided(

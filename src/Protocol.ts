@@ -341,6 +341,17 @@ export interface ToolResponseInput {
   readonly functionResponses: FunctionResponse | ReadonlyArray<FunctionResponse>
 }
 
+/**
+ * The responses of a `ToolResponseInput`, as a list.
+ *
+ * @since 0.1.0
+ * @category Encoding
+ */
+export const functionResponsesOf = (input: ToolResponseInput): ReadonlyArray<FunctionResponse> =>
+  Array.isArray(input.functionResponses)
+    ? input.functionResponses as ReadonlyArray<FunctionResponse>
+    : [input.functionResponses as FunctionResponse]
+
 const inputError = (method: string, path: string, description: string) =>
   new ConfigError({ module: "Protocol", method, path, description })
 
@@ -417,9 +428,7 @@ export const encodeToolResponse = (
   input: ToolResponseInput,
   options: { readonly requireId: boolean; readonly backend: string }
 ): Either.Either<string, ConfigError> => {
-  const functionResponses = Array.isArray(input.functionResponses)
-    ? input.functionResponses as ReadonlyArray<FunctionResponse>
-    : [input.functionResponses as FunctionResponse]
+  const functionResponses = functionResponsesOf(input)
   if (functionResponses.length === 0) {
     return Either.left(inputError("sendToolResponse", "functionResponses", "at least one function response is required"))
   }

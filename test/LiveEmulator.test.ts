@@ -23,6 +23,15 @@ const geminiPath = (method = "BidiGenerateContent", version = "v1beta", slashes 
 
 const livePath = `${geminiPath()}?key=test-key`
 
+const vertexPath = (version = "v1beta1", slashes = "//") =>
+  `${slashes}ws/google.cloud.aiplatform.${version}.LlmBidiService/BidiGenerateContent`
+
+const vertexModel = (name = "gemini-live-2.5-flash") => `projects/my-project/locations/us-central1/publishers/google/models/${name}`
+
+const bearer = (token = "ya29.test-token") => ({ Authorization: `Bearer ${token}` })
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+
 interface Closed {
   readonly code: number
   readonly reason: string
@@ -82,12 +91,13 @@ const openSocket = (
 const openMemory = (
   emulator: LiveEmulator.Service,
   path: string,
-  headers: Record<string, string> = {}
+  headers: Record<string, string> = {},
+  host = "generativelanguage.googleapis.com"
 ): Effect.Effect<TestClient, ConnectError, Scope.Scope> =>
   Effect.gen(function*() {
     const transport = yield* Effect.provide(Transport.Transport, emulator.layerTransport)
     const connection = yield* transport.open({
-      url: `wss://generativelanguage.googleapis.com${path}`,
+      url: `wss://${host}${path}`,
       headers,
       openTimeout: "1 second"
     })
@@ -169,6 +179,7 @@ describe("LiveEmulator", () => {
           assert.deepStrictEqual(yield* client.next, { setupComplete: {} })
         }
         const records = yield* emulator.connections
+        assert.deepStrictEqual(records.map((record) => record.backend), ["GeminiAPI", "GeminiAPI", "GeminiAPI"])
         assert.deepStrictEqual(records.map((record) => record.path), [
           "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent",
           "//ws/google.ai.generativelanguage.v1.GenerativeService.BidiGenerateContent",
@@ -336,6 +347,261 @@ describe("LiveEmulator", () => {
         yield* TestClock.adjust("31 seconds")
         const exit = yield* Effect.exit(answer.await.pipe(Effect.flatten))
         assert.isTrue(Exit.isFailure(exit))
+      }))
+  })
+
+  // ---------------------------------------------------------------------------
+  // Vertex AI
+  // ---------------------------------------------------------------------------
+
+  describe("Vertex AI", () => {
+    it.scopedLive("serves LlmBidiService on v1 and v1beta1, with one or two slashes; a fresh sessionId each time", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make()
+        const sessionIds: Array<string> = []
+        for (const [slashes, version] of [["//", "v1beta1"], ["/", "v1"], ["/", "v1beta1"], ["//", "v1"]] as const) {
+          const client = yield* openSocket(emulator.port, vertexPath(version, slashes), bearer())
+          yield* client.send(setupMessage({ model: vertexModel() }))
+          const complete = yield* client.next
+          assert.deepStrictEqual(Object.keys(complete), ["setupComplete"])
+          assert.deepStrictEqual(Object.keys(complete.setupComplete), ["sessionId"])
+          assert.match(complete.setupComplete.sessionId, uuid)
+          sessionIds.push(complete.setupComplete.sessionId)
+        }
+        assert.strictEqual(new Set(sessionIds).size, 4)
+        const records = yield* emulator.connections
+        assert.deepStrictEqual(records.map((record) => [record.backend, record.path]), [
+          ["VertexAI", "//ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent"],
+          ["VertexAI", "/ws/google.cloud.aiplatform.v1.LlmBidiService/BidiGenerateContent"],
+          ["VertexAI", "/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent"],
+          ["VertexAI", "//ws/google.cloud.aiplatform.v1.LlmBidiService/BidiGenerateContent"]
+        ])
+        assert.strictEqual(records[0].headers.authorization, "Bearer ya29.test-token")
+        for (
+          const path of [
+            vertexPath("v1alpha"),
+            "/ws/google.cloud.aiplatform.v1beta1.LlmBidiService.BidiGenerateContent",
+            "///ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent"
+          ]
+        ) {
+          assert.strictEqual(yield* Effect.flip(openSocket(emulator.port, path, bearer())), 404)
+        }
+      }))
+
+    it.scopedLive("answers a text turn with role: model deltas and candidatesTokenCount", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make()
+        const client = yield* openSocket(emulator.port, vertexPath(), bearer())
+        yield* client.send(setupMessage({ model: vertexModel(), generationConfig: { responseModalities: ["TEXT"] } }))
+        yield* client.next
+        yield* client.send({ clientContent: { turns: [{ role: "user", parts: [{ text: "Hello what should we talk about?" }] }], turnComplete: true } })
+        const messages = yield* untilTurnComplete(client)
+        assert.deepStrictEqual(messages, [
+          { serverContent: { modelTurn: { role: "model", parts: [{ text: "You" }] } } },
+          { serverContent: { modelTurn: { role: "model", parts: [{ text: " said: \"Hello what should we talk about?\"" }] } } },
+          { serverContent: { generationComplete: true } },
+          {
+            serverContent: { turnComplete: true },
+            usageMetadata: {
+              promptTokenCount: 515,
+              candidatesTokenCount: 11,
+              totalTokenCount: 526,
+              promptTokensDetails: [{ modality: "TEXT", tokenCount: 515 }],
+              candidatesTokensDetails: [{ modality: "TEXT", tokenCount: 11 }]
+            }
+          }
+        ])
+        // The key order of the recordings: role first.
+        assert.deepStrictEqual(Object.keys(messages[0].serverContent.modelTurn), ["role", "parts"])
+        assert.deepStrictEqual(Object.keys(messages[3].usageMetadata), [
+          "promptTokenCount",
+          "candidatesTokenCount",
+          "totalTokenCount",
+          "promptTokensDetails",
+          "candidatesTokensDetails"
+        ])
+        const [record] = yield* emulator.connections
+        assert.strictEqual(record.backend, "VertexAI")
+      }))
+
+    it.scopedLive("answers an audio turn with audio/pcm chunks, opening each turn's transcription with an empty one", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make()
+        const client = yield* openSocket(emulator.port, vertexPath(), bearer())
+        yield* client.send(setupMessage({ model: vertexModel(), outputAudioTranscription: {} }))
+        yield* client.next
+        yield* client.send({ realtimeInput: { text: "Hi" } })
+        const messages = yield* untilTurnComplete(client)
+        // "You said: \"Hi\"" is 14 characters: 980 ms, 47,040 bytes.
+        assert.deepStrictEqual(messages[0], { serverContent: { outputTranscription: {} } })
+        assert.deepStrictEqual(messages.slice(1).map(summary), [
+          "audio:9600",
+          "audio:11520",
+          "out:You ",
+          "audio:9600",
+          "out:said: ",
+          "audio:11520",
+          "audio:4800",
+          "out:\"Hi\"",
+          "generationComplete",
+          "turnComplete+usage"
+        ])
+        const audioParts = messages.flatMap((message) =>
+          message.serverContent.modelTurn === undefined ? [] : [message.serverContent.modelTurn]
+        )
+        assert.strictEqual(audioParts.length, 5)
+        for (const turn of audioParts) {
+          assert.deepStrictEqual(Object.keys(turn), ["role", "parts"])
+          assert.strictEqual(turn.role, "model")
+          assert.strictEqual(turn.parts[0].inlineData.mimeType, "audio/pcm")
+        }
+        assert.deepStrictEqual(messages[messages.length - 1].usageMetadata, {
+          promptTokenCount: 508,
+          candidatesTokenCount: 4,
+          totalTokenCount: 512,
+          promptTokensDetails: [{ modality: "TEXT", tokenCount: 508 }],
+          candidatesTokensDetails: [{ modality: "TEXT", tokenCount: 4 }]
+        })
+        // The next model turn opens with an empty transcription too.
+        yield* client.send({ realtimeInput: { text: "Go" } })
+        const next = yield* untilTurnComplete(client)
+        assert.deepStrictEqual(next[0], { serverContent: { outputTranscription: {} } })
+        const emptyTranscriptions = next.filter((message) =>
+          message.serverContent?.outputTranscription !== undefined && message.serverContent.outputTranscription.text === undefined
+        )
+        assert.strictEqual(emptyTranscriptions.length, 1)
+        // Without outputAudioTranscription: no transcription at all.
+        const silent = yield* openSocket(emulator.port, vertexPath(), bearer())
+        yield* silent.send(setupMessage({ model: vertexModel() }))
+        yield* silent.next
+        yield* silent.send({ realtimeInput: { text: "Hi" } })
+        assert.deepStrictEqual((yield* untilTurnComplete(silent)).map(summary), [
+          "audio:9600",
+          "audio:11520",
+          "audio:9600",
+          "audio:11520",
+          "audio:4800",
+          "generationComplete",
+          "turnComplete+usage"
+        ])
+      }))
+
+    it.scopedLive("closes 1008 UNAUTHENTICATED for a missing, refused or non-Bearer token, after the upgrade", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make({ isValidAccessToken: (token) => token === "ya29.good" })
+        const missing = yield* openSocket(emulator.port, vertexPath())
+        yield* missing.send(setupMessage({ model: vertexModel() }))
+        assert.deepStrictEqual(yield* missing.closed, {
+          code: 1008,
+          reason:
+            "Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentic"
+        })
+        const invalid =
+          "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication c"
+        for (const headers of [bearer("ya29.expired"), { Authorization: "Token ya29.good" }, { Authorization: "Bearer" }]) {
+          const refused = yield* openSocket(emulator.port, vertexPath(), headers)
+          yield* refused.send(setupMessage({ model: vertexModel() }))
+          assert.deepStrictEqual(yield* refused.closed, { code: 1008, reason: invalid })
+        }
+        const good = yield* openSocket(emulator.port, vertexPath(), bearer("ya29.good"))
+        yield* good.send(setupMessage({ model: vertexModel() }))
+        assert.match((yield* good.next).setupComplete.sessionId, uuid)
+        // Google's front end also reads an access token from the query.
+        const byQuery = yield* openSocket(emulator.port, `${vertexPath()}?access_token=ya29.good`)
+        yield* byQuery.send(setupMessage({ model: vertexModel() }))
+        assert.match((yield* byQuery.next).setupComplete.sessionId, uuid)
+        assert.deepStrictEqual((yield* emulator.connections).map((record) => record.serverMessages.length), [0, 0, 0, 0, 1, 1])
+      }))
+
+    it.scopedLive("Express mode: an API key in x-goog-api-key, with publishers/google/models/x", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make({ isValidApiKey: (key) => key === "express-key" })
+        const client = yield* openSocket(emulator.port, vertexPath(), { "x-goog-api-key": "express-key" })
+        yield* client.send(setupMessage({ model: "publishers/google/models/x", generationConfig: { responseModalities: ["TEXT"] } }))
+        assert.match((yield* client.next).setupComplete.sessionId, uuid)
+        yield* client.send({ realtimeInput: { text: "Hi" } })
+        assert.deepStrictEqual((yield* untilTurnComplete(client)).map(summary), [
+          "text:You",
+          "text: said: \"Hi\"",
+          "generationComplete",
+          "turnComplete+usage"
+        ])
+        const badKey = yield* openSocket(emulator.port, vertexPath(), { "x-goog-api-key": "other" })
+        yield* badKey.send(setupMessage({ model: "publishers/google/models/x" }))
+        assert.deepStrictEqual(yield* badKey.closed, { code: 1007, reason: "API key not valid. Please pass a valid API key." })
+        const records = yield* emulator.connections
+        assert.deepStrictEqual(records.map((record) => [record.backend, record.headers["x-goog-api-key"]]), [
+          ["VertexAI", "express-key"],
+          ["VertexAI", "other"]
+        ])
+      }))
+
+    it.scopedLive("closes 1008 for an unknown model with Vertex AI's reason, and 1007 for a malformed one", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make({ unknownModels: [...LiveEmulator.defaultUnknownModels, "retired"] })
+        const refuse = (model: string) =>
+          Effect.gen(function*() {
+            const client = yield* openSocket(emulator.port, vertexPath(), bearer())
+            yield* client.send({ setup: { model } })
+            return yield* client.closed
+          })
+        const gone = yield* refuse(vertexModel("gemini-2.0-flash-live-001"))
+        assert.deepStrictEqual(gone, {
+          code: 1008,
+          reason:
+            "Publisher Model `projects/my-project/locations/us-central1/publishers/google/models/gemini-2.0-flash-live-001` was not foun"
+        })
+        assert.strictEqual(Buffer.byteLength(gone.reason), 123)
+        assert.deepStrictEqual(yield* refuse("models/retired"), {
+          code: 1008,
+          reason:
+            "Publisher Model `models/retired` was not found or your project does not have access to it. Please ensure you are using a va"
+        })
+        assert.strictEqual((yield* refuse("publishers/meta/models/llama")).code, 1008)
+        for (const model of ["gemini-2.5-flash", "tunedModels/t", "projects/p/locations/l/models/x", "publishers/google/models/a/b"]) {
+          assert.deepStrictEqual(yield* refuse(model), { code: 1007, reason: "Request contains an invalid argument." })
+        }
+        // `models/x` passes through, as Google's SDKs pass it.
+        const passThrough = yield* openSocket(emulator.port, vertexPath(), bearer())
+        yield* passThrough.send({ setup: { model: "models/gemini-live-2.5-flash" } })
+        assert.match((yield* passThrough.next).setupComplete.sessionId, uuid)
+      }))
+
+    it.scoped("in memory: Vertex-only setup fields, and a toolResponse without id", () =>
+      Effect.gen(function*() {
+        const toolCall = { toolCall: { functionCalls: [{ name: "getWeather", args: { city: "Paris" } }] } }
+        const emulator = yield* LiveEmulator.make({ onTurn: () => [LiveEmulator.send(toolCall)] })
+        const client = yield* openMemory(emulator, vertexPath(), bearer(), "us-central1-aiplatform.googleapis.com")
+        yield* client.send(setupMessage({
+          model: vertexModel(),
+          generationConfig: { responseModalities: ["TEXT"] },
+          sessionResumption: { transparent: true },
+          explicitVadSignal: true
+        }))
+        const complete = yield* client.next
+        assert.match(complete.setupComplete.sessionId, uuid)
+        yield* client.send({ realtimeInput: { text: "Weather in Paris?" } })
+        assert.deepStrictEqual(yield* client.next, toolCall)
+        yield* client.send({ toolResponse: { functionResponses: [{ name: "getWeather", response: { sky: "blue" } }] } })
+        assert.deepStrictEqual(yield* untilTurnComplete(client), [
+          { serverContent: { modelTurn: { role: "model", parts: [{ text: "getWeather" }] } } },
+          { serverContent: { modelTurn: { role: "model", parts: [{ text: " returned {\"sky\":\"blue\"}." }] } } },
+          { serverContent: { generationComplete: true } },
+          {
+            serverContent: { turnComplete: true },
+            usageMetadata: {
+              promptTokenCount: 512,
+              candidatesTokenCount: 9,
+              totalTokenCount: 521,
+              promptTokensDetails: [{ modality: "TEXT", tokenCount: 512 }],
+              candidatesTokensDetails: [{ modality: "TEXT", tokenCount: 9 }]
+            }
+          }
+        ])
+        const [record] = yield* emulator.connections
+        assert.deepInclude(record, { transport: "memory", backend: "VertexAI" })
+        assert.strictEqual(record.path, "//ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent")
+        assert.deepStrictEqual(record.serverMessages[0], complete)
       }))
   })
 

@@ -34,7 +34,8 @@ describe("Parameters.decode", () => {
 
   it.each([
     [{ apiKey: "k", backend: "OpenAI" }, "backend"],
-    [{ apiKey: "k", backend: Backend.VERTEX_AI }, "project"],
+    [{ backend: Backend.VERTEX_AI }, "project"],
+    [{ backend: Backend.VERTEX_AI, project: "p", credentials: 42 }, "credentials"],
     [{ apiKey: "k", onWebSocketClose: "not a function" }, "onWebSocketClose"],
     [{ apiKey: "k", httpOptions: { timeout: -1 } }, "httpOptions.timeout"],
     [{ apiKey: "k", httpOptions: { baseUrl: "not a url" } }, "httpOptions.baseUrl"],

@@ -124,6 +124,12 @@ describe("LiveEvent.fromServerMessage", () => {
     expect(audio.sampleRate).toBe(24000)
   })
 
+  it("an empty transcription (Vertex AI opens turns with one) is not an event; a finished one is", () => {
+    expect(LiveEvent.fromServerMessage({ serverContent: { outputTranscription: {} } }).map((e) => e._tag)).toEqual(["ServerContent"])
+    expect(LiveEvent.fromServerMessage({ serverContent: { inputTranscription: { finished: true } } }).map((e) => e._tag))
+      .toEqual(["ServerContent", "InputTranscription"])
+  })
+
   it("turns a message of an unknown kind into Unknown", () => {
     const events = LiveEvent.fromServerMessage({ somethingNew: {} } as never)
     expect(events.map((e) => e._tag)).toEqual(["Unknown"])

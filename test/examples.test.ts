@@ -11,8 +11,7 @@ const tsx = Path.join(root, "node_modules", ".bin", "tsx")
 
 const run = (example: string) => {
   const env = { ...process.env }
-  delete env.GEMINI_API_KEY
-  delete env.GOOGLE_API_KEY
+  for (const name of ["GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_CLOUD_PROJECT", "GOOGLE_GENAI_USE_VERTEXAI"]) delete env[name]
   return spawnSync(tsx, [Path.join("examples", example)], { cwd: root, env, encoding: "utf8", timeout: 60_000 })
 }
 
@@ -28,5 +27,17 @@ describe("examples", () => {
     expect(out).toContain(`model: You said: "Hello! What can you do for me?"`)
     expect(out).toMatch(/usage: \d+ prompt \+ \d+ response tokens/)
     expect(out).toContain("closed cleanly: code 1000, wasClean true")
+  }, 60_000)
+
+  it("vertex talks to the emulator's Vertex AI mode with a token from Auth.accessToken", () => {
+    const result = run("vertex.ts")
+    expect(result.stderr).toBe("")
+    expect(result.status).toBe(0)
+    const out = result.stdout
+    expect(out).toContain("using the embedded emulator (Vertex AI mode)")
+    expect(out).toMatch(/connected to projects\/example-project\/locations\/us-central1\/publishers\/google\/models\/gemini-live-2\.5-flash-native-audio \(server session [0-9a-f-]{36}\)/)
+    expect(out).toContain(`model: You said: "Hello from Vertex AI!"`)
+    expect(out).toMatch(/usage: \d+ response tokens/)
+    expect(out).toContain("closed: 1000")
   }, 60_000)
 })

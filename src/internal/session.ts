@@ -50,6 +50,7 @@ const open = (
 ): Effect.Effect<LiveSession, LiveError, Scope.Scope | Services> =>
   Effect.gen(function*() {
     const backend = yield* Backend.Backend
+    const quirks = backend.quirks()
     const transport = yield* Transport.Transport
     const statisticsService = yield* Statistics.Statistics
     const statistics = yield* statisticsService.session
@@ -95,7 +96,7 @@ const open = (
         statistics.protocolError()
         return hub.publish([LiveEvent.Unknown({ message: frameText(frame), error: decoded.left })])
       }
-      const message = backend.normalize(decoded.right)
+      const message = quirks.incoming(decoded.right)
       const events = LiveEvent.fromServerMessage(message)
       if (message.setupComplete !== undefined) Deferred.unsafeDone(setupDone, Exit.succeed(message.setupComplete.sessionId))
       if (countBytes) record(statistics, events)
@@ -166,7 +167,10 @@ const open = (
       sendToolResponse: (input) =>
         sendEncoded(
           "sendToolResponse",
-          Protocol.encodeToolResponse(input, { requireId: backend.requiresFunctionResponseId, backend: backend.kind })
+          Protocol.encodeToolResponse(
+            { functionResponses: quirks.outgoing(Protocol.functionResponsesOf(input)) },
+            { requireId: backend.requiresFunctionResponseId, backend: backend.kind }
+          )
         ),
       close: (code = 1000, reason = "") => closeWith(code, reason),
       closed: Deferred.await(closed),

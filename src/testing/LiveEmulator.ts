@@ -7,16 +7,39 @@
  *   `httpOptions.baseUrl`, Google's own SDK included);
  * - an in-memory twin, `layerTransport`, for tests that need no socket at all.
  *
- * What it does, as the real service does it (checked against recorded traffic):
- * - Paths `/ws/google.ai.generativelanguage.{v1|v1beta|v1alpha}.GenerativeService.BidiGenerateContent`
+ * One emulator serves both backends; the request path chooses (`ConnectionRecord.backend` tells which
+ * answered):
+ * - Gemini Developer API (`"GeminiAPI"`): paths
+ *   `/ws/google.ai.generativelanguage.{v1|v1beta|v1alpha}.GenerativeService.BidiGenerateContent`
  *   (API key: `key=` or `x-goog-api-key`) and `...BidiGenerateContentConstrained` (ephemeral token:
- *   `access_token=` or `Authorization: Token auth_tokens/...`), with one or two leading slashes;
- *   anything else is answered with HTTP 404.
- * - The credential is checked when the first message arrives (the upgrade always succeeds): no
- *   credential closes 1008, a key the emulator does not accept closes 1007.
- * - The first message must be `setup` (1007 otherwise); unknown setup fields close 1007; a model in
- *   `unknownModels` closes 1008 "models/X is not found ...", cut to 123 bytes as the service cuts it.
+ *   `access_token=` or `Authorization: Token auth_tokens/...`);
+ * - Vertex AI (`"VertexAI"`): path `/ws/google.cloud.aiplatform.{v1|v1beta1}.LlmBidiService/BidiGenerateContent`
+ *   (OAuth2 access token: `Authorization: Bearer <token>`, checked with `isValidAccessToken`; or, in
+ *   Express mode, an API key in `x-goog-api-key`, checked with `isValidApiKey`).
+ *
+ * Either with one or two leading slashes (Google's SDK sends two); anything else is answered with
+ * HTTP 404.
+ *
+ * What it does, as the real service does it (checked against recorded traffic, and the protocol
+ * reference where Vertex AI was not recorded):
+ * - The credential is checked when the first message arrives (the upgrade always succeeds, on both
+ *   backends: the same Google front end lets the upgrade through and refuses the stream). On the
+ *   Gemini API no credential closes 1008, a key the emulator does not accept closes 1007. On Vertex
+ *   AI a missing or refused access token is UNAUTHENTICATED: close 1008 "Request is missing required
+ *   authentication credential. ..." / "Request had invalid authentication credentials. Expected
+ *   OAuth 2 access token, ..." (cut to 123 bytes); a refused Express-mode key closes 1007.
+ * - The first message must be `setup` (1007 otherwise); unknown setup fields close 1007. The model
+ *   is `models/{name}` (or `tunedModels/...`) on the Gemini API;
+ *   `projects/{p}/locations/{l}/publishers/google/models/{name}`, `publishers/google/models/{name}`
+ *   or `models/{name}` on Vertex AI; another form closes 1007 "Request contains an invalid
+ *   argument.". A name in `unknownModels` closes 1008 "models/X is not found ..." (Gemini API) or
+ *   "Publisher Model `...` was not found ..." (Vertex AI), cut to 123 bytes as the service cuts it.
  *   Field names are read in lowerCamel or snake_case, as a proto3 JSON parser reads them.
+ * - Vertex AI words the same messages differently: `setupComplete` carries a fresh `sessionId` (a
+ *   UUID); `modelTurn` is `{ "role": "model", "parts": [...] }`; audio is `audio/pcm` (still 24 kHz);
+ *   `usageMetadata` counts `candidatesTokenCount` / `candidatesTokensDetails` instead of
+ *   `responseTokenCount` / `responseTokensDetails`; with `outputAudioTranscription`, each model turn
+ *   of an AUDIO session opens with an empty `{"serverContent":{"outputTranscription":{}}}`.
  * - Every server message is a binary frame of `JSON.stringify(message, null, 2) + "\n"`.
  * - Messages sent before `setupComplete` are answered after it.
  * - Each user turn (`clientContent` with `turnComplete: true`, `realtimeInput.text`, or audio ended
@@ -274,6 +297,8 @@ export interface ConnectionRecord {
   /** 0 for the first connection of the emulator. */
   readonly id: number
   readonly transport: "socket" | "memory"
+  /** Which backend answered: the Gemini Developer API or Vertex AI (chosen by the request path). */
+  readonly backend: "GeminiAPI" | "VertexAI"
   /** The request path, as sent (e.g. `//ws/google.ai...`). */
   readonly path: string
   readonly query: Readonly<Record<string, string>>
@@ -300,13 +325,16 @@ export interface Options {
   readonly port?: number
   /** Pace replies at speaking speed, which makes barge-in possible. Default: false (as fast as possible). */
   readonly realtime?: boolean
-  /** Which API keys are valid. Default: any non-empty key. */
+  /** Which API keys are valid (the Gemini API, and Vertex AI in Express mode). Default: any non-empty key. */
   readonly isValidApiKey?: (key: string) => boolean
-  /** Which ephemeral tokens are valid. Default: any that starts with `auth_tokens/`. */
+  /** Which ephemeral tokens are valid (Gemini API). Default: any that starts with `auth_tokens/`. */
   readonly isValidAuthToken?: (token: string) => boolean
+  /** Which OAuth2 access tokens (`Authorization: Bearer`) are valid (Vertex AI). Default: any non-empty token. */
+  readonly isValidAccessToken?: (token: string) => boolean
   /**
-   * Model names (without `models/`) that close 1008 "not found". Default: the shut-down
-   * `gemini-2.0-flash-exp`, `gemini-live-2.5-flash-preview`, `gemini-2.0-flash-live-001`.
+   * Model names (the last segment: without `models/` or `.../publishers/google/models/`) that close
+   * 1008 "not found", on both backends. Default: the shut-down `gemini-2.0-flash-exp`,
+   * `gemini-live-2.5-flash-preview`, `gemini-2.0-flash-live-001`.
    */
   readonly unknownModels?: ReadonlyArray<string>
   /**
@@ -406,9 +434,10 @@ const resolve = (options: Options): SessionConfig => ({
   realtime: options.realtime ?? false,
   auth: {
     isValidApiKey: options.isValidApiKey ?? ((key) => key.length > 0),
-    isValidAuthToken: options.isValidAuthToken ?? ((token) => token.startsWith("auth_tokens/"))
+    isValidAuthToken: options.isValidAuthToken ?? ((token) => token.startsWith("auth_tokens/")),
+    isValidAccessToken: options.isValidAccessToken ?? ((token) => token.length > 0)
   },
-  unknownModels: new Set((options.unknownModels ?? defaultUnknownModels).map((name) => name.replace(/^models\//, ""))),
+  unknownModels: new Set((options.unknownModels ?? defaultUnknownModels).map((name) => name.slice(name.lastIndexOf("/") + 1))),
   beforeSetupComplete: options.beforeSetupComplete ?? (() => []),
   afterSetupComplete: options.afterSetupComplete ?? (() => []),
   onTurn: options.onTurn ?? defaultTurn,
@@ -434,14 +463,20 @@ const serveRequest = (
 ): Effect.Effect<void> =>
   Effect.gen(function*() {
     const target = parseRequestTarget(url)
-    const headers = lowerCaseHeaders(rawHeaders)
-    const record = yield* recorder.open({ transport, path: target.path, query: target.query, headers })
     const route = matchRoute(target.path)
     if (route === undefined) {
       // Unreachable: both faces refuse the upgrade first.
       yield* connection.terminate
       return
     }
+    const headers = lowerCaseHeaders(rawHeaders)
+    const record = yield* recorder.open({
+      transport,
+      backend: route.backend,
+      path: target.path,
+      query: target.query,
+      headers
+    })
     yield* serve(config, { route, target, headers }, connection, record)
   })
 

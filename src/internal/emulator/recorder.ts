@@ -17,6 +17,7 @@ export interface RecordLimits {
 /** The request a connection was opened with. */
 export interface RecordedRequest {
   readonly transport: "socket" | "memory"
+  readonly backend: "GeminiAPI" | "VertexAI"
   readonly path: string
   readonly query: Readonly<Record<string, string>>
   readonly headers: Readonly<Record<string, string>>
@@ -50,6 +51,7 @@ export interface Recorder {
 const toRecord = (entry: Entry): ConnectionRecord => ({
   id: entry.id,
   transport: entry.request.transport,
+  backend: entry.request.backend,
   path: entry.request.path,
   query: entry.request.query,
   headers: entry.request.headers,

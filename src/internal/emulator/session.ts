@@ -1,6 +1,8 @@
 /**
  * One emulated Live session, written once against `Connection` and served on both faces of the
- * emulator (a real socket, the in-memory transport).
+ * emulator (a real socket, the in-memory transport), and for both backends: the route decides the
+ * credential check (`auth.ts`), the model names (`setup.ts`) and the wording of the server messages
+ * (`dialect.ts`); everything else is the same.
  *
  * One fiber reads the client's frames in order and keeps the session state; what the model says runs
  * in a reply fiber, so that a new user turn can interrupt it (barge-in, when pacing at real time).
@@ -16,6 +18,7 @@ import type { Action, Say, SetupMessage, Turn } from "../../testing/LiveEmulator
 import type { Connection, Frame } from "../../Transport.js"
 import { type ActivityDetector, makeActivityDetector } from "./activityDetector.js"
 import { type AuthPolicy, authenticate } from "./auth.js"
+import { dialectOf } from "./dialect.js"
 import { audioChunks, textDeltas } from "./modelOutput.js"
 import {
   concatSamples,
@@ -135,6 +138,7 @@ export const serve = (
   record: ConnectionRecorder
 ): Effect.Effect<void> =>
   Effect.gen(function*() {
+    const dialect = dialectOf(request.route.backend)
     /** Set once a valid `setup` arrived (before `setupComplete` goes out). */
     let active: ActiveSession | undefined
     /** What the model is saying now, if anything. */
@@ -184,25 +188,30 @@ export const serve = (
           send({ serverContent: { generationComplete: true } }),
           Effect.suspend(() => {
             modelTurnOpen = false
-            return send({ serverContent: { turnComplete: true }, usageMetadata: counter.completeTurn() })
+            return send({ serverContent: { turnComplete: true }, usageMetadata: dialect.usageMetadata(counter.completeTurn()) })
           })
         )
       )
 
     const speak = ({ setup, usage }: ActiveSession, say: Say): Effect.Effect<void, SessionEnded> =>
       Effect.gen(function*() {
+        const opening = !modelTurnOpen
         modelTurnOpen = true
         usage.addModelText(say.text)
         if (setup.responseModality === "TEXT") {
           for (const delta of textDeltas(say.text)) {
-            yield* send({ serverContent: { modelTurn: { parts: [{ text: delta }] } } })
+            yield* send({ serverContent: { modelTurn: dialect.modelTurn([{ text: delta }]) } })
             yield* pace(delta.length * msPerCharacter)
           }
         } else {
+          if (opening && setup.outputTranscription && dialect.opensOutputTranscription) {
+            yield* send({ serverContent: { outputTranscription: {} } })
+          }
           const audio = say.audio ?? synthesizeSpeech(say.text)
           for (const chunk of audioChunks(audio, say.text)) {
             const data = toBase64(audio, chunk.start, chunk.end)
-            yield* send({ serverContent: { modelTurn: { parts: [{ inlineData: { mimeType: "audio/pcm;rate=24000", data } }] } } })
+            const part = { inlineData: { mimeType: dialect.audioMimeType, data } }
+            yield* send({ serverContent: { modelTurn: dialect.modelTurn([part]) } })
             if (setup.outputTranscription && chunk.transcription !== "") {
               yield* send({ serverContent: { outputTranscription: { text: chunk.transcription } } })
             }
@@ -257,7 +266,7 @@ export const serve = (
           if (modelTurnOpen) {
             modelTurnOpen = false
             yield* send({ serverContent: { interrupted: true } })
-            yield* send({ serverContent: { turnComplete: true }, usageMetadata: usage.completeTurn() })
+            yield* send({ serverContent: { turnComplete: true }, usageMetadata: dialect.usageMetadata(usage.completeTurn()) })
           }
         })
       })
@@ -396,7 +405,7 @@ export const serve = (
           detector: makeActivityDetector(result.activityDetection)
         }
         yield* untilClosed(runActions(yield* hook(() => config.beforeSetupComplete(result.raw))))
-        yield* send({ setupComplete: {} })
+        yield* send({ setupComplete: yield* dialect.setupComplete })
         const after = yield* hook(() => config.afterSetupComplete(result.raw))
         yield* Effect.forkScoped(Effect.catchAll(runActions(after), () => Effect.void))
       })

@@ -1,6 +1,17 @@
 /**
  * The `setup` message: validated as the service validates it (unknown fields, model name, models
  * that are gone) and read into the settings that shape the emulated session.
+ *
+ * The model name depends on the backend:
+ * - Gemini API: `models/{name}` or `tunedModels/{name}`;
+ * - Vertex AI: `projects/{project}/locations/{location}/publishers/google/models/{name}`, or (as the
+ *   SDKs send it in Express mode, or pass it through) `publishers/google/models/{name}` and
+ *   `models/{name}`. Another publisher is a model Vertex does not serve for Live (1008).
+ *
+ * Any other form closes 1007 "Request contains an invalid argument."; a name in `unknownModels`
+ * closes 1008 with the backend's "not found" reason. The setup fields are the same on both
+ * backends (`sessionResumption.transparent` and `explicitVadSignal`, which Google's SDKs send only
+ * to Vertex AI, are accepted).
  */
 import type { Route } from "./route.js"
 import {
@@ -54,7 +65,7 @@ export interface ActivityDetection {
 export interface SessionSetup {
   /** The message as the client sent it. */
   readonly raw: JsonObject
-  /** `models/...` or `tunedModels/...`. */
+  /** The model name as sent (`models/...`, `tunedModels/...`, or a Vertex AI resource name). */
   readonly model: string
   /** The server default is AUDIO; TEXT when `responseModalities` asks for it. */
   readonly responseModality: "TEXT" | "AUDIO"
@@ -79,6 +90,34 @@ export const modelNotFound = (model: string, version: string): Rejection =>
     `${model} is not found for API version ${version}, or is not supported for bidiGenerateContent. Call ListModels to see the list of available models and their supported methods.`
   )
 
+/**
+ * Vertex AI's reason for a model it does not serve (its NOT_FOUND message, cut to 123 bytes when
+ * sent): "Publisher Model `projects/.../models/X` was not found or your project does not have access
+ * to it. ..." (adk-python#1984).
+ */
+export const publisherModelNotFound = (model: string): Rejection =>
+  rejection(
+    1008,
+    `Publisher Model \`${model}\` was not found or your project does not have access to it. Please ensure you are using a valid model version. For more information, see: https://cloud.google.com/vertex-ai/generative-ai/docs/learn/model-versions`
+  )
+
+const geminiApiModel = /^(?:models|tunedModels)\/([^/]+)$/
+const vertexAiModel = /^(?:(?:projects\/[^/]+\/locations\/[^/]+\/)?publishers\/([^/]+)\/)?models\/([^/]+)$/
+
+/** Checks the model name of a setup: `undefined` if the backend serves it, else the close to answer. */
+const checkModel = (model: string, route: Route, unknownModels: ReadonlySet<string>): Rejection | undefined => {
+  if (route.backend === "GeminiAPI") {
+    const match = geminiApiModel.exec(model)
+    if (match === null) return invalidArgument
+    return unknownModels.has(match[1]) ? modelNotFound(model, route.version) : undefined
+  }
+  const match = vertexAiModel.exec(model)
+  if (match === null) return invalidArgument
+  // `models/X`, without a publisher, is Google's.
+  const publisher = match[1] ?? "google"
+  return publisher !== "google" || unknownModels.has(match[2]) ? publisherModelNotFound(model) : undefined
+}
+
 /** Concatenates the text parts of a `Content`. */
 export const contentText = (content: unknown): string =>
   arrayField(content, "parts")
@@ -102,8 +141,9 @@ export const parseSetup = (
     if (!setupFields.has(camelCase(name))) return unknownField(name, "setup")
   }
   const model = stringField(body, "model")
-  if (model === undefined || !/^(models|tunedModels)\/[^/]+$/.test(model)) return invalidArgument
-  if (unknownModels.has(model.slice(model.indexOf("/") + 1))) return modelNotFound(model, route.version)
+  if (model === undefined) return invalidArgument
+  const refused = checkModel(model, route, unknownModels)
+  if (refused !== undefined) return refused
 
   const generationConfig = objectField(body, "generationConfig")
   const realtimeInputConfig = objectField(body, "realtimeInputConfig")

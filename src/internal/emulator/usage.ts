@@ -5,6 +5,8 @@
  * earlier reply), and the response is what the model said in this turn. Text is about 4 characters
  * a token, audio 32 tokens a second. The recordings report response tokens as TEXT even for audio
  * replies (AUDIO modality, python-genai#1342 too), so that is what the emulator reports.
+ *
+ * The counts come out in the Gemini API's field names; `dialect.ts` renames them for Vertex AI.
  */
 
 const fixedSystemPromptTokens = 507
@@ -13,13 +15,28 @@ const audioTokensPerSecond = 32
 
 const textTokens = (text: string): number => Math.ceil(text.length / charactersPerToken)
 
+/** The token counts of one model turn (a token count per modality in the details). */
+export interface TurnUsage {
+  readonly promptTokenCount: number
+  readonly responseTokenCount: number
+  readonly totalTokenCount: number
+  readonly promptTokensDetails: ReadonlyArray<ModalityTokenCount>
+  readonly responseTokensDetails: ReadonlyArray<ModalityTokenCount>
+}
+
+/** `ModalityTokenCount`. */
+export interface ModalityTokenCount {
+  readonly modality: string
+  readonly tokenCount: number
+}
+
 /** The running token counts of one session. */
 export interface UsageCounter {
   readonly addUserText: (text: string) => void
   readonly addUserAudio: (seconds: number) => void
   readonly addModelText: (text: string) => void
-  /** The `usageMetadata` of the turn that ends now; what the model said joins the context. */
-  readonly completeTurn: () => unknown
+  /** The usage of the turn that ends now; what the model said joins the context. */
+  readonly completeTurn: () => TurnUsage
 }
 
 /** Starts counting for a session with this system instruction. */
@@ -38,9 +55,9 @@ export const makeUsageCounter = (systemInstruction: string): UsageCounter => {
       response += textTokens(text)
     },
     completeTurn: () => {
-      const promptTokensDetails = [{ modality: "TEXT", tokenCount: promptText }]
+      const promptTokensDetails: Array<ModalityTokenCount> = [{ modality: "TEXT", tokenCount: promptText }]
       if (promptAudio > 0) promptTokensDetails.push({ modality: "AUDIO", tokenCount: promptAudio })
-      const usage = {
+      const usage: TurnUsage = {
         promptTokenCount: promptText + promptAudio,
         responseTokenCount: response,
         totalTokenCount: promptText + promptAudio + response,

@@ -1,0 +1,336 @@
+import { assert, describe, expect, it } from "@effect/vitest"
+import * as Clock from "effect/Clock"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import * as Redacted from "effect/Redacted"
+import * as Ref from "effect/Ref"
+import * as TestClock from "effect/TestClock"
+import * as crypto from "node:crypto"
+import * as GoogleCredentials from "../src/internal/googleCredentials.js"
+import {
+  authorizedUserJson,
+  clientEmail,
+  clientSecret,
+  endpoint,
+  refreshToken,
+  serviceAccountJson,
+  stranger,
+  TokenServer,
+  trusted
+} from "./support/googleTokenEndpoint.js"
+import type { AuthError } from "../src/LiveError.js"
+
+const parse = (content: string) => Either.getOrThrow(GoogleCredentials.parseCredentials(content))
+
+const parseError = (content: string): string => {
+  const result = GoogleCredentials.parseCredentials(content)
+  assert(Either.isLeft(result), "expected a parse failure")
+  return result.left.description
+}
+
+const asServiceAccount = (credentials: GoogleCredentials.GoogleCredentials): GoogleCredentials.ServiceAccount => {
+  assert(credentials._tag === "ServiceAccount")
+  return credentials
+}
+
+const asAuthorizedUser = (credentials: GoogleCredentials.GoogleCredentials): GoogleCredentials.AuthorizedUser => {
+  assert(credentials._tag === "AuthorizedUser")
+  return credentials
+}
+
+const authError = <A, R>(effect: Effect.Effect<A, AuthError, R>) => Effect.flip(effect)
+
+// -----------------------------------------------------------------------------
+// Parsing
+// -----------------------------------------------------------------------------
+
+describe("parseCredentials", () => {
+  it("parses a service account key file", () => {
+    const sa = asServiceAccount(parse(serviceAccountJson({})))
+    expect(sa.clientEmail).toBe(clientEmail)
+    expect(sa.tokenUri).toBe("https://oauth2.googleapis.com/token")
+    expect(sa.projectId).toBe("my-project")
+    expect(sa.privateKeyId).toBe("test-key-id")
+    expect(Redacted.value(sa.privateKey)).toBe(trusted.privateKey)
+    // The key stays redacted when the value is printed or serialized.
+    expect(JSON.stringify(sa)).not.toContain("PRIVATE KEY")
+    expect(String(sa.privateKey)).not.toContain("PRIVATE KEY")
+  })
+
+  it("keeps an explicit token_uri and accepts a key whose newlines were escaped twice", () => {
+    const sa = asServiceAccount(parse(serviceAccountJson({
+      token_uri: "http://127.0.0.1:1234/token",
+      private_key: trusted.privateKey.replace(/\n/g, "\\n")
+    })))
+    expect(sa.tokenUri).toBe("http://127.0.0.1:1234/token")
+    expect(Redacted.value(sa.privateKey)).toBe(trusted.privateKey)
+  })
+
+  it("parses an authorized user file", () => {
+    const user = asAuthorizedUser(parse(authorizedUserJson({ quota_project_id: "quota" })))
+    expect(user.clientId).toBe("client-123.apps.googleusercontent.com")
+    expect(Redacted.value(user.clientSecret)).toBe(clientSecret)
+    expect(Redacted.value(user.refreshToken)).toBe(refreshToken)
+    expect(user.tokenUri).toBe("https://oauth2.googleapis.com/token")
+    expect(user.quotaProjectId).toBe("quota")
+    expect(JSON.stringify(user)).not.toContain("SECRET")
+  })
+
+  it("refuses content that is not JSON, without echoing it", () => {
+    const content = `{ "type": "service_account", private_key: "SECRET-pem-body" `
+    const description = parseError(content)
+    expect(description).toBe("credentials are not JSON")
+    expect(description).not.toContain("SECRET")
+    expect(parseError("/home/me/.config/gcloud/application_default_credentials.json")).toContain("file path")
+    expect(parseError("[1, 2]")).toBe("credentials are not a JSON object")
+    expect(parseError("null")).toBe("credentials are not a JSON object")
+  })
+
+  it("names an unknown or missing credential type", () => {
+    expect(parseError(JSON.stringify({ type: "external_account", secret: "SECRET-x" }))).toBe(
+      "unknown credential type \"external_account\" (expected service_account or authorized_user)"
+    )
+    expect(parseError(JSON.stringify({ type: "SECRET value with spaces" }))).not.toContain("SECRET")
+    expect(parseError(JSON.stringify({ client_email: clientEmail }))).toBe(
+      "missing field type (expected service_account or authorized_user)"
+    )
+  })
+
+  it("names the missing or mistyped field", () => {
+    expect(parseError(serviceAccountJson({ private_key: undefined }))).toBe("missing field private_key")
+    expect(parseError(serviceAccountJson({ client_email: undefined }))).toBe("missing field client_email")
+    expect(parseError(serviceAccountJson({ client_email: 42 }))).toBe("field client_email is not a string")
+    expect(parseError(serviceAccountJson({ token_uri: "not a url" }))).toBe("token_uri is not an http(s) URL")
+    const description = parseError(authorizedUserJson({ refresh_token: undefined }))
+    expect(description).toBe("missing field refresh_token")
+    expect(description).not.toContain("SECRET")
+    expect(parseError(authorizedUserJson({ client_secret: "" }))).toBe("field client_secret is empty")
+  })
+
+  it("refuses a private_key that is not a PEM private key, without echoing it", () => {
+    const bad = "-----BEGIN PRIVATE KEY-----\nSECRET-not-really-a-key\n-----END PRIVATE KEY-----\n"
+    const description = parseError(serviceAccountJson({ private_key: bad }))
+    expect(description).toContain("private_key is not a valid PEM private key")
+    expect(description).not.toContain("SECRET")
+    expect(description).not.toContain("BEGIN")
+    const ec = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({
+      type: "pkcs8",
+      format: "pem"
+    })
+    expect(parseError(serviceAccountJson({ private_key: ec }))).toContain("private_key is not a valid PEM private key")
+  })
+})
+
+// -----------------------------------------------------------------------------
+// Token requests
+// -----------------------------------------------------------------------------
+
+// A server per test (a few ms): @effect/vitest's `layer(..., { excludeTestServices: true })` would
+// also swap the TestClock out of every `it.effect` defined after it in this file.
+describe("token requests", () => {
+  it.live("service account: the endpoint verifies the RS256 JWT and grants a token", () =>
+    Effect.gen(function*() {
+      const sa = asServiceAccount(parse(serviceAccountJson({ token_uri: yield* endpoint("/token") })))
+      const before = Date.now()
+      const token = yield* GoogleCredentials.serviceAccountToken(sa)
+      expect(Redacted.value(token.token)).toBe("ya29.service-account-token")
+      expect(token.expiresAt).toBeGreaterThanOrEqual(before + 3599_000 - 1000)
+      expect(token.expiresAt).toBeLessThanOrEqual(Date.now() + 3599_000)
+    }).pipe(Effect.provide(TokenServer)))
+
+  it.live("service account: a signature that does not verify is refused, not retryable", () =>
+    Effect.gen(function*() {
+      const sa = asServiceAccount(parse(serviceAccountJson({
+        token_uri: yield* endpoint("/token"),
+        private_key: stranger.privateKey
+      })))
+      const error = yield* authError(GoogleCredentials.serviceAccountToken(sa))
+      expect(error._tag).toBe("AuthError")
+      expect(error.retryable).toBe(false)
+      expect(error.message).toBe("token endpoint answered 400: invalid_grant: Invalid JWT Signature.")
+      expect(error.message).not.toContain("eyJ")
+    }).pipe(Effect.provide(TokenServer)))
+
+  it.live("authorized user: the endpoint checks the refresh-token form", () =>
+    Effect.gen(function*() {
+      const user = asAuthorizedUser(parse(authorizedUserJson({ token_uri: yield* endpoint("/user") })))
+      const token = yield* GoogleCredentials.fetchToken(user)
+      expect(Redacted.value(token.token)).toBe("ya29.user-token")
+
+      const wrong = asAuthorizedUser(parse(authorizedUserJson({
+        token_uri: yield* endpoint("/user"),
+        refresh_token: "SECRET-revoked"
+      })))
+      const error = yield* authError(GoogleCredentials.authorizedUserToken(wrong))
+      expect(error.retryable).toBe(false)
+      expect(error.message).toBe("token endpoint answered 400: invalid_grant: Bad Request")
+    }).pipe(Effect.provide(TokenServer)))
+
+  it.live("5xx and 429 are retryable, with the endpoint's error", () =>
+    Effect.gen(function*() {
+      const sa = asServiceAccount(parse(serviceAccountJson({ token_uri: yield* endpoint("/unavailable") })))
+      const error = yield* authError(GoogleCredentials.serviceAccountToken(sa))
+      expect(error.retryable).toBe(true)
+      expect(error.message).toBe("token endpoint answered 503: UNAVAILABLE: The service is currently unavailable.")
+
+      const user = asAuthorizedUser(parse(authorizedUserJson({ token_uri: yield* endpoint("/throttled") })))
+      const throttled = yield* authError(GoogleCredentials.authorizedUserToken(user))
+      expect(throttled.retryable).toBe(true)
+      expect(throttled.message).toBe("token endpoint answered 429: rate_limited")
+    }).pipe(Effect.provide(TokenServer)))
+
+  it.live("a non-JSON error body is not echoed (it may hold the request)", () =>
+    Effect.gen(function*() {
+      const user = asAuthorizedUser(parse(authorizedUserJson({ token_uri: yield* endpoint("/echo") })))
+      const error = yield* authError(GoogleCredentials.authorizedUserToken(user))
+      expect(error.retryable).toBe(false)
+      expect(error.message).toBe("token endpoint answered 400")
+      expect(JSON.stringify(error)).not.toContain("SECRET")
+    }).pipe(Effect.provide(TokenServer)))
+
+  it.live("a 200 without access_token is an error, not retryable", () =>
+    Effect.gen(function*() {
+      const user = asAuthorizedUser(parse(authorizedUserJson({ token_uri: yield* endpoint("/no-token") })))
+      const error = yield* authError(GoogleCredentials.authorizedUserToken(user))
+      expect(error.retryable).toBe(false)
+      expect(error.message).toBe("token endpoint answered 200 without an access_token")
+    }).pipe(Effect.provide(TokenServer)))
+
+  it.live("a slow endpoint times out, retryable", () =>
+    Effect.gen(function*() {
+      const sa = asServiceAccount(parse(serviceAccountJson({ token_uri: yield* endpoint("/slow") })))
+      const started = Date.now()
+      const error = yield* authError(GoogleCredentials.serviceAccountToken(sa, { timeout: "200 millis" }))
+      expect(Date.now() - started).toBeLessThan(1500)
+      expect(error.retryable).toBe(true)
+      expect(error.message).toBe("token request timed out after 200ms")
+    }).pipe(Effect.provide(TokenServer)))
+
+  it.live("a refused connection is retryable", () =>
+    Effect.gen(function*() {
+      // Port 1 on loopback: nothing listens there.
+      const user = asAuthorizedUser(parse(authorizedUserJson({ token_uri: "http://127.0.0.1:1/token" })))
+      const error = yield* authError(GoogleCredentials.authorizedUserToken(user))
+      expect(error.retryable).toBe(true)
+      expect(error.message).toMatch(/^token request failed: /)
+      expect(error.message).not.toContain("SECRET")
+    }).pipe(Effect.provide(TokenServer)))
+})
+
+// -----------------------------------------------------------------------------
+// Caching
+// -----------------------------------------------------------------------------
+
+const hour = 3_600_000
+
+/** A fake token fetch: counts its calls, takes `latency`, and lives `lifetime` ms. */
+const fakeFetch = (options: { latency?: Duration.DurationInput; lifetime?: number; failFirst?: boolean } = {}) =>
+  Effect.gen(function*() {
+    const calls = yield* Ref.make(0)
+    const fetch = Effect.gen(function*() {
+      const n = yield* Ref.updateAndGet(calls, (k) => k + 1)
+      if (options.latency !== undefined) yield* Effect.sleep(options.latency)
+      if (options.failFirst === true && n === 1) {
+        return yield* Effect.fail("refused" as const)
+      }
+      const now = yield* Clock.currentTimeMillis
+      return { token: Redacted.make(`token-${n}`), expiresAt: now + (options.lifetime ?? hour) }
+    })
+    return { calls: Ref.get(calls), fetch }
+  })
+
+const value = <E, R>(token: Effect.Effect<Redacted.Redacted<string>, E, R>) => Effect.map(token, Redacted.value)
+
+describe("makeTokenSource", () => {
+  it.effect("reuses the token until refreshMargin before expiry, then refreshes", () =>
+    Effect.gen(function*() {
+      const { calls, fetch } = yield* fakeFetch()
+      const token = value(yield* GoogleCredentials.makeTokenSource(fetch))
+      expect(yield* calls).toBe(0)
+      expect(yield* token).toBe("token-1")
+      expect(yield* token).toBe("token-1")
+      expect(yield* calls).toBe(1)
+
+      yield* TestClock.adjust("54 minutes")
+      yield* TestClock.adjust("59 seconds")
+      expect(yield* token).toBe("token-1")
+      expect(yield* calls).toBe(1)
+
+      yield* TestClock.adjust("1 second") // 55 minutes: expiresAt - 5 minutes
+      expect(yield* token).toBe("token-2")
+      expect(yield* token).toBe("token-2")
+      expect(yield* calls).toBe(2)
+    }))
+
+  it.effect("honours a custom refreshMargin, and at most half the lifetime of a short-lived token", () =>
+    Effect.gen(function*() {
+      const { calls, fetch } = yield* fakeFetch()
+      const token = value(yield* GoogleCredentials.makeTokenSource(fetch, { refreshMargin: "1 minute" }))
+      yield* token
+      yield* TestClock.adjust("58 minutes")
+      yield* token
+      expect(yield* calls).toBe(1)
+      yield* TestClock.adjust("1 minute")
+      expect(yield* token).toBe("token-2")
+
+      const short = yield* fakeFetch({ lifetime: 60_000 })
+      const shortToken = value(yield* GoogleCredentials.makeTokenSource(short.fetch))
+      yield* shortToken
+      yield* TestClock.adjust("29 seconds")
+      yield* shortToken
+      expect(yield* short.calls).toBe(1)
+      yield* TestClock.adjust("1 second")
+      expect(yield* shortToken).toBe("token-2")
+    }))
+
+  it.effect("10 concurrent callers share one request, on first use and on refresh", () =>
+    Effect.gen(function*() {
+      const { calls, fetch } = yield* fakeFetch({ latency: "1 second" })
+      const token = value(yield* GoogleCredentials.makeTokenSource(fetch))
+      const tenCallers = Effect.all(Array.from({ length: 10 }, () => token), { concurrency: "unbounded" })
+
+      const first = yield* Effect.fork(tenCallers)
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(first)).toEqual(Array.from({ length: 10 }, () => "token-1"))
+      expect(yield* calls).toBe(1)
+
+      yield* TestClock.adjust("56 minutes")
+      const second = yield* Effect.fork(tenCallers)
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(second)).toEqual(Array.from({ length: 10 }, () => "token-2"))
+      expect(yield* calls).toBe(2)
+    }))
+
+  it.effect("a failed refresh is not cached: every waiter sees it, the next call tries again", () =>
+    Effect.gen(function*() {
+      const { calls, fetch } = yield* fakeFetch({ latency: "1 second", failFirst: true })
+      const token = value(yield* GoogleCredentials.makeTokenSource(fetch))
+      const waiters = yield* Effect.fork(
+        Effect.all(Array.from({ length: 3 }, () => Effect.either(token)), { concurrency: "unbounded" })
+      )
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(waiters)).toEqual(Array.from({ length: 3 }, () => Either.left("refused")))
+      expect(yield* calls).toBe(1)
+
+      const retry = yield* Effect.fork(token)
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(retry)).toBe("token-2")
+      expect(yield* calls).toBe(2)
+    }))
+
+  it.effect("a waiter whose refresh owner is interrupted starts a new request", () =>
+    Effect.gen(function*() {
+      const { calls, fetch } = yield* fakeFetch({ latency: "1 second" })
+      const token = value(yield* GoogleCredentials.makeTokenSource(fetch))
+      const owner = yield* Effect.fork(token)
+      yield* TestClock.adjust("100 millis")
+      const waiter = yield* Effect.fork(token)
+      yield* TestClock.adjust("100 millis")
+      yield* Fiber.interrupt(owner)
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(waiter)).toBe("token-2")
+      expect(yield* calls).toBe(2)
+    }))
+})
