@@ -34,6 +34,7 @@ import { type AuthError, ConfigError, type LiveError } from "./LiveError.js"
 import * as LiveSession from "./LiveSession.js"
 import * as Parameters from "./Parameters.js"
 import type * as Protocol from "./Protocol.js"
+import type * as Tool from "./Tool.js"
 
 /**
  * What `connect` may change for one session, over the layer's parameters.
@@ -41,7 +42,7 @@ import type * as Protocol from "./Protocol.js"
  * @since 0.1.0
  * @category Models
  */
-export interface ConnectOptions {
+export interface ConnectOptions<R = never> {
   /** Another model for this session. */
   readonly model?: string | undefined
   /** Config fields for this session, merged over the layer's `connectConfig` (field by field). */
@@ -50,6 +51,10 @@ export interface ConnectOptions {
   readonly onWebSocketClose?: ((event: Parameters.WebSocketCloseEvent) => void) | undefined
   /** Events buffered per reader before the socket is paused; default 256. */
   readonly eventBufferSize?: number | undefined
+  /** Model audio chunks `session.audio` buffers; default 150 (about 30 s). */
+  readonly audioBufferSize?: number | undefined
+  /** Tools declared in the setup and answered automatically; their handlers' needs `R` come from the caller. */
+  readonly tools?: Tool.Toolkit<R> | undefined
 }
 
 /**
@@ -60,7 +65,9 @@ export interface Service {
   /** The decoded parameters this client was built with. */
   readonly parameters: Parameters.Decoded
   /** Opens a session that lives until the scope closes. */
-  readonly connect: (options?: ConnectOptions) => Effect.Effect<LiveSession.LiveSession, LiveError, Scope.Scope>
+  readonly connect: <R = never>(
+    options?: ConnectOptions<R>
+  ) => Effect.Effect<LiveSession.LiveSession, LiveError, Scope.Scope | R>
 }
 
 /**
@@ -87,7 +94,7 @@ export const defaultModel: string = Parameters.defaultModel
 export const make = (parameters: Parameters.Decoded): Effect.Effect<Service, ConfigError | AuthError> =>
   Effect.gen(function*() {
     const services = yield* Parameters.services(parameters)
-    const connect = (options: ConnectOptions = {}) =>
+    const connect = <R = never>(options: ConnectOptions<R> = {}) =>
       Effect.gen(function*() {
         const overrides = options.connectConfig === undefined
           ? {}
@@ -97,7 +104,9 @@ export const make = (parameters: Parameters.Decoded): Effect.Effect<Service, Con
           connectConfig: { ...parameters.connectConfig, ...overrides },
           timeout: parameters.httpOptions?.timeout ?? Parameters.defaultTimeoutMillis,
           onWebSocketClose: options.onWebSocketClose ?? parameters.onWebSocketClose,
-          eventBufferSize: options.eventBufferSize
+          eventBufferSize: options.eventBufferSize,
+          audioBufferSize: options.audioBufferSize,
+          tools: options.tools
         })
       }).pipe(Effect.provide(services))
     return GeminiLive.of({ parameters, connect })
@@ -197,7 +206,7 @@ export const layerConfig = (parameters: Parameters.Input = {}): Layer.Layer<Gemi
  * @since 0.1.0
  * @category Accessors
  */
-export const connect = (
-  options?: ConnectOptions
-): Effect.Effect<LiveSession.LiveSession, LiveError, GeminiLive | Scope.Scope> =>
+export const connect = <R = never>(
+  options?: ConnectOptions<R>
+): Effect.Effect<LiveSession.LiveSession, LiveError, GeminiLive | Scope.Scope | R> =>
   Effect.flatMap(GeminiLive, (client) => client.connect(options))

@@ -272,6 +272,36 @@ export class SessionClosed extends Schema.TaggedError<SessionClosed>("effect-gem
 }
 
 /**
+ * Audio that cannot be read or converted: an unsupported WAV file, an odd number of PCM16 bytes,
+ * an unsupported format or sample rate. `description` says what is wrong.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class AudioError extends Schema.TaggedError<AudioError>("effect-gemini-live/AudioError")("AudioError", {
+  module: Schema.String,
+  method: Schema.String,
+  description: Schema.String
+}) {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * @since 0.1.0
+   */
+  get retryable(): boolean {
+    return false
+  }
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return this.description
+  }
+}
+
+/**
  * @since 0.1.0
  * @category Errors
  */
@@ -283,6 +313,7 @@ export type LiveError =
   | ProtocolError
   | ServerClosed
   | SessionClosed
+  | AudioError
 
 /**
  * @since 0.1.0
@@ -295,5 +326,15 @@ export const LiveError: Schema.Union<[
   typeof SetupRejected,
   typeof ProtocolError,
   typeof ServerClosed,
-  typeof SessionClosed
-]> = Schema.Union(ConfigError, AuthError, ConnectError, SetupRejected, ProtocolError, ServerClosed, SessionClosed)
+  typeof SessionClosed,
+  typeof AudioError
+]> = Schema.Union(
+  ConfigError,
+  AuthError,
+  ConnectError,
+  SetupRejected,
+  ProtocolError,
+  ServerClosed,
+  SessionClosed,
+  AudioError
+)

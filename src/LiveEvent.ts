@@ -53,6 +53,10 @@ export type LiveEvent = Data.TaggedEnum<{
   }
   /** Voice activity detected by the server (`ACTIVITY_START`/`ACTIVITY_END` or a VAD signal type). */
   VoiceActivity: { readonly type: string | undefined; readonly audioOffset: string | undefined }
+  /** Model audio started arriving (VoxEngine's `WebSocketMediaStarted`); `turn` counts model turns from 0. */
+  MediaStarted: { readonly turn: number }
+  /** No model audio for 1 s (VoxEngine's `WebSocketMediaEnded`); `durationMillis` of audio since `MediaStarted`. */
+  MediaEnded: { readonly turn: number; readonly durationMillis: number }
   /** The session ended; `error` is set when the server or network ended it abnormally. */
   Closed: { readonly info: CloseInfo; readonly initiator: "client" | "server"; readonly error: ServerClosed | undefined }
   /** A message of a kind this library does not know, or a frame it could not decode (`error`). */
@@ -75,6 +79,8 @@ export const {
   GoAway,
   InputTranscription,
   Interrupted,
+  MediaEnded,
+  MediaStarted,
   OutputTranscription,
   ServerContent,
   SessionResumptionUpdate,

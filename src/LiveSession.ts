@@ -8,16 +8,18 @@
  * @since 0.1.0
  */
 import type * as Duration from "effect/Duration"
+import type * as Audio from "./Audio.js"
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import * as internal from "./internal/session.js"
-import type { ConfigError, LiveError, SessionClosed } from "./LiveError.js"
+import type { AudioError, ConfigError, LiveError, SessionClosed } from "./LiveError.js"
 import type { LiveEvent } from "./LiveEvent.js"
 import type { WebSocketCloseEvent } from "./Parameters.js"
 import type * as Protocol from "./Protocol.js"
 import type * as Services from "./Parameters.js"
 import type * as Statistics from "./Statistics.js"
+import type * as Tool from "./Tool.js"
 import type { CloseInfo } from "./Transport.js"
 
 /**
@@ -46,6 +48,26 @@ export interface LiveSession {
   /** Sends `toolResponse` (each response with the call's `id` and `name`). */
   readonly sendToolResponse: (input: Protocol.ToolResponseInput) => Effect.Effect<void, ConfigError | SessionClosed>
   /**
+   * Streams audio to the model: converted to 16 kHz PCM16, cut into frames, paced at real time (or
+   * as fast as the socket takes them), each sent as `realtimeInput.audio`; `audioStreamEnd` follows
+   * the end of the stream (or its interruption) when the server detects activity. Interrupting the
+   * fiber stops the input; the session stays usable.
+   */
+  readonly sendAudio: <E, R>(
+    audio: Stream.Stream<Uint8Array, E, R>,
+    options?: SendAudioOptions
+  ) => Effect.Effect<SendAudioSummary, E | SessionClosed | ConfigError | AudioError, R>
+  /**
+   * The model's audio for playback: 24 kHz PCM16 chunks, buffered from the start and delivered once
+   * each (one player). Audio not yet taken is dropped when the user barges in (`Interrupted`). While
+   * read, a full buffer slows the socket; while not read, it keeps the latest ~30 s.
+   */
+  readonly audio: Stream.Stream<AudioChunk>
+  /** `audio` converted to `format` (e.g. `Audio.MULAW_8K` for a phone line), as bytes. */
+  readonly audioAs: (format: Audio.Format) => Stream.Stream<Uint8Array, AudioError>
+  /** Drops the model audio not yet taken from `audio` (VoxEngine's `clearMediaBuffer`); gives the bytes dropped. */
+  readonly clearAudio: Effect.Effect<number>
+  /**
    * Closes the session (default code 1000) and waits for the socket to close. Events already
    * buffered are still delivered, then `Closed`.
    */
@@ -59,12 +81,62 @@ export interface LiveSession {
 }
 
 /**
+ * A chunk of model audio: PCM16 LE mono at `sampleRate` (24 kHz), from model turn `turn` (from 0).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface AudioChunk {
+  readonly data: Uint8Array
+  readonly sampleRate: number
+  readonly turn: number
+}
+
+/**
+ * How `sendAudio` sends.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface SendAudioOptions {
+  /** The format of the stream's bytes; default 16 kHz PCM16 (`Audio.INPUT_FORMAT`). */
+  readonly format?: Audio.Format | undefined
+  /** Frame duration in milliseconds (10–1000); default 40. */
+  readonly frameMillis?: number | undefined
+  /** `realtime` (default): never faster than real time; `none`: as fast as the socket takes them (files). */
+  readonly pacing?: "realtime" | "none" | undefined
+  /**
+   * When the source outruns the sending: `backpressure` (default) pulls the stream slower, nothing
+   * lost; `dropOldest`, for live microphones that cannot wait, keeps `bufferMillis` of frames and
+   * drops the oldest (counted in the summary and in Statistics, and logged).
+   */
+  readonly overflow?: "backpressure" | "dropOldest" | undefined
+  /** The drop-oldest buffer; default 1000 ms. */
+  readonly bufferMillis?: number | undefined
+  /** Send `audioStreamEnd` after the stream; default: when automatic activity detection is on. */
+  readonly audioStreamEnd?: boolean | undefined
+}
+
+/**
+ * What `sendAudio` sent.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface SendAudioSummary {
+  readonly framesSent: number
+  readonly bytesSent: number
+  readonly framesDropped: number
+  readonly durationMillis: number
+}
+
+/**
  * How to open a session.
  *
  * @since 0.1.0
  * @category Models
  */
-export interface Options {
+export interface Options<R = never> {
   readonly model: string
   readonly connectConfig: Protocol.LiveConnectConfig
   /** For opening the socket and getting `setupComplete`. */
@@ -72,6 +144,10 @@ export interface Options {
   readonly onWebSocketClose?: ((event: WebSocketCloseEvent) => void) | undefined
   /** Events buffered per reader before the socket is paused; default 256. */
   readonly eventBufferSize?: number | undefined
+  /** Model audio chunks `session.audio` buffers; default 150 (about 30 s). */
+  readonly audioBufferSize?: number | undefined
+  /** Tools declared in the setup and answered automatically (see `Tool`). */
+  readonly tools?: Tool.Toolkit<R> | undefined
 }
 
 /**
@@ -82,5 +158,6 @@ export interface Options {
  * @since 0.1.0
  * @category Constructors
  */
-export const make: (options: Options) => Effect.Effect<LiveSession, LiveError, Scope.Scope | Services.Services> =
-  internal.make
+export const make: <R = never>(
+  options: Options<R>
+) => Effect.Effect<LiveSession, LiveError, Scope.Scope | Services.Services | R> = internal.make

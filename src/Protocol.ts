@@ -80,6 +80,22 @@ export const FunctionResponse = Schema.Struct({
 export type FunctionResponse = typeof FunctionResponse.Type
 
 /**
+ * A function the model may call (an entry of a tool's `functionDeclarations`): its parameters as
+ * JSON Schema (`parametersJsonSchema`) or as the API's OpenAPI subset (`parameters`).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface FunctionDeclaration {
+  readonly name: string
+  readonly description?: string
+  readonly parametersJsonSchema?: unknown
+  readonly parameters?: unknown
+  readonly behavior?: "BLOCKING" | "NON_BLOCKING"
+  readonly [key: string]: unknown
+}
+
+/**
  * One part of a `Content`: text, inline data, a function call or response, code, ...
  *
  * @since 0.1.0

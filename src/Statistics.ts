@@ -36,6 +36,10 @@ export interface Snapshot {
   readonly interruptions: number
   /** Frames that could not be decoded. */
   readonly protocolErrors: number
+  /** Input audio frames dropped by `sendAudio` with `overflow: "dropOldest"` (the source outran the socket). */
+  readonly inputFramesDropped: number
+  /** Model audio bytes dropped because nobody read `session.audio` and its buffer was full. */
+  readonly playbackBytesDropped: number
   /** Milliseconds from opening the socket to `setupComplete`. */
   readonly setupMillis: number | undefined
 }
@@ -53,6 +57,8 @@ export interface SessionStatistics {
   readonly turnCompleted: () => void
   readonly interrupted: () => void
   readonly protocolError: () => void
+  readonly inputFramesDropped: (count: number) => void
+  readonly playbackBytesDropped: (bytes: number) => void
   readonly setupCompleted: (millis: number) => void
   readonly snapshot: Effect.Effect<Snapshot>
 }
@@ -88,6 +94,9 @@ export const metrics = {
   turns: Metric.counter("gemini_live_turns", { description: "Completed model turns" }),
   interruptions: Metric.counter("gemini_live_interruptions", { description: "Barge-ins (interrupted turns)" }),
   protocolErrors: Metric.counter("gemini_live_protocol_errors", { description: "Undecodable server frames" }),
+  audioDropped: Metric.counter("gemini_live_audio_dropped", {
+    description: "Audio dropped by a full buffer (input frames, or playback chunks nobody read)"
+  }),
   setupTime: Metric.timerWithBoundaries("gemini_live_setup_time", [50, 100, 250, 500, 1000, 2500, 5000, 10000])
 } as const
 
@@ -101,6 +110,8 @@ const disabledSnapshot: Snapshot = {
   turns: 0,
   interruptions: 0,
   protocolErrors: 0,
+  inputFramesDropped: 0,
+  playbackBytesDropped: 0,
   setupMillis: undefined
 }
 
@@ -113,6 +124,8 @@ const disabledSession: SessionStatistics = {
   turnCompleted: noop,
   interrupted: noop,
   protocolError: noop,
+  inputFramesDropped: noop,
+  playbackBytesDropped: noop,
   setupCompleted: noop,
   snapshot: Effect.succeed(disabledSnapshot)
 }
@@ -148,6 +161,14 @@ const makeSession = (): SessionStatistics => {
     protocolError: () => {
       s.protocolErrors++
       metrics.protocolErrors.unsafeUpdate(1, noTags)
+    },
+    inputFramesDropped: (count) => {
+      s.inputFramesDropped += count
+      metrics.audioDropped.unsafeUpdate(count, noTags)
+    },
+    playbackBytesDropped: (bytes) => {
+      s.playbackBytesDropped += bytes
+      metrics.audioDropped.unsafeUpdate(1, noTags)
     },
     setupCompleted: (millis) => {
       s.setupMillis = millis

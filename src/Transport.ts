@@ -62,6 +62,11 @@ export interface Connection {
   /** Writes one frame, or fails if the connection is no longer open. */
   readonly send: (frame: Frame) => Effect.Effect<void, SessionClosed>
   /**
+   * Completes when the socket's send buffer is below its high-water mark (at once, usually): what a
+   * producer that can outrun the network waits on between frames.
+   */
+  readonly awaitWritable: Effect.Effect<void>
+  /**
    * The frames received, in order; ends after the last frame once the connection has closed. Reading
    * slowly pauses the socket (bounded read buffer), so the peer is slowed down rather than the
    * process filling up.

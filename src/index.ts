@@ -40,6 +40,20 @@ export * as LiveEvent from "./LiveEvent.js"
 export * as LiveError from "./LiveError.js"
 
 /**
+ * Typed tools: declarations from Schema, automatic dispatch, cancellation.
+ *
+ * @since 0.1.0
+ */
+export * as Tool from "./Tool.js"
+
+/**
+ * PCM16 and G.711 audio: formats, resampling, conversion, WAV.
+ *
+ * @since 0.1.0
+ */
+export * as Audio from "./Audio.js"
+
+/**
  * Wire Schemas, encoders and the decoder.
  *
  * @since 0.1.0

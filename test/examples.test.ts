@@ -40,4 +40,28 @@ describe("examples", () => {
     expect(out).toMatch(/usage: \d+ response tokens/)
     expect(out).toContain("closed: 1000")
   }, 60_000)
+
+  it("telephony-bridge carries 8 kHz mu-law both ways through a session", () => {
+    const result = run("telephony-bridge.ts")
+    expect(result.stderr).toBe("")
+    expect(result.status).toBe(0)
+    const out = result.stdout
+    expect(out).toContain("caller: 2000 ms of audio sent in 100 frames")
+    expect(out).toMatch(/caller said: \[1\.\d\d s of speech\]/)
+    expect(out).toMatch(/model said: I heard 1\.\d seconds of audio\./)
+    const spoken = Number(/model stopped speaking after (\d+) ms of audio/.exec(out)?.[1])
+    const played = Number(/played to the caller: \d+ bytes of mu-law \(([\d.]+) ms\)/.exec(out)?.[1])
+    expect(spoken).toBeGreaterThan(1000)
+    // Every millisecond the model said was played to the caller (within the resampler's few ms).
+    expect(Math.abs(played - spoken)).toBeLessThan(10)
+  }, 60_000)
+
+  it("tools answers the model's function call by itself", () => {
+    const result = run("tools.ts")
+    expect(result.stderr).toBe("")
+    expect(result.status).toBe(0)
+    expect(result.stdout).toContain("  (tool) getWeather(Paris)")
+    expect(result.stdout).toContain(`model calls: getWeather({"city":"Paris"})`)
+    expect(result.stdout).toContain(`model: getWeather returned {"output":{"city":"Paris","sky":"clear","celsius":21}}.`)
+  }, 60_000)
 })

@@ -53,6 +53,8 @@ export const makePair: Effect.Effect<readonly [Connection, Connection]> = Effect
           ? Effect.asVoid(outbox.offer(frame))
           : Effect.flatMap(done.value, (info) =>
             Effect.fail(new SessionClosed({ module: "Transport", method: "send", code: info.code, reason: info.reason })))),
+    // A full buffer suspends `send` itself.
+    awaitWritable: Effect.void,
     frames: Stream.repeatEffectChunkOption(
       Effect.flatMap(inbox.takeAll, ([chunk, done]) =>
         done && Chunk.isEmpty(chunk) ? Effect.fail(Option.none()) : Effect.succeed(chunk))

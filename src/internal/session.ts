@@ -2,8 +2,10 @@
  * The session state machine: open the socket, send `setup`, await `setupComplete`, then one reader
  * fiber turns frames into events while sends write straight to the socket, until the close.
  *
- *   frames ─> Protocol.decodeServerMessage ─> Backend.normalize ─> LiveEvent.fromServerMessage ─> EventHub
+ *   frames ─> Protocol.decodeServerMessage ─> Backend quirks ─> LiveEvent.fromServerMessage ─> EventHub
+ *                                                                     └─ AudioDelta ─> Playback (session.audio)
  *   send*  ─> Protocol.encode* ─> Statistics + WireTrace ─> Connection.send
+ *   sendAudio ─> audioInput (convert, frame, pace) ─> the same write
  */
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
@@ -20,20 +22,27 @@ import * as Auth from "../Auth.js"
 import * as Backend from "../Backend.js"
 import { ConfigError, ConnectError, type LiveError, ServerClosed, SessionClosed, SetupRejected } from "../LiveError.js"
 import * as LiveEvent from "../LiveEvent.js"
-import type { LiveSession, Options } from "../LiveSession.js"
+import type { AudioChunk as LiveSessionAudioChunk, LiveSession, Options } from "../LiveSession.js"
 import type { Services } from "../Parameters.js"
 import * as Protocol from "../Protocol.js"
 import * as Statistics from "../Statistics.js"
 import * as Transport from "../Transport.js"
 import * as WireTrace from "../WireTrace.js"
+import * as Audio from "../Audio.js"
+import * as AudioInput from "./audioInput.js"
 import * as EventHub from "./eventHub.js"
+import * as ModelAudio from "./modelAudio.js"
+import * as Playback from "./playback.js"
+import * as ToolDispatcher from "./toolDispatcher.js"
+import * as Tool from "../Tool.js"
 
 const defaultEventBufferSize = 256
+const defaultAudioBufferSize = 150
 
-export const make = (options: Options): Effect.Effect<LiveSession, LiveError, Scope.Scope | Services> =>
+export const make = <R>(options: Options<R>): Effect.Effect<LiveSession, LiveError, Scope.Scope | Services | R> =>
   Effect.gen(function*() {
     const backend = yield* Backend.Backend
-    const setup = yield* backend.setup(options.model, options.connectConfig)
+    const setup = yield* backend.setup(options.model, yield* withTools(options.connectConfig, options.tools, backend.kind))
     const credentials = yield* Effect.flatMap(Auth.Auth, (auth) => auth.credentials)
     const endpoint = yield* backend.endpoint(credentials)
     const scope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
@@ -43,11 +52,11 @@ export const make = (options: Options): Effect.Effect<LiveSession, LiveError, Sc
     )
   }).pipe(Effect.withSpan("GeminiLive.connect", { attributes: { model: options.model } }))
 
-const open = (
-  options: Options,
+const open = <R>(
+  options: Options<R>,
   setup: Protocol.Setup,
   endpoint: Backend.Endpoint
-): Effect.Effect<LiveSession, LiveError, Scope.Scope | Services> =>
+): Effect.Effect<LiveSession, LiveError, Scope.Scope | Services | R> =>
   Effect.gen(function*() {
     const backend = yield* Backend.Backend
     const quirks = backend.quirks()
@@ -58,6 +67,8 @@ const open = (
     const id = crypto.randomUUID()
     const trace = yield* Effect.flatMap(WireTrace.WireTrace, (wireTrace) => wireTrace.open({ id, url: endpoint.display }))
     const hub = yield* EventHub.make<LiveEvent.LiveEvent>(options.eventBufferSize ?? defaultEventBufferSize)
+    const playback = yield* Playback.make(options.audioBufferSize ?? defaultAudioBufferSize)
+    const sessionScope = yield* Effect.scope
     const setupDone = yield* Deferred.make<string | undefined>()
     const closed = yield* Deferred.make<Transport.CloseInfo>()
     const startedAt = yield* Clock.currentTimeMillis
@@ -83,10 +94,23 @@ const open = (
           ? new ServerClosed({ module: "LiveSession", method: "events", ...info })
           : undefined
         return notifyClose(options, info).pipe(
+          Effect.zipRight(playback.end),
           Effect.zipRight(hub.end(LiveEvent.Closed({ info, initiator, error }))),
           Effect.zipRight(Deferred.succeed(closed, info))
         )
       })
+
+    /** Answers function calls, when the session has a toolkit (created once sends exist, below). */
+    let dispatcher: ToolDispatcher.Dispatcher | undefined
+    const dispatch = (message: Protocol.ServerMessage): Effect.Effect<void> => {
+      if (dispatcher === undefined) return Effect.void
+      const calls = message.toolCall?.functionCalls
+      const cancelled = message.toolCallCancellation?.ids
+      return Effect.zipRight(
+        calls === undefined ? Effect.void : dispatcher.onToolCall(calls),
+        cancelled === undefined ? Effect.void : dispatcher.onCancellation(cancelled)
+      )
+    }
 
     const handleFrame = (frame: Transport.Frame): Effect.Effect<void> => {
       if (countBytes) statistics.received(typeof frame === "string" ? Buffer.byteLength(frame) : frame.byteLength)
@@ -100,8 +124,18 @@ const open = (
       const events = LiveEvent.fromServerMessage(message)
       if (message.setupComplete !== undefined) Deferred.unsafeDone(setupDone, Exit.succeed(message.setupComplete.sessionId))
       if (countBytes) record(statistics, events)
-      return hub.publish(events)
+      const published = message.serverContent === undefined ? hub.publish(events) : Effect.flatMap(modelAudio.route(events), hub.publish)
+      return message.toolCall === undefined && message.toolCallCancellation === undefined
+        ? published
+        : Effect.zipRight(published, dispatch(message))
     }
+
+    const modelAudio = ModelAudio.make({
+      playback,
+      publish: hub.publish,
+      scope: sessionScope,
+      playbackBytesDropped: statistics.playbackBytesDropped
+    })
 
     const reader = yield* connection.frames.pipe(
       Stream.runForEach(handleFrame),
@@ -132,8 +166,29 @@ const open = (
       )
     }
 
-    const sendEncoded = (method: string, encoded: Either.Either<string, ConfigError>) =>
+    const sendEncoded = (
+      method: string,
+      encoded: Either.Either<string, ConfigError>
+    ): Effect.Effect<void, ConfigError | SessionClosed> =>
       Either.isLeft(encoded) ? Effect.fail(encoded.left) : write(method, encoded.right)
+
+    const sendToolResponse = (input: Protocol.ToolResponseInput) =>
+      sendEncoded(
+        "sendToolResponse",
+        Protocol.encodeToolResponse(
+          { functionResponses: quirks.outgoing(Protocol.functionResponsesOf(input)) },
+          { requireId: backend.requiresFunctionResponseId, backend: backend.kind }
+        )
+      )
+
+    if (options.tools !== undefined) {
+      dispatcher = yield* ToolDispatcher.make({
+        toolkit: options.tools,
+        manual: manualFunctions(options.connectConfig),
+        context: yield* Effect.context<R>(),
+        respond: (response) => Effect.catchTag(sendToolResponse({ functionResponses: response }), "ConfigError", Effect.die)
+      })
+    }
 
     yield* write("setup", JSON.stringify({ setup })).pipe(Effect.catchAll(() => Effect.void))
 
@@ -164,14 +219,21 @@ const open = (
       subscribe: hub.subscribe,
       sendClientContent: (input = {}) => sendEncoded("sendClientContent", Protocol.encodeClientContent(input)),
       sendRealtimeInput: (input) => sendEncoded("sendRealtimeInput", Protocol.encodeRealtimeInput(input)),
-      sendToolResponse: (input) =>
-        sendEncoded(
-          "sendToolResponse",
-          Protocol.encodeToolResponse(
-            { functionResponses: quirks.outgoing(Protocol.functionResponsesOf(input)) },
-            { requireId: backend.requiresFunctionResponseId, backend: backend.kind }
-          )
+      sendToolResponse,
+      sendAudio: (audio, audioOptions) =>
+        AudioInput.sendAudio(
+          {
+            write,
+            awaitWritable: connection.awaitWritable,
+            automaticActivityDetection: automaticActivityDetection(setup),
+            framesDropped: statistics.inputFramesDropped
+          },
+          audio,
+          audioOptions
         ),
+      audio: playback.stream,
+      audioAs: (format) => playbackAs(playback.stream, format),
+      clearAudio: playback.clear,
       close: (code = 1000, reason = "") => closeWith(code, reason),
       closed: Deferred.await(closed),
       statistics: statistics.snapshot,
@@ -180,8 +242,68 @@ const open = (
     return session
   })
 
+/** The config with the toolkit's declarations added to `tools`; NON_BLOCKING tools are refused on Vertex AI. */
+const withTools = (
+  config: Protocol.LiveConnectConfig,
+  tools: Tool.Toolkit<any> | undefined,
+  backend: Backend.Kind
+): Effect.Effect<Protocol.LiveConnectConfig, ConfigError> => {
+  if (tools === undefined) return Effect.succeed(config)
+  for (const tool of tools.tools.values()) {
+    if (tool.behavior === "NON_BLOCKING" && backend === Backend.VERTEX_AI) {
+      return Effect.fail(
+        new ConfigError({
+          module: "LiveSession",
+          method: "connect",
+          path: `tools.${tool.name}.behavior`,
+          description: "NON_BLOCKING functions (and their scheduling) are only supported on the GeminiAPI backend"
+        })
+      )
+    }
+  }
+  return Effect.succeed({ ...config, tools: [...(config.tools ?? []), Tool.declarations(tools)] })
+}
+
+/** The functions the application declared itself in `connectConfig.tools` (it answers them). */
+const manualFunctions = (config: Protocol.LiveConnectConfig): ReadonlySet<string> =>
+  new Set(
+    (config.tools ?? []).flatMap((tool) =>
+      ((tool.functionDeclarations ?? []) as ReadonlyArray<{ readonly name?: unknown }>).flatMap((declaration) =>
+        typeof declaration.name === "string" ? [declaration.name] : []
+      )
+    )
+  )
+
+/** Whether the server detects voice activity itself (unless `automaticActivityDetection.disabled`). */
+const automaticActivityDetection = (setup: Protocol.Setup): boolean => {
+  const config = setup.realtimeInputConfig as { automaticActivityDetection?: { disabled?: boolean } } | undefined
+  return config?.automaticActivityDetection?.disabled !== true
+}
+
+/** Model audio converted to `format`; a new converter for each turn, so no filter state crosses a barge-in. */
+const playbackAs = (audio: Stream.Stream<LiveSessionAudioChunk>, format: Audio.Format) =>
+  Stream.suspend(() => {
+    let key = ""
+    let converter: Audio.Converter | undefined
+    return audio.pipe(
+      Stream.mapEffect((chunk) =>
+        Effect.try({
+          try: () => {
+            const next = `${chunk.turn}/${chunk.sampleRate}`
+            if (converter === undefined || next !== key) {
+              key = next
+              converter = Audio.makeConverter({ encoding: "pcm16", sampleRate: chunk.sampleRate as Audio.SampleRate }, format)
+            }
+            return converter.push(chunk.data)
+          },
+          catch: (error) => Audio.toAudioError("audioAs", error)
+        })
+      )
+    )
+  })
+
 /** Calls the user's `onWebSocketClose`; a throwing callback is logged, never allowed to break the close. */
-const notifyClose = (options: Options, info: Transport.CloseInfo): Effect.Effect<void> =>
+const notifyClose = (options: Options<any>, info: Transport.CloseInfo): Effect.Effect<void> =>
   options.onWebSocketClose === undefined
     ? Effect.void
     : Effect.try({

@@ -20,6 +20,12 @@ import type { CloseInfo, Connection, Frame, OpenRequest } from "../Transport.js"
 /** Frames buffered before the socket is paused (the reader is slower than the peer). */
 const readHighWaterMark = 256
 
+/** Bytes queued in the socket above which `awaitWritable` waits (a few seconds of audio). */
+const writeHighWaterMark = 256 * 1024
+
+/** How often `awaitWritable` looks again while the socket drains. */
+const drainPollInterval = "5 millis"
+
 /** How long `close` waits for the peer's close frame before dropping the connection. */
 const closeHandshakeTimeout = "3 seconds"
 
@@ -117,6 +123,15 @@ export const fromWebSocket = (
 
     const terminate = Effect.sync(() => socketOf.terminate())
 
+    const drained = Effect.sync(() => socketOf.bufferedAmount <= writeHighWaterMark || socketOf.readyState !== OPEN)
+    const awaitWritable: Effect.Effect<void> = Effect.suspend(() =>
+      socketOf.bufferedAmount <= writeHighWaterMark
+        ? Effect.void
+        : Effect.repeat(Effect.zipRight(Effect.sleep(drainPollInterval), drained), { until: (done) => done }).pipe(
+          Effect.asVoid
+        )
+    )
+
     const close = (code = 1000, reason = ""): Effect.Effect<CloseInfo> =>
       Effect.suspend(() => {
         if (paused) {
@@ -140,7 +155,7 @@ export const fromWebSocket = (
 
     yield* Effect.addFinalizer(() => close(1000))
 
-    return { send, frames, close, terminate, closed: Deferred.await(closed) } satisfies Connection
+    return { send, awaitWritable, frames, close, terminate, closed: Deferred.await(closed) } satisfies Connection
   })
 
 const httpStatus = (message: string): number | undefined => {

@@ -1,0 +1,160 @@
+/**
+ * `session.sendAudio`: a stream of audio in any supported format, sent as `realtimeInput.audio`.
+ *
+ *   source ─> Audio.convert (to 16 kHz PCM16) ─> frames of `frameMillis` ─> [drop-oldest buffer]
+ *          ─> pacing at real time ─> one template-encoded JSON frame each ─> the socket
+ *
+ * Per frame: one base64 pass over a view of the bytes (no copy when the source's chunks are whole
+ * frames), one string build, one socket write.
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Mailbox from "effect/Mailbox"
+import * as Stream from "effect/Stream"
+import * as Audio from "../Audio.js"
+import { ConfigError, type SessionClosed } from "../LiveError.js"
+import type { SendAudioOptions, SendAudioSummary } from "../LiveSession.js"
+import * as Protocol from "../Protocol.js"
+
+/** What `sendAudio` needs from its session. */
+export interface Sink {
+  readonly write: (method: string, frame: string) => Effect.Effect<void, SessionClosed>
+  readonly awaitWritable: Effect.Effect<void>
+  /** Whether the server detects activity itself (then `audioStreamEnd` closes an input stream). */
+  readonly automaticActivityDetection: boolean
+  readonly framesDropped: (count: number) => void
+}
+
+/** The default frame: 40 ms (see the README's "Streaming audio" for the measurement). */
+export const defaultFrameMillis = 40
+
+/** How much a drop-oldest buffer keeps by default. */
+export const defaultBufferMillis = 1000
+
+const audioStreamEnd = JSON.stringify({ realtimeInput: { audioStreamEnd: true } })
+
+const optionError = (path: string, description: string) =>
+  new ConfigError({ module: "LiveSession", method: "sendAudio", path, description })
+
+/**
+ * Cuts PCM into frames of `frameBytes`: whole frames of a chunk are views of it (no copy), the rest
+ * waits in a frame-sized buffer for the next chunk; the last, shorter frame is sent at the end.
+ * State is per run of the stream.
+ */
+export const toFrames = (frameBytes: number) => <E, R>(pcm: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E, R> =>
+  Stream.suspend(() => {
+    let pending: Uint8Array | undefined
+    let filled = 0
+    const frame = (chunk: Uint8Array): Array<Uint8Array> => {
+      const frames: Array<Uint8Array> = []
+      let offset = 0
+      if (pending !== undefined) {
+        const take = Math.min(frameBytes - filled, chunk.byteLength)
+        pending.set(chunk.subarray(0, take), filled)
+        filled += take
+        offset = take
+        if (filled < frameBytes) return frames
+        frames.push(pending)
+        pending = undefined
+        filled = 0
+      }
+      while (chunk.byteLength - offset >= frameBytes) {
+        frames.push(chunk.subarray(offset, offset + frameBytes))
+        offset += frameBytes
+      }
+      if (offset < chunk.byteLength) {
+        pending = new Uint8Array(frameBytes)
+        pending.set(chunk.subarray(offset), 0)
+        filled = chunk.byteLength - offset
+      }
+      return frames
+    }
+    return pcm.pipe(
+      Stream.mapConcat(frame),
+      Stream.concat(Stream.suspend(() => (pending === undefined ? Stream.empty : Stream.make(pending.subarray(0, filled)))))
+    )
+  })
+
+/** A buffer of at most `capacity` frames that drops the oldest when the source outruns the sender. */
+const dropOldest = <E, R>(
+  frames: Stream.Stream<Uint8Array, E, R>,
+  capacity: number,
+  onDrop: () => void
+): Stream.Stream<Uint8Array, E, R> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const buffer = yield* Mailbox.make<Uint8Array, E>({ capacity, strategy: "sliding" })
+    yield* frames.pipe(
+      // Copied: a live source may reuse its buffers while frames wait here.
+      Stream.runForEach((frame) =>
+        Effect.sync(() => {
+          if (buffer.unsafeSize().pipe((size) => size._tag === "Some" && size.value >= capacity)) onDrop()
+          buffer.unsafeOffer(frame.slice())
+        })
+      ),
+      Mailbox.into(buffer),
+      Effect.forkScoped
+    )
+    return Mailbox.toStream(buffer)
+  }))
+
+/** Sends `audio` through `sink` as `realtimeInput.audio` frames. */
+export const sendAudio = <E, R>(
+  sink: Sink,
+  audio: Stream.Stream<Uint8Array, E, R>,
+  options: SendAudioOptions = {}
+): Effect.Effect<SendAudioSummary, E | SessionClosed | ConfigError, R> =>
+  Effect.gen(function*() {
+    const format = options.format ?? Audio.INPUT_FORMAT
+    const frameMillis = options.frameMillis ?? defaultFrameMillis
+    if (!Number.isInteger(frameMillis) || frameMillis < 10 || frameMillis > 1000) {
+      return yield* optionError("frameMillis", "must be a whole number of milliseconds from 10 to 1000")
+    }
+    const bufferMillis = options.bufferMillis ?? defaultBufferMillis
+    if (!(bufferMillis >= frameMillis)) {
+      return yield* optionError("bufferMillis", `must be at least one frame (${frameMillis} ms)`)
+    }
+    const frameBytes = Audio.bytesFor(Audio.INPUT_FORMAT, frameMillis)
+    const mimeType = Audio.mimeType(Audio.INPUT_FORMAT)
+    const bytesPerMilli = Audio.bytesPerSecond(Audio.INPUT_FORMAT) / 1000
+    const realtime = (options.pacing ?? "realtime") === "realtime"
+    const summary = { framesSent: 0, bytesSent: 0, framesDropped: 0, durationMillis: 0 }
+
+    const pcm = sameFormat(format, Audio.INPUT_FORMAT) ? audio : audio.pipe(Audio.convert(format, Audio.INPUT_FORMAT))
+    const framed = pcm.pipe(toFrames(frameBytes))
+    const frames = options.overflow === "dropOldest"
+      ? dropOldest(framed, Math.max(1, Math.floor(bufferMillis / frameMillis)), () => {
+        summary.framesDropped++
+        sink.framesDropped(1)
+      })
+      : framed
+
+    const start = yield* Clock.currentTimeMillis
+    const send = (frame: Uint8Array): Effect.Effect<void, SessionClosed> =>
+      Effect.gen(function*() {
+        if (realtime) {
+          const wait = start + summary.bytesSent / bytesPerMilli - (yield* Clock.currentTimeMillis)
+          if (wait > 0) yield* Effect.sleep(wait)
+        } else {
+          yield* sink.awaitWritable
+        }
+        const base64 = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString("base64")
+        yield* sink.write("sendAudio", Protocol.encodeRealtimeAudio(base64, mimeType))
+        summary.framesSent++
+        summary.bytesSent += frame.byteLength
+      })
+
+    const endOfStream = options.audioStreamEnd ?? sink.automaticActivityDetection
+    yield* Stream.runForEach(frames, send).pipe(
+      Effect.onInterrupt(() => endOfStream ? Effect.ignore(sink.write("sendAudio", audioStreamEnd)) : Effect.void)
+    )
+    if (endOfStream) yield* sink.write("sendAudio", audioStreamEnd)
+    summary.durationMillis = Audio.durationMillis(Audio.INPUT_FORMAT, summary.bytesSent)
+    if (summary.framesDropped > 0) {
+      yield* Effect.logWarning(
+        `effect-gemini-live: sendAudio dropped ${summary.framesDropped} frames: the source outran the connection`
+      )
+    }
+    return summary as SendAudioSummary
+  })
+
+const sameFormat = (a: Audio.Format, b: Audio.Format) => a.encoding === b.encoding && a.sampleRate === b.sampleRate

@@ -1,0 +1,108 @@
+/**
+ * The playback buffer behind `session.audio`: model audio waits here until the application takes
+ * it, and is dropped when the user barges in (`interrupted`) or the application calls `clearAudio`.
+ *
+ * Bounded two ways. While a reader is running, a full buffer makes the session's reader wait
+ * (backpressure: nothing is lost, the socket slows down). While nobody reads `session.audio` (an
+ * application that only reads `events`), a full buffer drops its oldest chunk instead, counted, so
+ * an unread audio buffer never stalls the events.
+ */
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as FiberId from "effect/FiberId"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import type { AudioChunk } from "../LiveSession.js"
+
+export interface Playback {
+  /** Adds a chunk; waits while a reader is running and the buffer is full. */
+  readonly push: (chunk: AudioChunk) => Effect.Effect<void>
+  /** Drops every chunk not yet taken; returns how many bytes were dropped. */
+  readonly clear: Effect.Effect<number>
+  /** No more chunks: readers end once the buffer is drained. */
+  readonly end: Effect.Effect<void>
+  /** The chunks, one at a time (several concurrent readers would share them). */
+  readonly stream: Stream.Stream<AudioChunk>
+  /** Bytes dropped because nobody was reading and the buffer was full. */
+  readonly droppedBytes: () => number
+}
+
+export const make = (capacity: number): Effect.Effect<Playback> =>
+  Effect.sync(() => {
+    const chunks: Array<AudioChunk> = []
+    let readers = 0
+    let ended = false
+    let dropped = 0
+    /** Completed when a chunk arrives or the buffer ends (takers wait on it). */
+    let available: Deferred.Deferred<void> | undefined
+    /** Completed when there is room, or nobody reads any more (the pusher waits on it). */
+    let room: Deferred.Deferred<void> | undefined
+
+    const signal = (deferred: Deferred.Deferred<void> | undefined) => {
+      if (deferred !== undefined) Deferred.unsafeDone(deferred, Effect.void)
+    }
+    const wake = () => {
+      signal(available)
+      available = undefined
+    }
+    const release = () => {
+      signal(room)
+      room = undefined
+    }
+
+    const push = (chunk: AudioChunk): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (ended) return Effect.void
+        if (chunks.length < capacity) {
+          chunks.push(chunk)
+          wake()
+          return Effect.void
+        }
+        if (readers === 0) {
+          dropped += chunks.shift()!.data.byteLength
+          chunks.push(chunk)
+          return Effect.void
+        }
+        room ??= Deferred.unsafeMake<void>(FiberId.none)
+        return Effect.zipRight(Deferred.await(room), push(chunk))
+      })
+
+    const take: Effect.Effect<AudioChunk, Option.Option<never>> = Effect.suspend(() => {
+      const chunk = chunks.shift()
+      if (chunk !== undefined) {
+        release()
+        return Effect.succeed(chunk)
+      }
+      if (ended) return Effect.fail(Option.none())
+      available ??= Deferred.unsafeMake<void>(FiberId.none)
+      return Effect.zipRight(Deferred.await(available), take)
+    })
+
+    const clear = Effect.sync(() => {
+      const bytes = chunks.reduce((sum, chunk) => sum + chunk.data.byteLength, 0)
+      chunks.length = 0
+      release()
+      return bytes
+    })
+
+    const end = Effect.sync(() => {
+      ended = true
+      wake()
+      release()
+    })
+
+    const stream = Stream.unwrapScoped(
+      Effect.acquireRelease(
+        Effect.sync(() => {
+          readers++
+        }),
+        () =>
+          Effect.sync(() => {
+            readers--
+            if (readers === 0) release()
+          })
+      ).pipe(Effect.as(Stream.repeatEffectOption(take)))
+    )
+
+    return { push, clear, end, stream, droppedBytes: () => dropped }
+  })
