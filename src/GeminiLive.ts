@@ -34,6 +34,7 @@ import { type AuthError, ConfigError, type LiveError } from "./LiveError.js"
 import * as LiveSession from "./LiveSession.js"
 import * as Parameters from "./Parameters.js"
 import type * as Protocol from "./Protocol.js"
+import type * as ReconnectPolicy from "./ReconnectPolicy.js"
 import type * as Tool from "./Tool.js"
 
 /**
@@ -55,6 +56,12 @@ export interface ConnectOptions<R = never> {
   readonly audioBufferSize?: number | undefined
   /** Tools declared in the setup and answered automatically; their handlers' needs `R` come from the caller. */
   readonly tools?: Tool.Toolkit<R> | undefined
+  /**
+   * What to do when a connection ends unasked (see `ReconnectPolicy`); `false` ends the session.
+   * Default: reconnect with the session's resumption handle (which adds `sessionResumption: {}` to
+   * the setup unless the config sets it).
+   */
+  readonly reconnect?: ReconnectPolicy.ReconnectPolicy | false | undefined
 }
 
 /**
@@ -106,7 +113,8 @@ export const make = (parameters: Parameters.Decoded): Effect.Effect<Service, Con
           onWebSocketClose: options.onWebSocketClose ?? parameters.onWebSocketClose,
           eventBufferSize: options.eventBufferSize,
           audioBufferSize: options.audioBufferSize,
-          tools: options.tools
+          tools: options.tools,
+          reconnect: options.reconnect
         })
       }).pipe(Effect.provide(services))
     return GeminiLive.of({ parameters, connect })

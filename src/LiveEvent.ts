@@ -57,6 +57,17 @@ export type LiveEvent = Data.TaggedEnum<{
   MediaStarted: { readonly turn: number }
   /** No model audio for 1 s (VoxEngine's `WebSocketMediaEnded`); `durationMillis` of audio since `MediaStarted`. */
   MediaEnded: { readonly turn: number; readonly durationMillis: number }
+  /**
+   * The connection ended (`reason: "Closed"`, with its `close`) or is about to (`"GoAway"`): the
+   * session is opening the next one. Sends wait meanwhile; nothing is dropped.
+   */
+  Reconnecting: {
+    readonly attempt: number
+    readonly reason: "Closed" | "GoAway"
+    readonly close: CloseInfo | undefined
+  }
+  /** The session goes on over a new connection; `resumed`: with the conversation's context (a resumption handle). */
+  Reconnected: { readonly resumed: boolean; readonly attempts: number }
   /** The session ended; `error` is set when the server or network ended it abnormally. */
   Closed: { readonly info: CloseInfo; readonly initiator: "client" | "server"; readonly error: ServerClosed | undefined }
   /** A message of a kind this library does not know, or a frame it could not decode (`error`). */
@@ -82,6 +93,8 @@ export const {
   MediaEnded,
   MediaStarted,
   OutputTranscription,
+  Reconnected,
+  Reconnecting,
   ServerContent,
   SessionResumptionUpdate,
   SetupComplete,

@@ -18,6 +18,7 @@ import type { LiveEvent } from "./LiveEvent.js"
 import type { WebSocketCloseEvent } from "./Parameters.js"
 import type * as Protocol from "./Protocol.js"
 import type * as Services from "./Parameters.js"
+import type * as ReconnectPolicy from "./ReconnectPolicy.js"
 import type * as Statistics from "./Statistics.js"
 import type * as Tool from "./Tool.js"
 import type { CloseInfo } from "./Transport.js"
@@ -148,6 +149,8 @@ export interface Options<R = never> {
   readonly audioBufferSize?: number | undefined
   /** Tools declared in the setup and answered automatically (see `Tool`). */
   readonly tools?: Tool.Toolkit<R> | undefined
+  /** What to do when a connection ends unasked; `false`: end the session. Default `ReconnectPolicy.defaultPolicy`. */
+  readonly reconnect?: ReconnectPolicy.ReconnectPolicy | false | undefined
 }
 
 /**

@@ -40,8 +40,10 @@ export interface Snapshot {
   readonly inputFramesDropped: number
   /** Model audio bytes dropped because nobody read `session.audio` and its buffer was full. */
   readonly playbackBytesDropped: number
-  /** Milliseconds from opening the socket to `setupComplete`. */
+  /** Milliseconds from opening the socket to `setupComplete` (of the latest connection). */
   readonly setupMillis: number | undefined
+  /** Connections opened after the first (reconnects and goAway handovers). */
+  readonly reconnects: number
 }
 
 /**
@@ -60,6 +62,7 @@ export interface SessionStatistics {
   readonly inputFramesDropped: (count: number) => void
   readonly playbackBytesDropped: (bytes: number) => void
   readonly setupCompleted: (millis: number) => void
+  readonly reconnected: () => void
   readonly snapshot: Effect.Effect<Snapshot>
 }
 
@@ -97,6 +100,7 @@ export const metrics = {
   audioDropped: Metric.counter("gemini_live_audio_dropped", {
     description: "Audio dropped by a full buffer (input frames, or playback chunks nobody read)"
   }),
+  reconnects: Metric.counter("gemini_live_reconnects", { description: "Connections opened after a session's first" }),
   setupTime: Metric.timerWithBoundaries("gemini_live_setup_time", [50, 100, 250, 500, 1000, 2500, 5000, 10000])
 } as const
 
@@ -112,7 +116,8 @@ const disabledSnapshot: Snapshot = {
   protocolErrors: 0,
   inputFramesDropped: 0,
   playbackBytesDropped: 0,
-  setupMillis: undefined
+  setupMillis: undefined,
+  reconnects: 0
 }
 
 const noop = () => {}
@@ -127,6 +132,7 @@ const disabledSession: SessionStatistics = {
   inputFramesDropped: noop,
   playbackBytesDropped: noop,
   setupCompleted: noop,
+  reconnected: noop,
   snapshot: Effect.succeed(disabledSnapshot)
 }
 
@@ -169,6 +175,10 @@ const makeSession = (): SessionStatistics => {
     playbackBytesDropped: (bytes) => {
       s.playbackBytesDropped += bytes
       metrics.audioDropped.unsafeUpdate(1, noTags)
+    },
+    reconnected: () => {
+      s.reconnects++
+      metrics.reconnects.unsafeUpdate(1, noTags)
     },
     setupCompleted: (millis) => {
       s.setupMillis = millis

@@ -40,6 +40,13 @@ export * as LiveEvent from "./LiveEvent.js"
 export * as LiveError from "./LiveError.js"
 
 /**
+ * What a session does when a connection ends unasked: reconnect, resume, or end.
+ *
+ * @since 0.1.0
+ */
+export * as ReconnectPolicy from "./ReconnectPolicy.js"
+
+/**
  * Typed tools: declarations from Schema, automatic dispatch, cancellation.
  *
  * @since 0.1.0

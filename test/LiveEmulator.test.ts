@@ -43,6 +43,8 @@ interface TestClient {
   readonly nextFrame: Effect.Effect<Transport.Frame>
   readonly next: Effect.Effect<any>
   readonly closed: Effect.Effect<Closed>
+  /** Closes the connection from the client's side (1000) and waits until it has closed. */
+  readonly close: Effect.Effect<Closed>
 }
 
 const decodeFrame = (frame: Transport.Frame): any =>
@@ -51,13 +53,15 @@ const decodeFrame = (frame: Transport.Frame): any =>
 const makeClient = (
   sendText: (text: string) => Effect.Effect<void>,
   frames: Queue.Queue<Transport.Frame>,
-  closed: Effect.Effect<Closed>
+  closed: Effect.Effect<Closed>,
+  close: Effect.Effect<void>
 ): TestClient => ({
   send: (message) => sendText(JSON.stringify(message)),
   sendText,
   nextFrame: Queue.take(frames),
   next: Effect.map(Queue.take(frames), decodeFrame),
-  closed
+  closed,
+  close: Effect.zipRight(close, closed)
 })
 
 /** A raw `ws` client; fails with the HTTP status if the upgrade is refused. */
@@ -84,7 +88,12 @@ const openSocket = (
       }),
       (socket) => Effect.sync(() => socket.terminate())
     )
-    return makeClient((text) => Effect.sync(() => ws.send(text)), frames, Deferred.await(closed))
+    return makeClient(
+      (text) => Effect.sync(() => ws.send(text)),
+      frames,
+      Deferred.await(closed),
+      Effect.sync(() => ws.close(1000))
+    )
   })
 
 /** A connection through the emulator's in-memory transport. */
@@ -106,7 +115,8 @@ const openMemory = (
     return makeClient(
       (text) => Effect.orDie(connection.send(text)),
       frames,
-      Effect.map(connection.closed, ({ code, reason }) => ({ code, reason }))
+      Effect.map(connection.closed, ({ code, reason }) => ({ code, reason })),
+      Effect.asVoid(connection.close(1000))
     )
   })
 
@@ -580,7 +590,12 @@ describe("LiveEmulator", () => {
         }))
         const complete = yield* client.next
         assert.match(complete.setupComplete.sessionId, uuid)
+        // Transparent resumption: setup is message 0, the text 1, the toolResponse 2.
+        assert.deepInclude((yield* client.next).sessionResumptionUpdate, { resumable: true, lastConsumedClientMessageIndex: "0" })
         yield* client.send({ realtimeInput: { text: "Weather in Paris?" } })
+        assert.deepStrictEqual(yield* client.next, {
+          sessionResumptionUpdate: { resumable: false, lastConsumedClientMessageIndex: "1" }
+        })
         assert.deepStrictEqual(yield* client.next, toolCall)
         yield* client.send({ toolResponse: { functionResponses: [{ name: "getWeather", response: { sky: "blue" } }] } })
         assert.deepStrictEqual(yield* untilTurnComplete(client), [
@@ -598,6 +613,8 @@ describe("LiveEmulator", () => {
             }
           }
         ])
+        // The function call is answered and the turn complete: a safe point.
+        assert.deepInclude((yield* client.next).sessionResumptionUpdate, { resumable: true, lastConsumedClientMessageIndex: "2" })
         const [record] = yield* emulator.connections
         assert.deepInclude(record, { transport: "memory", backend: "VertexAI" })
         assert.strictEqual(record.path, "//ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent")
@@ -949,6 +966,364 @@ describe("LiveEmulator", () => {
         yield* client.send(audioInput(tone(100)))
         assert.deepStrictEqual(yield* client.next, { serverContent: { interrupted: true } })
         assert.strictEqual(summary(yield* client.next), "turnComplete+usage")
+      }))
+  })
+
+  // ---------------------------------------------------------------------------
+  // Session resumption and connection lifetime
+  // ---------------------------------------------------------------------------
+
+  describe("session resumption", () => {
+    const resumableSetup = (resumption: Record<string, unknown> = {}) =>
+      setupMessage({ generationConfig: { responseModalities: ["TEXT"] }, sessionResumption: resumption })
+
+    /** Reads the next message, which must be a resumable update, and returns its handle. */
+    const nextHandle = (client: TestClient) =>
+      Effect.map(client.next, (message) => {
+        assert.deepStrictEqual(Object.keys(message), ["sessionResumptionUpdate"])
+        const update = message.sessionResumptionUpdate
+        assert.strictEqual(update.resumable, true)
+        assert.isString(update.newHandle)
+        assert.isAbove(update.newHandle.length, 16)
+        return update.newHandle as string
+      })
+
+    /** Closes from the client's side, and waits until the emulator is done with every connection. */
+    const hangUp = (emulator: LiveEmulator.Service, client: TestClient) =>
+      Effect.gen(function*() {
+        yield* client.close
+        for (const record of yield* emulator.connections) yield* emulator.awaitClosed(record.id)
+      })
+
+    /** A text turn: the reply up to turnComplete, then the handle that follows it. */
+    const textTurn = (client: TestClient, text: string) =>
+      Effect.gen(function*() {
+        yield* client.send({ realtimeInput: { text } })
+        const reply = yield* untilTurnComplete(client)
+        return { reply, handle: yield* nextHandle(client) }
+      })
+
+    it.scoped("issues a handle after setupComplete and after each turn, and says resumable: false while generating", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make()
+        const client = yield* openMemory(emulator, livePath)
+        yield* client.send(resumableSetup())
+        assert.deepStrictEqual(yield* client.next, { setupComplete: {} })
+        const first = yield* nextHandle(client)
+        const { handle: second, reply } = yield* textTurn(client, "Hi")
+        assert.deepStrictEqual(reply.map(summary), [
+          "sessionResumptionUpdate",
+          "text:You",
+          "text: said: \"Hi\"",
+          "generationComplete",
+          "turnComplete+usage"
+        ])
+        // No handle (and no empty one) while generating.
+        assert.deepStrictEqual(reply[0], { sessionResumptionUpdate: { resumable: false } })
+        assert.notStrictEqual(first, second)
+        const { handle: third } = yield* textTurn(client, "Again")
+        assert.notStrictEqual(second, third)
+
+        // Without sessionResumption in the setup: no updates at all.
+        const plain = yield* openMemory(emulator, livePath)
+        yield* plain.send(textSetup)
+        yield* plain.next
+        yield* plain.send({ realtimeInput: { text: "Hi" } })
+        yield* untilTurnComplete(plain)
+        const [, record] = yield* emulator.connections
+        assert.isFalse(record.serverMessages.some((message: any) => message.sessionResumptionUpdate !== undefined))
+      }))
+
+    it.scoped("holds back the handle while a function call is pending", () =>
+      Effect.gen(function*() {
+        const toolCall = { toolCall: { functionCalls: [{ id: "function-call-1", name: "getTime", args: {} }] } }
+        const emulator = yield* LiveEmulator.make({
+          onTurn: () => [LiveEmulator.send(toolCall), LiveEmulator.say("Let me check.")]
+        })
+        const client = yield* openMemory(emulator, livePath)
+        yield* client.send(resumableSetup())
+        yield* client.next
+        yield* nextHandle(client)
+        yield* client.send({ realtimeInput: { text: "What time is it?" } })
+        const turn = yield* untilTurnComplete(client)
+        assert.deepStrictEqual(turn.map(summary), [
+          "sessionResumptionUpdate",
+          "toolCall",
+          "text:Let",
+          "text: me check.",
+          "generationComplete",
+          "turnComplete+usage"
+        ])
+        assert.deepStrictEqual(turn[0], { sessionResumptionUpdate: { resumable: false } })
+        // The turn is complete, but the call is not answered: no handle until it is.
+        yield* client.send({ toolResponse: { functionResponses: [{ id: "function-call-1", name: "getTime", response: { time: "noon" } }] } })
+        const answer = yield* untilTurnComplete(client)
+        assert.deepStrictEqual(answer.map(summary), [
+          "text:getTime",
+          "text: returned {\"time\":\"noon\"}.",
+          "generationComplete",
+          "turnComplete+usage"
+        ])
+        yield* nextHandle(client)
+      }))
+
+    it.scopedLive("a second connection continues the conversation with the handle, on either face", () =>
+      Effect.gen(function*() {
+        const turns: Array<LiveEmulator.Turn> = []
+        const emulator = yield* LiveEmulator.make({
+          onTurn: (turn) => {
+            turns.push(turn)
+            return [LiveEmulator.say(`#${turn.index} after [${turn.history.join("|")}]`)]
+          }
+        })
+        const first = yield* openSocket(emulator.port, livePath)
+        yield* first.send(resumableSetup())
+        yield* first.next
+        yield* nextHandle(first)
+        const one = yield* textTurn(first, "one")
+        const two = yield* textTurn(first, "two")
+        assert.strictEqual(two.reply.filter((m) => m.serverContent?.modelTurn).map((m) => m.serverContent.modelTurn.parts[0].text).join(""), "#1 after [one]")
+        assert.deepStrictEqual(yield* first.close, { code: 1000, reason: "" })
+
+        // In memory, with the handle of the last turn: the turn index and the history go on.
+        const second = yield* openMemory(emulator, livePath)
+        yield* second.send(resumableSetup({ handle: two.handle }))
+        assert.deepStrictEqual(yield* second.next, { setupComplete: {} })
+        const afterResume = yield* nextHandle(second)
+        assert.notStrictEqual(afterResume, two.handle)
+        const three = yield* textTurn(second, "three")
+        const said = three.reply.filter((m) => m.serverContent?.modelTurn).map((m) => m.serverContent.modelTurn.parts[0].text).join("")
+        assert.strictEqual(said, "#2 after [one|two]")
+        assert.deepInclude(turns[2], { index: 2, text: "three", resumed: true, history: ["one", "two"] })
+        assert.deepInclude(turns[0], { index: 0, resumed: false, history: [] })
+        // The context goes on too: the resumed turn's prompt holds the earlier turns.
+        const prompt = (reply: ReadonlyArray<any>) => reply[reply.length - 1].usageMetadata.promptTokenCount
+        assert.isAbove(prompt(three.reply), prompt(two.reply))
+
+        // A handle is a snapshot: an older one resumes from its own point (and handles are not used up).
+        const third = yield* openMemory(emulator, livePath)
+        yield* third.send(resumableSetup({ handle: one.handle }))
+        yield* third.next
+        yield* nextHandle(third)
+        yield* textTurn(third, "other")
+        assert.deepInclude(turns[3], { index: 1, resumed: true, history: ["one"] })
+
+        const records = yield* emulator.connections
+        assert.deepStrictEqual(
+          records.map(({ id, transport, resumedFrom, sessionKey }) => ({ id, transport, resumedFrom, sessionKey })),
+          [
+            { id: 0, transport: "socket", resumedFrom: undefined, sessionKey: 0 },
+            { id: 1, transport: "memory", resumedFrom: two.handle, sessionKey: 0 },
+            { id: 2, transport: "memory", resumedFrom: one.handle, sessionKey: 0 }
+          ]
+        )
+      }))
+
+    it.scopedLive("closes 1007 for a handle it did not issue, one acceptResumptionHandle refuses, or another model", () =>
+      Effect.gen(function*() {
+        const invalid = { code: 1007, reason: "Invalid session resumption handle." }
+        const refused = new Set<string>()
+        const emulator = yield* LiveEmulator.make({ acceptResumptionHandle: (handle) => !refused.has(handle) })
+
+        const bogus = yield* openSocket(emulator.port, livePath)
+        yield* bogus.send(resumableSetup({ handle: "not-a-handle" }))
+        assert.deepStrictEqual(yield* bogus.closed, invalid)
+
+        const origin = yield* openSocket(emulator.port, livePath)
+        yield* origin.send(resumableSetup())
+        yield* origin.next
+        const handle = yield* nextHandle(origin)
+
+        refused.add(handle)
+        const refusedClient = yield* openSocket(emulator.port, livePath)
+        yield* refusedClient.send(resumableSetup({ handle }))
+        assert.deepStrictEqual(yield* refusedClient.closed, invalid)
+        refused.delete(handle)
+
+        // Another backend never issued it.
+        const vertex = yield* openSocket(emulator.port, vertexPath(), bearer())
+        yield* vertex.send(setupMessage({ model: vertexModel(), sessionResumption: { handle } }))
+        assert.deepStrictEqual(yield* vertex.closed, invalid)
+
+        // "You can change config, but not the model, when resuming."
+        const otherModel = yield* openSocket(emulator.port, livePath)
+        yield* otherModel.send({ setup: { model: "models/gemini-live-2.5-flash", sessionResumption: { handle } } })
+        assert.deepStrictEqual(yield* otherModel.closed, { code: 1007, reason: "Request contains an invalid argument." })
+
+        // The same handle, accepted again.
+        const accepted = yield* openSocket(emulator.port, livePath)
+        yield* accepted.send(resumableSetup({ handle }))
+        assert.deepStrictEqual(yield* accepted.next, { setupComplete: {} })
+
+        const records = yield* emulator.connections
+        assert.deepStrictEqual(records.map((record) => record.resumedFrom), [undefined, undefined, undefined, undefined, undefined, handle])
+        assert.deepStrictEqual(records[0].serverMessages, [])
+      }))
+
+    it.scoped("a handle expires 2 hours after the last connection of its conversation ended (TestClock)", () =>
+      Effect.gen(function*() {
+        const invalid = { code: 1007, reason: "Invalid session resumption handle." }
+        const emulator = yield* LiveEmulator.make()
+        const resume = (handle: string) =>
+          Effect.gen(function*() {
+            const client = yield* openMemory(emulator, livePath)
+            yield* client.send(resumableSetup({ handle }))
+            return client
+          })
+
+        const first = yield* openMemory(emulator, livePath)
+        yield* first.send(resumableSetup())
+        yield* first.next
+        const handle = yield* nextHandle(first)
+        // Valid while its connection is open, however long.
+        yield* TestClock.adjust("3 hours")
+        const whileOpen = yield* resume(handle)
+        assert.deepStrictEqual(yield* whileOpen.next, { setupComplete: {} })
+        yield* whileOpen.close
+        yield* hangUp(emulator, first)
+
+        // Both ended at 3 h; at 4 h 59 min the handle resumes (and that connection ends at once).
+        yield* TestClock.adjust("119 minutes")
+        const late = yield* resume(handle)
+        assert.deepStrictEqual(yield* late.next, { setupComplete: {} })
+        yield* hangUp(emulator, late)
+        // 2 hours after that last end, it has expired.
+        yield* TestClock.adjust("2 hours")
+        assert.deepStrictEqual(yield* (yield* resume(handle)).closed, invalid)
+
+        // resumptionHandleLifetime shortens it.
+        const brief = yield* LiveEmulator.make({ resumptionHandleLifetime: "10 seconds" })
+        const short = yield* openMemory(brief, livePath)
+        yield* short.send(resumableSetup())
+        yield* short.next
+        const shortHandle = yield* nextHandle(short)
+        yield* hangUp(brief, short)
+        yield* TestClock.adjust("9 seconds")
+        const inTime = yield* openMemory(brief, livePath)
+        yield* inTime.send(resumableSetup({ handle: shortHandle }))
+        assert.deepStrictEqual(yield* inTime.next, { setupComplete: {} })
+        yield* hangUp(brief, inTime)
+        yield* TestClock.adjust("10 seconds")
+        const tooLate = yield* openMemory(brief, livePath)
+        yield* tooLate.send(resumableSetup({ handle: shortHandle }))
+        assert.deepStrictEqual(yield* tooLate.closed, invalid)
+      }))
+
+    it.scoped("transparent: lastConsumedClientMessageIndex counts the connection's messages from setup (0)", () =>
+      Effect.gen(function*() {
+        const gate = yield* Deferred.make<void>()
+        const audioMessages = yield* Deferred.make<void>()
+        let seen = 0
+        const emulator = yield* LiveEmulator.make({
+          onTurn: (turn) => turn.text === "Hi" ? [LiveEmulator.waitFor(Deferred.await(gate)), LiveEmulator.say("Hello")] : [LiveEmulator.say("Heard")],
+          onMessage: (message: any) => {
+            if (message.realtimeInput?.audio !== undefined && ++seen === 2) Deferred.unsafeDone(audioMessages, Effect.void)
+            return undefined
+          }
+        })
+        const update = (client: TestClient) => Effect.map(client.next, (message) => message.sessionResumptionUpdate)
+        const client = yield* openMemory(emulator, vertexPath(), bearer(), "us-central1-aiplatform.googleapis.com")
+        yield* client.send(setupMessage({
+          model: vertexModel(),
+          generationConfig: { responseModalities: ["TEXT"] },
+          sessionResumption: { transparent: true }
+        }))
+        yield* client.next
+        const atSetup = yield* update(client)
+        assert.deepStrictEqual(atSetup, { newHandle: atSetup.newHandle, resumable: true, lastConsumedClientMessageIndex: "0" })
+
+        // 1: a text turn, whose reply waits for the gate.
+        yield* client.send({ realtimeInput: { text: "Hi" } })
+        // 2 and 3: the user starts speaking; the audio turn is still going on.
+        yield* client.send(audioInput(tone(300)))
+        yield* client.send(audioInput(silence(100)))
+        yield* Deferred.await(audioMessages)
+        yield* Deferred.succeed(gate, undefined)
+        assert.deepStrictEqual(yield* update(client), { resumable: false, lastConsumedClientMessageIndex: "1" })
+        yield* untilTurnComplete(client)
+        // The audio of the turn in progress (2, 3) is not in this state: the client replays it.
+        const handle = yield* update(client)
+        assert.deepInclude(handle, { resumable: true, lastConsumedClientMessageIndex: "1" })
+
+        // 4: silence ends the audio turn: everything is consumed.
+        yield* client.send(audioInput(silence(600)))
+        assert.deepStrictEqual(yield* update(client), { resumable: false, lastConsumedClientMessageIndex: "4" })
+        yield* untilTurnComplete(client)
+        const afterAudio = yield* update(client)
+        assert.deepInclude(afterAudio, { resumable: true, lastConsumedClientMessageIndex: "4" })
+
+        // A resumed connection counts its own messages, from its own setup.
+        const resumed = yield* openMemory(emulator, vertexPath(), bearer(), "us-central1-aiplatform.googleapis.com")
+        yield* resumed.send(setupMessage({
+          model: vertexModel(),
+          generationConfig: { responseModalities: ["TEXT"] },
+          sessionResumption: { transparent: true, handle: afterAudio.newHandle }
+        }))
+        yield* resumed.next
+        assert.deepInclude(yield* update(resumed), { resumable: true, lastConsumedClientMessageIndex: "0" })
+        yield* resumed.send({ realtimeInput: { text: "Still there?" } })
+        assert.deepStrictEqual(yield* update(resumed), { resumable: false, lastConsumedClientMessageIndex: "1" })
+        yield* untilTurnComplete(resumed)
+        assert.deepInclude(yield* update(resumed), { resumable: true, lastConsumedClientMessageIndex: "1" })
+      }))
+  })
+
+  describe("connection lifetime", () => {
+    it.scoped("goAway with the time left at lifetime - goAwayBefore, then close 1011 at the lifetime (TestClock)", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make({ connectionLifetime: "10 seconds", goAwayBefore: "3 seconds" })
+        const client = yield* openMemory(emulator, livePath)
+        yield* client.send(setupMessage())
+        assert.deepStrictEqual(yield* client.next, { setupComplete: {} })
+        const goAway = yield* Effect.fork(client.next)
+        const closed = yield* Effect.fork(client.closed)
+        yield* TestClock.adjust("6999 millis")
+        assert.isTrue(Option.isNone(yield* goAway.poll))
+        yield* TestClock.adjust("1 millis")
+        assert.deepStrictEqual(yield* goAway.await.pipe(Effect.flatten), { goAway: { timeLeft: "3s" } })
+        yield* TestClock.adjust("2999 millis")
+        assert.isTrue(Option.isNone(yield* closed.poll))
+        yield* TestClock.adjust("1 millis")
+        assert.deepStrictEqual(yield* closed.await.pipe(Effect.flatten), {
+          code: 1011,
+          reason: "Deadline expired before operation could complete."
+        })
+        const [record] = yield* emulator.connections
+        assert.deepStrictEqual(record.closed, { code: 1011, reason: "Deadline expired before operation could complete.", wasClean: true })
+      }))
+
+    it.scoped("a reply still going when the time is up simply stops; goAwayBefore is capped to the lifetime", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make({
+          realtime: true,
+          connectionLifetime: "1500 millis",
+          goAwayBefore: "0.5 seconds",
+          onTurn: () => [LiveEmulator.say("A reply far too long to be said before the connection ends.")]
+        })
+        const client = yield* openMemory(emulator, livePath)
+        yield* client.send(setupMessage({ sessionResumption: {} }))
+        yield* client.next
+        yield* client.next // the first handle
+        yield* client.send({ realtimeInput: { text: "Talk" } })
+        yield* TestClock.adjust("1 second")
+        yield* TestClock.adjust("500 millis")
+        assert.strictEqual((yield* client.closed).code, 1011)
+        const [record] = yield* emulator.connections
+        const sent = record.serverMessages.map(summary)
+        assert.include(sent, "goAway")
+        assert.deepInclude(record.serverMessages, { goAway: { timeLeft: "0.500s" } })
+        assert.notInclude(sent, "turnComplete+usage")
+        assert.include(sent, "audio:9600")
+
+        // goAwayBefore defaults to 60 s, at most the lifetime: goAway right after setupComplete.
+        const capped = yield* LiveEmulator.make({ connectionLifetime: "30 seconds" })
+        const cappedClient = yield* openMemory(capped, livePath)
+        yield* cappedClient.send(setupMessage())
+        yield* cappedClient.next
+        assert.deepStrictEqual(yield* cappedClient.next, { goAway: { timeLeft: "30s" } })
+        const cappedClosed = yield* Effect.fork(cappedClient.closed)
+        yield* TestClock.adjust("30 seconds")
+        assert.strictEqual((yield* cappedClosed.await.pipe(Effect.flatten)).code, 1011)
       }))
   })
 })

@@ -234,7 +234,7 @@ describe("session.audio", () => {
   it.scoped("MediaStarted before the first audio, MediaEnded 1 s after the last, with the duration", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()
-      const session = yield* (yield* memoryClient(emulator)).connect()
+      const session = yield* (yield* memoryClient(emulator)).connect({ reconnect: false })
       yield* session.sendRealtimeInput({ text: "hi" })
       const turn = yield* untilTurnComplete(session)
       const tags = turn.map((e) => e._tag)

@@ -55,7 +55,7 @@ describe("a session end to end", () => {
       expect(record.query).toEqual({ key: "test-key" })
       expect(record.headers["x-goog-api-client"]).toMatch(/^effect-gemini-live\//)
       expect(record.clientMessages).toEqual([
-        { setup: { model: "models/gemini-live-test", generationConfig: { responseModalities: ["TEXT"] } } },
+        { setup: { model: "models/gemini-live-test", generationConfig: { responseModalities: ["TEXT"] }, sessionResumption: {} } },
         { clientContent: { turns: [{ role: "user", parts: [{ text: "Hello there" }] }], turnComplete: true } }
       ])
     }))
@@ -116,7 +116,7 @@ describe("a session end to end", () => {
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()
       const client = yield* clientOn(emulator, { connectConfig: { responseModalities: ["TEXT"] } })
-      const session = yield* client.connect()
+      const session = yield* client.connect({ reconnect: false })
       const subscriber = yield* session.subscribe
       const copy = yield* subscriber.pipe(Stream.take(100), Stream.runCollect, Effect.fork)
       // Both turns are answered before anything is read: everything waits in the buffer.
@@ -167,7 +167,8 @@ describe("a session end to end", () => {
       expect(session.setup).toEqual({
         model: "models/other-model",
         generationConfig: { responseModalities: ["TEXT"], temperature: 0.7 },
-        outputAudioTranscription: {}
+        outputAudioTranscription: {},
+        sessionResumption: {}
       })
       const error = yield* Effect.flip(Effect.scoped(client.connect({ connectConfig: { topK: "many" as never } })))
       expect(error).toMatchObject({ _tag: "ConfigError", path: "connectConfig.topK" })
@@ -305,7 +306,7 @@ describe("closing", () => {
       })
       const closes: Array<unknown> = []
       const client = yield* clientOn(emulator, { onWebSocketClose: (event) => closes.push(event) })
-      const session = yield* client.connect()
+      const session = yield* client.connect({ reconnect: false })
       yield* session.sendRealtimeInput({ text: "hi" })
       const events = Chunk.toReadonlyArray(yield* Stream.runCollect(session.events))
       const closed = events.at(-1)
@@ -324,7 +325,7 @@ describe("closing", () => {
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make({ onTurn: () => [LiveEmulator.drop] })
       const client = yield* clientOn(emulator)
-      const session = yield* client.connect()
+      const session = yield* client.connect({ reconnect: false })
       yield* session.sendRealtimeInput({ text: "hi" })
       const info = yield* session.closed
       expect(info).toEqual({ code: 1006, reason: "", wasClean: false })

@@ -1,6 +1,12 @@
 /**
- * The session state machine: open the socket, send `setup`, await `setupComplete`, then one reader
- * fiber turns frames into events while sends write straight to the socket, until the close.
+ * The session: one logical conversation over a sequence of connections ("links").
+ *
+ * Each link opens the socket, sends `setup` (with the latest resumption handle when resuming),
+ * awaits `setupComplete`, and runs one reader fiber that turns frames into events, all into one
+ * hub. Sends write straight to the current link; between links (a reconnect, a goAway handover)
+ * they wait for the next one, in order, or fail with `SessionClosed` if the session ends. The
+ * supervisor (a FiberHandle) reconnects after an unexpected close per the ReconnectPolicy, and on
+ * `goAway` opens the next link at a safe point, switches, and closes the old one with 1000.
  *
  *   frames ─> Protocol.decodeServerMessage ─> Backend quirks ─> LiveEvent.fromServerMessage ─> EventHub
  *                                                                     └─ AudioDelta ─> Playback (session.audio)
@@ -14,8 +20,9 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
+import * as FiberHandle from "effect/FiberHandle"
 import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Auth from "../Auth.js"
@@ -25,6 +32,7 @@ import * as LiveEvent from "../LiveEvent.js"
 import type { AudioChunk as LiveSessionAudioChunk, LiveSession, Options } from "../LiveSession.js"
 import type { Services } from "../Parameters.js"
 import * as Protocol from "../Protocol.js"
+import * as ReconnectPolicy from "../ReconnectPolicy.js"
 import * as Statistics from "../Statistics.js"
 import * as Transport from "../Transport.js"
 import * as WireTrace from "../WireTrace.js"
@@ -42,127 +50,358 @@ const defaultAudioBufferSize = 150
 export const make = <R>(options: Options<R>): Effect.Effect<LiveSession, LiveError, Scope.Scope | Services | R> =>
   Effect.gen(function*() {
     const backend = yield* Backend.Backend
-    const setup = yield* backend.setup(options.model, yield* withTools(options.connectConfig, options.tools, backend.kind))
-    const credentials = yield* Effect.flatMap(Auth.Auth, (auth) => auth.credentials)
-    const endpoint = yield* backend.endpoint(credentials)
+    const policy = options.reconnect === false ? undefined : options.reconnect ?? ReconnectPolicy.defaultPolicy
+    const config = withResumption(yield* withTools(options.connectConfig, options.tools, backend.kind), policy)
+    const setup = yield* backend.setup(options.model, config)
     const scope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
-    return yield* open(options, setup, endpoint).pipe(
+    return yield* open(options, setup, policy).pipe(
       Scope.extend(scope),
       Effect.onExit((exit) => (Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void))
     )
   }).pipe(Effect.withSpan("GeminiLive.connect", { attributes: { model: options.model } }))
 
+/** One connection of a session, from its open to its close. */
+interface Link {
+  readonly connection: Transport.Connection
+  readonly scope: Scope.CloseableScope
+  readonly setupDone: Deferred.Deferred<string | undefined>
+  /** Completed when the link's reader has seen the connection close. */
+  readonly closed: Deferred.Deferred<Transport.CloseInfo>
+  readonly openedAt: number
+  /** 0 for the session's first connection. */
+  readonly index: number
+  /** Became the session's link (a link that fails its setup never does: connect reports it). */
+  activated: boolean
+  /** Replaced by a newer link (goAway handover): its close is not the session's business. */
+  superseded: boolean
+}
+
 const open = <R>(
   options: Options<R>,
   setup: Protocol.Setup,
-  endpoint: Backend.Endpoint
+  policy: ReconnectPolicy.ReconnectPolicy | undefined
 ): Effect.Effect<LiveSession, LiveError, Scope.Scope | Services | R> =>
   Effect.gen(function*() {
     const backend = yield* Backend.Backend
+    const auth = yield* Auth.Auth
     const quirks = backend.quirks()
     const transport = yield* Transport.Transport
+    const wireTrace = yield* WireTrace.WireTrace
     const statisticsService = yield* Statistics.Statistics
     const statistics = yield* statisticsService.session
     const countBytes = statisticsService.enabled
     const id = crypto.randomUUID()
-    const trace = yield* Effect.flatMap(WireTrace.WireTrace, (wireTrace) => wireTrace.open({ id, url: endpoint.display }))
+    const sessionScope = yield* Effect.scope
+    // Connections and the trace live in a scope that closes AFTER the session's close finalizer
+    // (registered below), so that closing the session still sees every socket close.
+    const linksScope = yield* Scope.fork(sessionScope, ExecutionStrategy.sequential)
     const hub = yield* EventHub.make<LiveEvent.LiveEvent>(options.eventBufferSize ?? defaultEventBufferSize)
     const playback = yield* Playback.make(options.audioBufferSize ?? defaultAudioBufferSize)
-    const sessionScope = yield* Effect.scope
-    const setupDone = yield* Deferred.make<string | undefined>()
     const closed = yield* Deferred.make<Transport.CloseInfo>()
-    const startedAt = yield* Clock.currentTimeMillis
-
-    const connection = yield* transport.open({
-      url: Redacted.value(endpoint.url),
-      headers: endpoint.headers,
-      openTimeout: options.timeout
-    })
-
-    /** Set when this side starts closing: the code and reason it closes with. */
-    let closing: Transport.CloseInfo | undefined
-    let closeInfo: Transport.CloseInfo | undefined
-
-    /** Runs once, whoever sees the close first: the reader, `close`, or the scope's finalizer. */
-    const finish = (info: Transport.CloseInfo): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        if (closeInfo !== undefined) return Effect.void
-        closeInfo = info
-        const initiator = closing === undefined ? "server" : "client"
-        trace.note(`close ${info.code} ${info.reason} (${initiator}${info.wasClean ? "" : ", not clean"})`)
-        const error = initiator === "server" && info.code !== 1000
-          ? new ServerClosed({ module: "LiveSession", method: "events", ...info })
-          : undefined
-        return notifyClose(options, info).pipe(
-          Effect.zipRight(playback.end),
-          Effect.zipRight(hub.end(LiveEvent.Closed({ info, initiator, error }))),
-          Effect.zipRight(Deferred.succeed(closed, info))
-        )
-      })
-
-    /** Answers function calls, when the session has a toolkit (created once sends exist, below). */
-    let dispatcher: ToolDispatcher.Dispatcher | undefined
-    const dispatch = (message: Protocol.ServerMessage): Effect.Effect<void> => {
-      if (dispatcher === undefined) return Effect.void
-      const calls = message.toolCall?.functionCalls
-      const cancelled = message.toolCallCancellation?.ids
-      return Effect.zipRight(
-        calls === undefined ? Effect.void : dispatcher.onToolCall(calls),
-        cancelled === undefined ? Effect.void : dispatcher.onCancellation(cancelled)
-      )
-    }
-
-    const handleFrame = (frame: Transport.Frame): Effect.Effect<void> => {
-      if (countBytes) statistics.received(typeof frame === "string" ? Buffer.byteLength(frame) : frame.byteLength)
-      if (trace.enabled) trace.received(frame)
-      const decoded = Protocol.decodeServerMessage(frame)
-      if (Either.isLeft(decoded)) {
-        statistics.protocolError()
-        return hub.publish([LiveEvent.Unknown({ message: frameText(frame), error: decoded.left })])
-      }
-      const message = quirks.incoming(decoded.right)
-      const events = LiveEvent.fromServerMessage(message)
-      if (message.setupComplete !== undefined) Deferred.unsafeDone(setupDone, Exit.succeed(message.setupComplete.sessionId))
-      if (countBytes) record(statistics, events)
-      const published = message.serverContent === undefined ? hub.publish(events) : Effect.flatMap(modelAudio.route(events), hub.publish)
-      return message.toolCall === undefined && message.toolCallCancellation === undefined
-        ? published
-        : Effect.zipRight(published, dispatch(message))
-    }
-
+    const supervisor = yield* FiberHandle.make()
+    const retries = policy === undefined ? undefined : yield* Schedule.driver(policy.schedule)
     const modelAudio = ModelAudio.make({
       playback,
       publish: hub.publish,
       scope: sessionScope,
       playbackBytesDropped: statistics.playbackBytesDropped
     })
+    let trace: WireTrace.SessionTrace | undefined
 
-    const reader = yield* connection.frames.pipe(
-      Stream.runForEach(handleFrame),
-      Effect.zipRight(Effect.flatMap(connection.closed, finish)),
-      Effect.forkScoped
-    )
+    // -------------------------------------------------------------------------
+    // State of the logical session, across its connections
+    // -------------------------------------------------------------------------
 
-    const closeWith = (code: number, reason: string): Effect.Effect<Transport.CloseInfo> =>
+    /** The link sends go to; undefined while (re)connecting. */
+    let current: Link | undefined
+    let linksOpened = 0
+    /** The server's session id (of the first connection that gave one). */
+    let sessionIdOf: string | undefined
+    /** Where sends wait while there is no current link. */
+    let nextLink = yield* Deferred.make<Link, SessionClosed>()
+    /** Set when the application closes the session: the code and reason. */
+    let closing: Transport.CloseInfo | undefined
+    /** Set once the logical session has ended. */
+    let ended: Transport.CloseInfo | undefined
+    /** The latest resumption handle the server said can be resumed, and whether it is newer than any generation. */
+    let handle: string | undefined
+    let handleFresh = false
+    let generating = false
+    const pendingCalls = new Set<string>()
+
+    const closedError = (method: string, info: Transport.CloseInfo) =>
+      new SessionClosed({ module: "LiveSession", method, code: info.code, reason: info.reason })
+
+    /** Runs once: the logical session is over (closed by the application, refused, or out of retries). */
+    const finish = (info: Transport.CloseInfo, initiator: "client" | "server"): Effect.Effect<void> =>
       Effect.suspend(() => {
-        closing ??= { code, reason, wasClean: true }
-        return Effect.tap(connection.close(code, reason), finish)
+        if (ended !== undefined) return Effect.void
+        ended = info
+        current = undefined
+        const error = initiator === "server" && info.code !== 1000
+          ? new ServerClosed({ module: "LiveSession", method: "events", ...info })
+          : undefined
+        return Deferred.fail(nextLink, closedError("send", info)).pipe(
+          Effect.zipRight(playback.end),
+          Effect.zipRight(hub.end(LiveEvent.Closed({ info, initiator, error }))),
+          Effect.zipRight(Deferred.succeed(closed, info))
+        )
       })
 
-    yield* Effect.addFinalizer(() =>
-      closeWith(1000, "").pipe(Effect.zipRight(Fiber.interrupt(reader)), Effect.zipRight(Deferred.await(closed)))
-    )
+    // -------------------------------------------------------------------------
+    // Receiving: frames -> events (one reader fiber per link, all into one hub)
+    // -------------------------------------------------------------------------
+
+    /** Answers function calls, when the session has a toolkit (created once sends exist, below). */
+    let dispatcher: ToolDispatcher.Dispatcher | undefined
+
+    const observe = (link: Link, message: Protocol.ServerMessage, events: ReadonlyArray<LiveEvent.LiveEvent>) => {
+      if (message.setupComplete !== undefined) Deferred.unsafeDone(link.setupDone, Exit.succeed(message.setupComplete.sessionId))
+      const update = message.sessionResumptionUpdate
+      if (update !== undefined) {
+        if (update.resumable === true && update.newHandle !== undefined && update.newHandle !== "") {
+          handle = update.newHandle
+          handleFresh = true
+        } else {
+          handleFresh = false
+        }
+      }
+      for (const event of events) {
+        switch (event._tag) {
+          case "AudioDelta":
+          case "TextDelta":
+            generating = true
+            handleFresh = false
+            break
+          case "TurnComplete":
+          case "Interrupted":
+            generating = false
+            break
+          case "ToolCall":
+            for (const call of event.functionCalls) if (call.id !== undefined) pendingCalls.add(call.id)
+            break
+          case "ToolCallCancellation":
+            for (const callId of event.ids) pendingCalls.delete(callId)
+            break
+        }
+      }
+    }
+
+    const handleFrame = (link: Link, frame: Transport.Frame): Effect.Effect<void> => {
+      if (countBytes) statistics.received(typeof frame === "string" ? Buffer.byteLength(frame) : frame.byteLength)
+      if (trace?.enabled) trace.received(frame)
+      const decoded = Protocol.decodeServerMessage(frame)
+      if (Either.isLeft(decoded)) {
+        statistics.protocolError()
+        return hub.publish([LiveEvent.Unknown({ message: frameText(frame), error: decoded.left })])
+      }
+      const message = quirks.incoming(decoded.right)
+      let events = LiveEvent.fromServerMessage(message)
+      observe(link, message, events)
+      if (message.setupComplete !== undefined && link.index > 0) {
+        // A reconnection's setupComplete: users see Reconnected instead.
+        events = events.filter((event) => event._tag !== "SetupComplete")
+      }
+      if (countBytes) record(statistics, events)
+      let effect = message.serverContent === undefined ? hub.publish(events) : Effect.flatMap(modelAudio.route(events), hub.publish)
+      if (message.goAway !== undefined && link === current && policy !== undefined) {
+        effect = Effect.zipRight(effect, startHandover(link, message.goAway.timeLeft))
+      }
+      if (dispatcher !== undefined && (message.toolCall !== undefined || message.toolCallCancellation !== undefined)) {
+        const calls = message.toolCall?.functionCalls
+        const cancelled = message.toolCallCancellation?.ids
+        const { onCancellation, onToolCall } = dispatcher
+        effect = effect.pipe(
+          Effect.zipRight(calls === undefined ? Effect.void : onToolCall(calls)),
+          Effect.zipRight(cancelled === undefined ? Effect.void : onCancellation(cancelled))
+        )
+      }
+      return effect
+    }
+
+    // -------------------------------------------------------------------------
+    // Connecting: one link = open, setup (with the handle when resuming), setupComplete
+    // -------------------------------------------------------------------------
+
+    const connectLink = (resumeWith: string | undefined): Effect.Effect<Link, LiveError> =>
+      Effect.gen(function*() {
+        const credentials = yield* auth.credentials
+        const endpoint = yield* backend.endpoint(credentials)
+        trace ??= yield* wireTrace.open({ id, url: endpoint.display }).pipe(Scope.extend(linksScope))
+        const scope = yield* Scope.fork(linksScope, ExecutionStrategy.sequential)
+        return yield* Effect.gen(function*() {
+          const startedAt = yield* Clock.currentTimeMillis
+          const connection = yield* transport.open({
+            url: Redacted.value(endpoint.url),
+            headers: endpoint.headers,
+            openTimeout: options.timeout
+          })
+          const link: Link = {
+            connection,
+            scope,
+            setupDone: yield* Deferred.make<string | undefined>(),
+            closed: yield* Deferred.make<Transport.CloseInfo>(),
+            openedAt: startedAt,
+            index: linksOpened++,
+            activated: false,
+            superseded: false
+          }
+          yield* connection.frames.pipe(
+            Stream.runForEach((frame) => handleFrame(link, frame)),
+            Effect.zipRight(Effect.flatMap(connection.closed, (info) => linkClosed(link, info))),
+            Effect.forkScoped
+          )
+          const linkSetup = resumeWith === undefined
+            ? setup
+            : { ...setup, sessionResumption: { ...(setup.sessionResumption as object), handle: resumeWith } }
+          yield* sendOn(link, "setup", JSON.stringify({ setup: linkSetup })).pipe(Effect.ignore)
+          const sessionId = yield* Deferred.await(link.setupDone).pipe(
+            Effect.raceFirst(
+              Effect.flatMap(Deferred.await(link.closed), (info) =>
+                Effect.fail(new SetupRejected({ module: "LiveSession", method: "connect", code: info.code, reason: info.reason })))
+            ),
+            Effect.timeoutFail({
+              duration: Duration.subtract(Duration.decode(options.timeout), Duration.millis((yield* Clock.currentTimeMillis) - startedAt)),
+              onTimeout: () =>
+                new ConnectError({
+                  module: "LiveSession",
+                  method: "connect",
+                  reason: "Timeout",
+                  description: "no setupComplete from the server in time (httpOptions.timeout)"
+                })
+            })
+          )
+          statistics.setupCompleted((yield* Clock.currentTimeMillis) - startedAt)
+          trace?.note(`setupComplete${sessionId === undefined ? "" : ` ${sessionId}`}${resumeWith === undefined ? "" : " (resumed)"}`)
+          sessionIdOf ??= sessionId
+          return link
+        }).pipe(
+          Scope.extend(scope),
+          Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
+        )
+      })
+
+    /** Makes `link` the one sends go to, and lets waiting sends through (in order). */
+    const activate = (link: Link) =>
+      Effect.suspend(() => {
+        current = link
+        link.activated = true
+        const waiting = nextLink
+        return Deferred.succeed(waiting, link)
+      })
+
+    /** From now on, sends wait for the next link. */
+    const deactivate = Effect.suspend(() => {
+      current = undefined
+      return Effect.map(Deferred.make<Link, SessionClosed>(), (deferred) => {
+        nextLink = deferred
+      })
+    })
+
+    /** A link's connection closed: tell the application, then decide for the session. */
+    const linkClosed = (link: Link, info: Transport.CloseInfo): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        trace?.note(`close ${info.code} ${info.reason}${info.wasClean ? "" : " (not clean)"}`)
+        yield* Deferred.succeed(link.closed, info)
+        yield* notifyClose(options, info)
+        if (ended !== undefined || link.superseded || !link.activated) return
+        if (closing !== undefined) return yield* finish(info, "client")
+        if (policy === undefined || !policy.retryable(info)) return yield* finish(info, "server")
+        if (current === link || current === undefined) yield* deactivate
+        const stable = (yield* Clock.currentTimeMillis) - link.openedAt >= Duration.toMillis(policy.stableAfter)
+        yield* FiberHandle.run(supervisor, reconnect(info, stable))
+      })
+
+    /** Reconnects after an unexpected close, with the latest handle, on the policy's schedule. */
+    const reconnect = (cause: Transport.CloseInfo, stable: boolean): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        if (stable) yield* retries!.reset
+        let attempt = 0
+        let resumeWith = handle
+        let failure: LiveError | undefined
+        while (ended === undefined) {
+          attempt++
+          yield* hub.publish([LiveEvent.Reconnecting({ attempt, reason: "Closed", close: cause })])
+          const result = yield* Effect.either(connectLink(resumeWith))
+          if (Either.isRight(result)) {
+            statistics.reconnected()
+            yield* activate(result.right)
+            return yield* hub.publish([LiveEvent.Reconnected({ resumed: resumeWith !== undefined, attempts: attempt })])
+          }
+          failure = result.left
+          if (resumeWith !== undefined && failure._tag === "SetupRejected" && !failure.retryable) {
+            // The handle was refused (expired, unknown): start afresh rather than fail.
+            resumeWith = undefined
+            continue
+          }
+          const next = yield* Effect.either(retries!.next(failure))
+          if (Either.isLeft(next)) break
+        }
+        yield* finish(
+          failure !== undefined && "code" in failure ? { code: failure.code as number, reason: String(failure.reason), wasClean: false } : cause,
+          "server"
+        )
+      })
+
+    /** goAway: open the next connection at a safe point before the deadline, switch, close the old one. */
+    const startHandover = (link: Link, timeLeft: string | undefined): Effect.Effect<void> =>
+      FiberHandle.run(supervisor, handover(link, parseDuration(timeLeft)), { onlyIfMissing: true }).pipe(Effect.asVoid)
+
+    const handover = (link: Link, timeLeft: Duration.Duration): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        const margin = Duration.min(policy!.handoverMargin, Duration.times(timeLeft, 0.5))
+        const safe = Effect.repeat(Effect.sync(isSafePoint), { until: (safe) => safe, schedule: Schedule.spaced("20 millis") })
+        yield* Effect.timeout(safe, Duration.subtract(timeLeft, margin)).pipe(Effect.ignore)
+        if (ended !== undefined || link !== current) return
+        yield* hub.publish([LiveEvent.Reconnecting({ attempt: 1, reason: "GoAway", close: undefined })])
+        yield* deactivate
+        const resumeWith = handle
+        const result = yield* Effect.either(connectLink(resumeWith))
+        if (Either.isLeft(result)) {
+          // The old connection still works until its deadline: keep it; its close will reconnect.
+          yield* activate(link)
+          return
+        }
+        statistics.reconnected()
+        link.superseded = true
+        yield* activate(result.right)
+        yield* hub.publish([LiveEvent.Reconnected({ resumed: resumeWith !== undefined, attempts: 1 })])
+        yield* link.connection.close(1000, "")
+      })
+
+    /** No generation and no function call in flight, and a handle newer than the last generation. */
+    const isSafePoint = () => !generating && pendingCalls.size === 0 && (handle === undefined || handleFresh)
+
+    // -------------------------------------------------------------------------
+    // Sending: straight to the current link, or waiting for the next one
+    // -------------------------------------------------------------------------
+
+    const sendOn = (link: Link, method: string, frame: string): Effect.Effect<void, SessionClosed> => {
+      if (countBytes) statistics.sent(Buffer.byteLength(frame))
+      if (trace?.enabled) trace.sent(frame)
+      return Effect.mapError(
+        link.connection.send(frame),
+        (error) => new SessionClosed({ module: "LiveSession", method, code: error.code, reason: error.reason })
+      )
+    }
+
+    /** A send found its link closing: with a policy, it waits for the next link instead of failing. */
+    const sendOrWait = (link: Link, method: string, frame: string): Effect.Effect<void, SessionClosed> =>
+      Effect.catchAll(sendOn(link, method, frame), (error) => {
+        if (policy === undefined || ended !== undefined || closing !== undefined) return Effect.fail(error)
+        return Effect.zipRight(current === link ? deactivate : Effect.void, write(method, frame))
+      })
 
     const write = (method: string, frame: string): Effect.Effect<void, SessionClosed> => {
-      const ended = closeInfo ?? closing
-      if (ended !== undefined) {
-        return Effect.fail(new SessionClosed({ module: "LiveSession", method, code: ended.code, reason: ended.reason }))
-      }
-      if (countBytes) statistics.sent(Buffer.byteLength(frame))
-      if (trace.enabled) trace.sent(frame)
-      return Effect.mapError(
-        connection.send(frame),
-        (error) => new SessionClosed({ module: "LiveSession", method, code: error.code, reason: error.reason })
+      if (ended !== undefined) return Effect.fail(closedError(method, ended))
+      if (closing !== undefined) return Effect.fail(closedError(method, closing))
+      if (current !== undefined) return sendOrWait(current, method, frame)
+      return Effect.flatMap(
+        Effect.mapError(
+          Deferred.await(nextLink),
+          (error) => new SessionClosed({ module: "LiveSession", method, code: error.code, reason: error.reason })
+        ),
+        () => write(method, frame)
       )
     }
 
@@ -172,14 +411,18 @@ const open = <R>(
     ): Effect.Effect<void, ConfigError | SessionClosed> =>
       Either.isLeft(encoded) ? Effect.fail(encoded.left) : write(method, encoded.right)
 
-    const sendToolResponse = (input: Protocol.ToolResponseInput) =>
-      sendEncoded(
+    const sendToolResponse = (input: Protocol.ToolResponseInput) => {
+      const responses = Protocol.functionResponsesOf(input)
+      return sendEncoded(
         "sendToolResponse",
         Protocol.encodeToolResponse(
-          { functionResponses: quirks.outgoing(Protocol.functionResponsesOf(input)) },
+          { functionResponses: quirks.outgoing(responses) },
           { requireId: backend.requiresFunctionResponseId, backend: backend.kind }
         )
-      )
+      ).pipe(Effect.tap(() => {
+        for (const response of responses) if (response.id !== undefined && response.willContinue !== true) pendingCalls.delete(response.id)
+      }))
+    }
 
     if (options.tools !== undefined) {
       dispatcher = yield* ToolDispatcher.make({
@@ -190,30 +433,40 @@ const open = <R>(
       })
     }
 
-    yield* write("setup", JSON.stringify({ setup })).pipe(Effect.catchAll(() => Effect.void))
-
-    const sessionId = yield* Deferred.await(setupDone).pipe(
-      Effect.raceFirst(
-        Effect.flatMap(Deferred.await(closed), (info) =>
-          Effect.fail(new SetupRejected({ module: "LiveSession", method: "connect", code: info.code, reason: info.reason })))
-      ),
-      Effect.timeoutFail({
-        duration: Duration.subtract(Duration.decode(options.timeout), Duration.millis((yield* Clock.currentTimeMillis) - startedAt)),
-        onTimeout: () =>
-          new ConnectError({
-            module: "LiveSession",
-            method: "connect",
-            reason: "Timeout",
-            description: "no setupComplete from the server in time (httpOptions.timeout)"
-          })
+    const close = (code = 1000, reason = ""): Effect.Effect<Transport.CloseInfo> =>
+      Effect.suspend(() => {
+        if (ended !== undefined) return Effect.succeed(ended)
+        closing ??= { code, reason, wasClean: true }
+        const link = current
+        if (link === undefined) {
+          // Between connections: stop reconnecting; the session ends here.
+          return FiberHandle.clear(supervisor).pipe(Effect.zipRight(finish(closing, "client")), Effect.zipRight(Deferred.await(closed)))
+        }
+        return link.connection.close(code, reason).pipe(
+          Effect.flatMap((info) =>
+            Effect.zipRight(
+              // The reader delivers what arrived before the close, and tells onWebSocketClose.
+              Deferred.await(link.closed).pipe(Effect.timeout("1 second"), Effect.ignore, Effect.interruptible),
+              finish(info, "client")
+            )
+          ),
+          Effect.zipRight(Deferred.await(closed))
+        )
       })
-    )
-    statistics.setupCompleted((yield* Clock.currentTimeMillis) - startedAt)
-    trace.note(`setupComplete${sessionId === undefined ? "" : ` ${sessionId}`}`)
 
-    const session: LiveSession = {
+    yield* Effect.addFinalizer(() => close(1000, ""))
+
+    // -------------------------------------------------------------------------
+    // The first connection: its failure is connect's
+    // -------------------------------------------------------------------------
+
+    yield* activate(yield* connectLink(undefined))
+
+    return {
       id,
-      sessionId,
+      get sessionId() {
+        return sessionIdOf
+      },
       setup,
       events: hub.events,
       subscribe: hub.subscribe,
@@ -224,7 +477,7 @@ const open = <R>(
         AudioInput.sendAudio(
           {
             write,
-            awaitWritable: connection.awaitWritable,
+            awaitWritable: Effect.suspend(() => current?.connection.awaitWritable ?? Effect.void),
             automaticActivityDetection: automaticActivityDetection(setup),
             framesDropped: statistics.inputFramesDropped
           },
@@ -234,13 +487,27 @@ const open = <R>(
       audio: playback.stream,
       audioAs: (format) => playbackAs(playback.stream, format),
       clearAudio: playback.clear,
-      close: (code = 1000, reason = "") => closeWith(code, reason),
+      close,
       closed: Deferred.await(closed),
       statistics: statistics.snapshot,
-      trace: trace.location
-    }
-    return session
+      get trace() {
+        return trace?.location
+      }
+    } satisfies LiveSession
   })
+
+/** A proto Duration such as "50s" or "0.5s"; unknown forms count as 60 s (what the service announces). */
+const parseDuration = (value: string | undefined): Duration.Duration => {
+  const match = value === undefined ? null : /^(\d+(?:\.\d+)?)s$/.exec(value)
+  return match === null ? Duration.seconds(60) : Duration.millis(Math.round(Number(match[1]) * 1000))
+}
+
+/** Adds `sessionResumption: {}` when the session reconnects by itself and the config says nothing of resumption. */
+const withResumption = (
+  config: Protocol.LiveConnectConfig,
+  policy: ReconnectPolicy.ReconnectPolicy | undefined
+): Protocol.LiveConnectConfig =>
+  policy === undefined || config.sessionResumption !== undefined ? config : { ...config, sessionResumption: {} }
 
 /** The config with the toolkit's declarations added to `tools`; NON_BLOCKING tools are refused on Vertex AI. */
 const withTools = (

@@ -50,6 +50,45 @@
  * - With `realtime: true`, replies are paced at speaking speed (`Effect.sleep`, so the `TestClock`
  *   drives it too) and a new user turn interrupts them: `interrupted`, then `turnComplete`.
  *
+ * Session resumption, so that a client's reconnect logic can be tested (the state behind the handles
+ * is kept by the emulator, for all its connections, on both faces):
+ * - With `sessionResumption` in the setup (`{}`, or `{ handle }`), the emulator sends
+ *   `{"sessionResumptionUpdate": {"newHandle": "<opaque>", "resumable": true}}` at each safe point:
+ *   right after `setupComplete`, and after each `turnComplete` when no function call is pending. When
+ *   the model starts generating (its first output of a turn, or a `toolCall`) it sends
+ *   `{"sessionResumptionUpdate": {"resumable": false}}` (no handle) once, until the next handle.
+ *   Without `sessionResumption`: no updates.
+ * - Behind each handle: the conversation's user turns so far (their texts: an audio turn's
+ *   transcript), `clientContent` text not answered yet, the token counts of the context, and how many
+ *   client messages were consumed. A setup with a known, valid `handle` continues that conversation:
+ *   `Turn.index` goes on, `Turn.resumed` is true and `Turn.history` has the earlier turns, and the
+ *   connection's record says `resumedFrom` and the conversation's `sessionKey`.
+ * - A handle stays valid while a connection of its conversation is open and for
+ *   `resumptionHandleLifetime` (2 hours) after the last one ended, as the service documents ("valid
+ *   for 2 hours after the last session terminated"), by the `Clock` (the `TestClock` expires them).
+ *   Handles are not used up.
+ * - A handle the emulator did not issue (or issued on the other backend), an expired one, or one
+ *   `acceptResumptionHandle` refuses closes 1007 "Invalid session resumption handle.": the handle is
+ *   an argument of the setup, and the service's INVALID_ARGUMENT is 1007 (as for the other setup
+ *   errors), which clients treat as "do not retry with this context" (start a fresh session), unlike
+ *   1008 (model or credential) or 1011 (retry). Resuming with another model closes 1007 "Request
+ *   contains an invalid argument." ("you can change config, but not the model, when resuming").
+ * - Transparent resumption (`sessionResumption.transparent: true`, Vertex AI) adds
+ *   `lastConsumedClientMessageIndex` (int64 as a decimal string) to every update. The client messages
+ *   are counted per connection, from 0, and `setup` counts: it is message 0, so the update right after
+ *   `setupComplete` says `"0"`, and after `setup` then one text turn the handle says `"1"`. The index
+ *   is the last message whose effect is in the state behind the handle; the messages of a user audio
+ *   turn still in progress (speech detected, or after `activityStart`) are consumed when it ends.
+ *   After a reconnect the client replays the messages after that index on the new connection, whose
+ *   count starts again at its own `setup`.
+ *
+ * Connection lifetime (the real service closes a connection after about 10 minutes): with
+ * `connectionLifetime`, counted from `setupComplete` (`Effect.sleep`: the `TestClock` drives it),
+ * `{"goAway": {"timeLeft": "<goAwayBefore>"}}` goes out `goAwayBefore` (60 s, at most the lifetime)
+ * before the end, and at the end the connection closes 1011 "Deadline expired before operation could
+ * complete."; a reply still going stops there. `timeLeft` is a proto3 JSON Duration (`"3s"`,
+ * `"0.500s"`).
+ *
  * Scripts decide what the model says and how connections end (`Action`s), and `connections` tells
  * what crossed the wire.
  *
@@ -77,9 +116,11 @@ import type * as Scope from "effect/Scope"
 import type * as Http from "node:http"
 import { inputSampleRate } from "../internal/emulator/pcm.js"
 import { makeRecorder, type Recorder } from "../internal/emulator/recorder.js"
+import { makeResumptionStore } from "../internal/emulator/resumption.js"
 import { matchRoute, parseRequestTarget } from "../internal/emulator/route.js"
 import { serve, type SessionConfig } from "../internal/emulator/session.js"
 import * as SocketServer from "../internal/emulator/socketServer.js"
+import { protoDuration } from "../internal/emulator/wire.js"
 import * as Transport from "../Transport.js"
 
 // -----------------------------------------------------------------------------
@@ -246,13 +287,15 @@ export const waitFor = (effect: Effect.Effect<unknown>): Action => ({ _tag: "Wai
 /**
  * The end of a connection at its time limit, as observed on the real service (sokuji#179):
  * `goAway` with `timeLeft` (a proto Duration such as `"50s"`), then, once that time has passed,
- * close 1011 "Deadline expired before operation could complete.".
+ * close 1011 "Deadline expired before operation could complete.". The `timeLeft` is written as
+ * proto3 JSON writes a Duration (`"10s"`, `"0.500s"`). `Options.connectionLifetime` does the same on
+ * every connection.
  *
  * @since 0.1.0
  * @category Actions
  */
 export const goAway = (timeLeft: Duration.DurationInput): ReadonlyArray<Action> => [
-  send({ goAway: { timeLeft: `${Duration.toMillis(timeLeft) / 1000}s` } }),
+  send({ goAway: { timeLeft: protoDuration(Duration.unsafeToNanos(timeLeft)) } }),
   wait(timeLeft),
   close(1011, "Deadline expired before operation could complete.")
 ]
@@ -276,7 +319,7 @@ export type SetupMessage = Readonly<Record<string, unknown>>
  * @category Models
  */
 export interface Turn {
-  /** 0 for the first turn of the connection. */
+  /** 0 for the first turn of the conversation; a resumed conversation goes on counting. */
   readonly index: number
   /** The text of a text turn (`clientContent` or `realtimeInput.text`); `undefined` for audio. */
   readonly text: string | undefined
@@ -284,7 +327,15 @@ export interface Turn {
   readonly audio: Uint8Array
   /** What the emulator "heard" in an audio turn (`options.transcribe`); `undefined` for text. */
   readonly transcript: string | undefined
+  /** The setup of this connection. */
   readonly setup: SetupMessage
+  /** Whether this connection resumed a conversation (its setup had a valid `sessionResumption.handle`). */
+  readonly resumed: boolean
+  /**
+   * The texts of the conversation's earlier user turns, oldest first, across resumed connections
+   * (an audio turn's is its `transcript`).
+   */
+  readonly history: ReadonlyArray<string>
 }
 
 /**
@@ -310,6 +361,13 @@ export interface ConnectionRecord {
   readonly serverMessages: ReadonlyArray<unknown>
   /** Messages not kept, beyond `recordLimits.messagesPerDirection`. */
   readonly droppedMessages: number
+  /** The `sessionResumption.handle` this connection resumed with, if its setup resumed a conversation. */
+  readonly resumedFrom: string | undefined
+  /**
+   * The logical conversation, across connections: the `id` of its first connection (this
+   * connection's own `id`, unless it resumed a conversation).
+   */
+  readonly sessionKey: number
   /** How the connection ended, once it has. */
   readonly closed: Transport.CloseInfo | undefined
 }
@@ -362,6 +420,25 @@ export interface Options {
   readonly transcribe?: (audio: Uint8Array) => string
   /** How much `connections` keeps. Default: the last 64 connections, 10,000 messages each way. */
   readonly recordLimits?: { readonly connections?: number; readonly messagesPerDirection?: number }
+  /**
+   * How long a resumption handle stays valid after the last connection of its conversation ended
+   * (while one is open, it is valid). Default: 2 hours, as the service documents.
+   */
+  readonly resumptionHandleLifetime?: Duration.DurationInput
+  /**
+   * Consulted for each `sessionResumption.handle` the emulator knows and that is still valid: `false`
+   * refuses it (close 1007 "Invalid session resumption handle.", as for an unknown or expired one).
+   * Default: every such handle is accepted.
+   */
+  readonly acceptResumptionHandle?: (handle: string) => boolean
+  /**
+   * How long each connection lasts, from its `setupComplete` (the real service: about 10 minutes):
+   * `goAway` goes out `goAwayBefore` before the end, then the connection closes 1011 "Deadline
+   * expired before operation could complete.". Default: no limit.
+   */
+  readonly connectionLifetime?: Duration.DurationInput
+  /** How long before the end of a connection `goAway` goes out. Default: 60 seconds (at most the lifetime). */
+  readonly goAwayBefore?: Duration.DurationInput
 }
 
 /**
@@ -406,6 +483,23 @@ export const defaultUnknownModels: ReadonlyArray<string> = [
   "gemini-2.0-flash-live-001"
 ]
 
+/**
+ * How long a resumption handle stays valid after the last connection of its conversation ended, as
+ * the service documents it.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const defaultResumptionHandleLifetime: Duration.Duration = Duration.hours(2)
+
+/**
+ * How long before the end of a connection the real service sends `goAway` ("about 60 seconds").
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const defaultGoAwayBefore: Duration.Duration = Duration.seconds(60)
+
 const audioSeconds = (audio: Uint8Array): number => audio.length / 2 / inputSampleRate
 
 /**
@@ -430,6 +524,12 @@ export const defaultTurn = (turn: Turn): ReadonlyArray<Action> => [
  */
 export const defaultTranscribe = (audio: Uint8Array): string => `[${audioSeconds(audio).toFixed(2)} s of speech]`
 
+const finite = (duration: Duration.DurationInput | undefined): Duration.Duration | undefined => {
+  if (duration === undefined) return undefined
+  const decoded = Duration.decode(duration)
+  return Duration.isFinite(decoded) ? decoded : undefined
+}
+
 const resolve = (options: Options): SessionConfig => ({
   realtime: options.realtime ?? false,
   auth: {
@@ -442,7 +542,13 @@ const resolve = (options: Options): SessionConfig => ({
   afterSetupComplete: options.afterSetupComplete ?? (() => []),
   onTurn: options.onTurn ?? defaultTurn,
   onMessage: options.onMessage ?? (() => undefined),
-  transcribe: options.transcribe ?? defaultTranscribe
+  transcribe: options.transcribe ?? defaultTranscribe,
+  resumption: makeResumptionStore(
+    Duration.toMillis(options.resumptionHandleLifetime ?? defaultResumptionHandleLifetime)
+  ),
+  acceptResumptionHandle: options.acceptResumptionHandle ?? (() => true),
+  connectionLifetime: finite(options.connectionLifetime),
+  goAwayBefore: Duration.decode(options.goAwayBefore ?? defaultGoAwayBefore)
 })
 
 const lowerCaseHeaders = (headers: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>) => {

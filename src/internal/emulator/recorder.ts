@@ -25,6 +25,10 @@ export interface RecordedRequest {
 
 /** The live record of one connection, written by its session. */
 export interface ConnectionRecorder {
+  /** The connection's id (`ConnectionRecord.id`). */
+  readonly id: number
+  /** The setup resumed a conversation with `handle`; `sessionKey` is that conversation's. */
+  readonly resumed: (handle: string, sessionKey: number) => void
   readonly client: (message: unknown) => void
   readonly server: (message: unknown) => void
   readonly close: (info: CloseInfo) => void
@@ -36,6 +40,8 @@ interface Entry {
   readonly clientMessages: Array<unknown>
   readonly serverMessages: Array<unknown>
   droppedMessages: number
+  resumedFrom: string | undefined
+  sessionKey: number
   closed: CloseInfo | undefined
   readonly whenClosed: Deferred.Deferred<CloseInfo>
 }
@@ -58,6 +64,8 @@ const toRecord = (entry: Entry): ConnectionRecord => ({
   clientMessages: entry.clientMessages.slice(),
   serverMessages: entry.serverMessages.slice(),
   droppedMessages: entry.droppedMessages,
+  resumedFrom: entry.resumedFrom,
+  sessionKey: entry.sessionKey,
   closed: entry.closed
 })
 
@@ -68,12 +76,15 @@ export const makeRecorder = (limits: RecordLimits): Recorder => {
 
   const open = (request: RecordedRequest) =>
     Effect.map(Deferred.make<CloseInfo>(), (whenClosed): ConnectionRecorder => {
+      const id = nextId++
       const entry: Entry = {
-        id: nextId++,
+        id,
         request,
         clientMessages: [],
         serverMessages: [],
         droppedMessages: 0,
+        resumedFrom: undefined,
+        sessionKey: id,
         closed: undefined,
         whenClosed
       }
@@ -84,6 +95,11 @@ export const makeRecorder = (limits: RecordLimits): Recorder => {
         else entry.droppedMessages++
       }
       return {
+        id,
+        resumed: (handle, sessionKey) => {
+          entry.resumedFrom = handle
+          entry.sessionKey = sessionKey
+        },
         client: (message) => keep(entry.clientMessages, message),
         server: (message) => keep(entry.serverMessages, message),
         close: (info) => {

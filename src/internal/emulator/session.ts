@@ -8,8 +8,16 @@
  * in a reply fiber, so that a new user turn can interrupt it (barge-in, when pacing at real time).
  * Frames that arrive while the session is busy (before `setupComplete`, or while a reply is awaited)
  * wait in the connection's bounded buffer and are answered in order, as the real service does.
+ *
+ * Session resumption (`resumption.ts` keeps the state behind the handles): with `sessionResumption`
+ * in the setup, every server message goes through `send`, which watches the conversation: the first
+ * model output of a turn (or a `toolCall`) is preceded by `{"resumable": false}`, and each
+ * `turnComplete` with no function call pending is followed by a new handle. The client messages of a
+ * connection are counted from 0 (`setup`); `lastConsumedClientMessageIndex` is the last one whose
+ * effect is in the state behind the handle.
  */
 import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
@@ -30,21 +38,25 @@ import {
   toBytes
 } from "./pcm.js"
 import type { ConnectionRecorder } from "./recorder.js"
+import type { ConversationState, ResumptionStore } from "./resumption.js"
 import type { RequestTarget, Route } from "./route.js"
-import { contentText, isRejection, parseSetup, type SessionSetup } from "./setup.js"
+import { contentText, isRejection, modelName, parseSetup, type SessionSetup } from "./setup.js"
 import { msPerCharacter, synthesizeSpeech } from "./speechSynthesis.js"
 import { makeUsageCounter, type UsageCounter } from "./usage.js"
 import {
   arrayField,
   booleanField,
   camelCase,
+  deadlineExpired,
   encodeServerMessage,
   field,
   invalidArgument,
   invalidJson,
+  invalidResumptionHandle,
   isObject,
   type JsonObject,
   parseClientFrame,
+  protoDuration,
   type Rejection,
   rejection,
   snakeCase,
@@ -62,6 +74,14 @@ export interface SessionConfig {
   readonly onTurn: (turn: Turn) => ReadonlyArray<Action>
   readonly onMessage: (message: unknown, setup: SetupMessage) => ReadonlyArray<Action> | undefined
   readonly transcribe: (audio: Uint8Array) => string
+  /** The handles of this emulator, shared by all its connections. */
+  readonly resumption: ResumptionStore
+  /** Consulted for a handle the emulator knows and that is still valid: false refuses it. */
+  readonly acceptResumptionHandle: (handle: string) => boolean
+  /** Finite, or `undefined`: no limit. */
+  readonly connectionLifetime: Duration.Duration | undefined
+  /** How long before the end of the connection `goAway` goes out (capped to the lifetime). */
+  readonly goAwayBefore: Duration.Duration
 }
 
 /** An accepted upgrade request. */
@@ -145,7 +165,8 @@ export const serve = (
     let reply: Fiber.RuntimeFiber<void> | undefined
     /** A model turn has content out and no `turnComplete` yet. */
     let modelTurnOpen = false
-    let turnIndex = 0
+    /** The texts of the conversation's user turns so far (across resumed connections). */
+    let history: Array<string> = []
     /** `clientContent` text not answered yet (`turnComplete: false`). */
     let pendingText: Array<string> = []
     /** Audio of the user's current turn (16 kHz). */
@@ -154,14 +175,123 @@ export const serve = (
     /** Manual activity detection: between `activityStart` and `activityEnd`. */
     let activityOpen = false
 
+    // Resumption: which conversation this is, and how far the client's messages are consumed.
+    /** The id of the conversation's first connection. */
+    let sessionKey = record.id
+    /** This connection continues a conversation (its setup had a valid handle). */
+    let resumed = false
+    /** Client messages the conversation consumed on earlier connections (`setup` messages aside). */
+    let consumedBefore = 0
+    /** The index of the client message being handled (the connection's first message, `setup`, is 0). */
+    let messageIndex = -1
+    /** The last message whose handling is over (or whose reply has started). */
+    let handledIndex = -1
+    /** The first message of a user audio turn in progress: that turn is not in any state yet. */
+    let audioTurnStart: number | undefined
+    /** A `{"resumable": false}` went out since the last handle. */
+    let notResumableSent = false
+    /** Replies about to start (see `forkReply`). */
+    let repliesStarting = 0
+    /** Function calls sent and not answered yet (by id; `unnamedCalls` counts calls without one). */
+    const pendingCalls = new Set<string>()
+    let unnamedCalls = 0
+    /** Tells the resumption store that this connection of the conversation has ended. */
+    let connectionEnded: Effect.Effect<void> = Effect.void
+
     const untilClosed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
       Effect.raceFirst(effect, Effect.zipRight(connection.closed, Effect.fail(new SessionEnded())))
 
-    const send = (message: unknown): Effect.Effect<void, SessionEnded> =>
+    const sendRaw = (message: unknown): Effect.Effect<void, SessionEnded> =>
       connection.send(encodeServerMessage(message)).pipe(
         Effect.tap(() => record.server(message)),
         Effect.mapError(() => new SessionEnded())
       )
+
+    // ---------------------------------------------------------------------------------------------
+    // Session resumption
+    // ---------------------------------------------------------------------------------------------
+
+    /** The last client message of this connection whose effect is in the conversation state. */
+    const consumedIndex = () => audioTurnStart === undefined ? handledIndex : Math.min(handledIndex, audioTurnStart - 1)
+
+    const snapshot = ({ setup, usage }: ActiveSession): ConversationState => ({
+      sessionKey,
+      backend: request.route.backend,
+      model: modelName(setup.model),
+      history: history.slice(),
+      pendingText: pendingText.slice(),
+      usage: usage.context(),
+      consumedClientMessages: consumedBefore + Math.max(0, consumedIndex())
+    })
+
+    const resumptionUpdate = (session: ActiveSession, update: Record<string, unknown>) => ({
+      sessionResumptionUpdate: session.setup.resumption?.transparent
+        ? { ...update, lastConsumedClientMessageIndex: String(consumedIndex()) }
+        : update
+    })
+
+    /** A safe point: a new handle for the conversation as it is now. */
+    const issueHandle = (session: ActiveSession) =>
+      Effect.gen(function*() {
+        const handle = yield* config.resumption.issue(snapshot(session))
+        notResumableSent = false
+        yield* sendRaw(resumptionUpdate(session, { newHandle: handle, resumable: true }))
+      })
+
+    /** Whether a server message is the model generating: model output, or a function call. */
+    const generates = (message: unknown): boolean => {
+      if (field(message, "toolCall") !== undefined) return true
+      const content = field(message, "serverContent")
+      return field(content, "modelTurn") !== undefined || field(content, "outputTranscription") !== undefined ||
+        booleanField(content, "generationComplete")
+    }
+
+    const watchFunctionCalls = (message: unknown) => {
+      for (const call of arrayField(field(message, "toolCall"), "functionCalls")) {
+        const id = stringField(call, "id")
+        if (id === undefined || id === "") unnamedCalls++
+        else pendingCalls.add(id)
+      }
+      for (const id of arrayField(field(message, "toolCallCancellation"), "ids")) {
+        if (typeof id === "string") pendingCalls.delete(id)
+      }
+    }
+
+    /** A function response answers its call (by id; one without a known id answers the oldest call). */
+    const answerFunctionCalls = (body: unknown) => {
+      for (const response of arrayField(body, "functionResponses")) {
+        const id = stringField(response, "id")
+        if (id !== undefined && pendingCalls.delete(id)) continue
+        if (unnamedCalls > 0) {
+          unnamedCalls--
+          continue
+        }
+        const oldest = pendingCalls.values().next()
+        if (oldest.done !== true) pendingCalls.delete(oldest.value)
+      }
+    }
+
+    /**
+     * Sends a server message; with `sessionResumption`, also says when the session stops being
+     * resumable (the turn starts generating) and issues a handle after each completed turn.
+     */
+    const send = (message: unknown): Effect.Effect<void, SessionEnded> =>
+      Effect.suspend(() => {
+        const session = active
+        if (session?.setup.resumption === undefined) return sendRaw(message)
+        return Effect.gen(function*() {
+          if (!notResumableSent && generates(message)) {
+            notResumableSent = true
+            yield* sendRaw(resumptionUpdate(session, { resumable: false }))
+          }
+          yield* sendRaw(message)
+          watchFunctionCalls(message)
+          const turnComplete = booleanField(field(message, "serverContent"), "turnComplete")
+          if (turnComplete && pendingCalls.size === 0 && unnamedCalls === 0 && repliesStarting === 0) {
+            yield* issueHandle(session)
+          }
+        })
+      })
 
     /** Ends the session with a close frame (or a drop, for a code no peer may send). */
     const end = (close: Rejection): Effect.Effect<never, SessionEnded> =>
@@ -242,13 +372,26 @@ export const serve = (
 
     const runActions = (actions: ReadonlyArray<Action>) => Effect.forEach(actions, perform, { discard: true })
 
-    /** Starts a reply once the current one is over (an interrupting turn has already stopped it). */
-    const startReply = (actions: ReadonlyArray<Action>, prelude: Effect.Effect<void, SessionEnded> = Effect.void) =>
+    /**
+     * Forks a reply once the current one is over (an interrupting turn has already stopped it). The
+     * caller counted it in `repliesStarting` (no handle is issued while a reply waits to start: the
+     * state would hold a turn that is not answered); the message that asks for it is consumed.
+     */
+    const forkReply = (actions: ReadonlyArray<Action>, prelude: Effect.Effect<void, SessionEnded>) =>
       Effect.gen(function*() {
+        handledIndex = messageIndex
         if (reply !== undefined) yield* untilClosed(Fiber.await(reply))
+        repliesStarting--
         reply = yield* Effect.forkScoped(
           Effect.catchAll(Effect.zipRight(prelude, runActions(actions)), () => Effect.void)
         )
+      })
+
+    /** Starts a reply once the current one is over. */
+    const startReply = (actions: ReadonlyArray<Action>, prelude: Effect.Effect<void, SessionEnded> = Effect.void) =>
+      Effect.suspend(() => {
+        repliesStarting++
+        return forkReply(actions, prelude)
       })
 
     /**
@@ -277,15 +420,18 @@ export const serve = (
 
     const userTurn = ({ setup, usage }: ActiveSession, text: string | undefined, samples: Int16Array | undefined) =>
       Effect.gen(function*() {
+        repliesStarting++
         const audio = samples === undefined ? new Uint8Array(0) : toBytes(samples)
         if (samples !== undefined) usage.addUserAudio(samples.length / inputSampleRate)
         const transcript = samples === undefined ? undefined : yield* hook(() => config.transcribe(audio))
-        const turn: Turn = { index: turnIndex++, text, audio, transcript, setup: setup.raw }
+        const previous = history.slice()
+        const turn: Turn = { index: previous.length, text, audio, transcript, setup: setup.raw, resumed, history: previous }
+        history.push(text ?? transcript ?? "")
         const actions = yield* hook(() => config.onTurn(turn))
         const prelude = setup.inputTranscription && transcript !== undefined
           ? send({ serverContent: { inputTranscription: { text: transcript } } })
           : Effect.void
-        yield* startReply(actions, prelude)
+        yield* forkReply(actions, prelude)
       })
 
     const appendAudio = (samples: Int16Array, keepSamples: number) => {
@@ -301,6 +447,7 @@ export const serve = (
       const samples = concatSamples(segment, segmentSamples)
       segment = []
       segmentSamples = 0
+      audioTurnStart = undefined
       return samples
     }
 
@@ -317,6 +464,7 @@ export const serve = (
         let from = 0
         for (const change of vad.feed(samples)) {
           if (change.kind === "SpeechStarted") {
+            audioTurnStart ??= messageIndex
             yield* bargeIn(session)
           } else {
             appendAudio(samples.subarray(from, change.offset), maxTurnSamples)
@@ -351,6 +499,7 @@ export const serve = (
           yield* bargeIn(session)
           activityOpen = true
           takeSegment()
+          audioTurnStart = messageIndex
         }
         for (const blob of [field(body, "audio"), ...arrayField(body, "mediaChunks")]) {
           const rate = pcmSampleRate(stringField(blob, "mimeType") ?? "")
@@ -388,6 +537,19 @@ export const serve = (
     // The reader
     // ---------------------------------------------------------------------------------------------
 
+    /**
+     * The connection's time limit, counted from `setupComplete`: `goAway` with the time left, then
+     * close 1011 when it is up. A reply still going stops with the connection.
+     */
+    const deadline = (lifetime: Duration.Duration) =>
+      Effect.gen(function*() {
+        const notice = Duration.min(config.goAwayBefore, lifetime)
+        yield* Effect.sleep(Duration.subtract(lifetime, notice))
+        yield* send({ goAway: { timeLeft: protoDuration(Duration.unsafeToNanos(notice)) } })
+        yield* Effect.sleep(notice)
+        yield* end(deadlineExpired)
+      })
+
     /** The first message: the credential is checked here, then it must be a valid `setup`. */
     const onFirstMessage = (parsed: { readonly value: unknown } | undefined) =>
       Effect.gen(function*() {
@@ -399,13 +561,42 @@ export const serve = (
         if (message.kind !== "setup") return yield* end(invalidArgument)
         const result = parseSetup(message.body, request.route, config.unknownModels)
         if (isRejection(result)) return yield* end(result)
-        active = {
+        const handle = result.resumption?.handle
+        let state: ConversationState | undefined
+        if (handle !== undefined) {
+          state = yield* config.resumption.lookup(handle)
+          if (
+            state === undefined || state.backend !== request.route.backend ||
+            !(yield* hook(() => config.acceptResumptionHandle(handle)))
+          ) {
+            return yield* end(invalidResumptionHandle)
+          }
+          // "You can change config, but not the model, when resuming."
+          if (state.model !== modelName(result.model)) return yield* end(invalidArgument)
+          sessionKey = state.sessionKey
+          resumed = true
+          history = state.history.slice()
+          pendingText = state.pendingText.slice()
+          consumedBefore = state.consumedClientMessages
+          record.resumed(handle, sessionKey)
+        }
+        const session: ActiveSession = {
           setup: result,
-          usage: makeUsageCounter(result.systemInstruction),
+          usage: makeUsageCounter(result.systemInstruction, state?.usage),
           detector: makeActivityDetector(result.activityDetection)
+        }
+        active = session
+        handledIndex = 0
+        if (result.resumption !== undefined) {
+          connectionEnded = yield* config.resumption.connect(sessionKey)
+          yield* Effect.addFinalizer(() => connectionEnded)
         }
         yield* untilClosed(runActions(yield* hook(() => config.beforeSetupComplete(result.raw))))
         yield* send({ setupComplete: yield* dialect.setupComplete })
+        if (result.resumption !== undefined) yield* issueHandle(session)
+        if (config.connectionLifetime !== undefined) {
+          yield* Effect.forkScoped(Effect.catchAll(deadline(config.connectionLifetime), () => Effect.void))
+        }
         const after = yield* hook(() => config.afterSetupComplete(result.raw))
         yield* Effect.forkScoped(Effect.catchAll(runActions(after), () => Effect.void))
       })
@@ -415,6 +606,7 @@ export const serve = (
         if (parsed === undefined || !isObject(parsed.value)) return yield* end(invalidJson)
         const message = messageKind(parsed.value)
         if ("code" in message) return yield* end(message)
+        if (message.kind === "toolResponse") answerFunctionCalls(message.body)
         const scripted = yield* hook(() => config.onMessage(parsed.value, session.setup.raw))
         if (scripted !== undefined) return yield* startReply(scripted)
         switch (message.kind) {
@@ -435,16 +627,24 @@ export const serve = (
       Effect.suspend(() => {
         const parsed = parseClientFrame(frame)
         if (parsed !== undefined) record.client(parsed.value)
-        if (firstMessage) {
-          firstMessage = false
-          return onFirstMessage(parsed)
-        }
-        return active === undefined ? Effect.void : onMessage(active, parsed)
+        const index = ++messageIndex
+        const handled = firstMessage
+          ? onFirstMessage(parsed)
+          : active === undefined
+          ? Effect.void
+          : onMessage(active, parsed)
+        firstMessage = false
+        return Effect.tap(handled, () => {
+          handledIndex = Math.max(handledIndex, index)
+        })
       })
 
     yield* connection.frames.pipe(
       Stream.runForEach(receive),
       Effect.catchTag("SessionEnded", () => Effect.void)
     )
-    record.close(yield* connection.closed)
+    const closed = yield* connection.closed
+    // Before the record says closed: the handles' lifetime runs from now.
+    yield* connectionEnded
+    record.close(closed)
   }).pipe(Effect.scoped)

@@ -76,7 +76,20 @@ export interface SessionSetup {
   readonly interruptible: boolean
   /** The text of `systemInstruction` (counted in the prompt tokens). */
   readonly systemInstruction: string
+  /** `sessionResumption`, when the setup has it (`{}` asks for handles; `handle` resumes). */
+  readonly resumption: SessionResumption | undefined
 }
+
+/** What `sessionResumption` asks for. */
+export interface SessionResumption {
+  /** The handle of the conversation to continue; `undefined` (or empty, proto3's default) starts one. */
+  readonly handle: string | undefined
+  /** `transparent: true` (Vertex AI): every update also says `lastConsumedClientMessageIndex`. */
+  readonly transparent: boolean
+}
+
+/** The model's own name: the last segment of `models/x`, `publishers/google/models/x`, ... */
+export const modelName = (model: string): string => model.slice(model.lastIndexOf("/") + 1)
 
 /** Defaults of the emulated activity detector (the service documents none). */
 const defaultPrefixPaddingMs = 60
@@ -127,6 +140,12 @@ export const contentText = (content: unknown): string =>
 const wantsText = (modalities: ReadonlyArray<unknown>): boolean =>
   modalities.some((modality) => modality === "TEXT" || modality === 1)
 
+const parseResumption = (value: unknown): SessionResumption | undefined => {
+  if (!isObject(value)) return undefined
+  const handle = stringField(value, "handle")
+  return { handle: handle === "" ? undefined : handle, transparent: booleanField(value, "transparent") }
+}
+
 /**
  * Reads a `setup` body. Fails with the close the real service answers: 1007 for an unknown field
  * or a malformed model name, 1008 for a model that does not exist (any name in `unknownModels`).
@@ -163,7 +182,8 @@ export const parseSetup = (
         : speechThreshold.low
     },
     interruptible: field(realtimeInputConfig, "activityHandling") !== "NO_INTERRUPTION",
-    systemInstruction: contentText(field(body, "systemInstruction"))
+    systemInstruction: contentText(field(body, "systemInstruction")),
+    resumption: parseResumption(field(body, "sessionResumption"))
   }
 }
 

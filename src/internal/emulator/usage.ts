@@ -30,6 +30,12 @@ export interface ModalityTokenCount {
   readonly tokenCount: number
 }
 
+/** The conversation's share of the prompt (the system prompt aside): what a resumed session keeps. */
+export interface UsageContext {
+  readonly textTokens: number
+  readonly audioTokens: number
+}
+
 /** The running token counts of one session. */
 export interface UsageCounter {
   readonly addUserText: (text: string) => void
@@ -37,16 +43,22 @@ export interface UsageCounter {
   readonly addModelText: (text: string) => void
   /** The usage of the turn that ends now; what the model said joins the context. */
   readonly completeTurn: () => TurnUsage
+  /** The context so far (what the model is saying now is not in it yet). */
+  readonly context: () => UsageContext
 }
 
-/** Starts counting for a session with this system instruction. */
-export const makeUsageCounter = (systemInstruction: string): UsageCounter => {
-  let promptText = fixedSystemPromptTokens + textTokens(systemInstruction)
-  let promptAudio = 0
+/**
+ * Starts counting for a session with this system instruction; a resumed session starts from the
+ * context of the conversation it continues.
+ */
+export const makeUsageCounter = (systemInstruction: string, resumed?: UsageContext): UsageCounter => {
+  const systemTokens = fixedSystemPromptTokens + textTokens(systemInstruction)
+  let contextText = resumed?.textTokens ?? 0
+  let promptAudio = resumed?.audioTokens ?? 0
   let response = 0
   return {
     addUserText: (text) => {
-      promptText += textTokens(text)
+      contextText += textTokens(text)
     },
     addUserAudio: (seconds) => {
       promptAudio += Math.round(seconds * audioTokensPerSecond)
@@ -54,7 +66,9 @@ export const makeUsageCounter = (systemInstruction: string): UsageCounter => {
     addModelText: (text) => {
       response += textTokens(text)
     },
+    context: () => ({ textTokens: contextText, audioTokens: promptAudio }),
     completeTurn: () => {
+      const promptText = systemTokens + contextText
       const promptTokensDetails: Array<ModalityTokenCount> = [{ modality: "TEXT", tokenCount: promptText }]
       if (promptAudio > 0) promptTokensDetails.push({ modality: "AUDIO", tokenCount: promptAudio })
       const usage: TurnUsage = {
@@ -64,7 +78,7 @@ export const makeUsageCounter = (systemInstruction: string): UsageCounter => {
         promptTokensDetails,
         responseTokensDetails: [{ modality: "TEXT", tokenCount: response }]
       }
-      promptText += response
+      contextText += response
       response = 0
       return usage
     }

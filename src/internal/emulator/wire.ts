@@ -52,6 +52,28 @@ export const unknownField = (name: string, at?: string): Rejection =>
   )
 
 /**
+ * 1007: a `sessionResumption.handle` the emulator did not issue, that has expired, or that the
+ * emulator's `acceptResumptionHandle` refused (INVALID_ARGUMENT: a client must not retry with it).
+ */
+export const invalidResumptionHandle: Rejection = rejection(1007, "Invalid session resumption handle.")
+
+/** 1011: the connection reached its time limit (after `goAway`), as observed on the real service. */
+export const deadlineExpired: Rejection = rejection(1011, "Deadline expired before operation could complete.")
+
+/**
+ * A duration in proto3 JSON (`google.protobuf.Duration`): seconds with 0, 3, 6 or 9 fractional
+ * digits and a final `s`, e.g. `"50s"`, `"0.500s"`, `"1.000250s"`. The duration must be finite.
+ */
+export const protoDuration = (nanos: bigint): string => {
+  const seconds = nanos / 1_000_000_000n
+  const fraction = nanos % 1_000_000_000n
+  if (fraction === 0n) return `${seconds}s`
+  const digits = fraction.toString().padStart(9, "0")
+  const kept = fraction % 1_000_000n === 0n ? 3 : fraction % 1_000n === 0n ? 6 : 9
+  return `${seconds}.${digits.slice(0, kept)}s`
+}
+
+/**
  * Every server message is a BINARY frame holding the message as JSON pretty-printed with two spaces,
  * plus a final newline (byte-exact with the recorded traffic, e.g. `{\n  "setupComplete": {}\n}\n`).
  */

@@ -1,0 +1,63 @@
+/**
+ * The benchmark suite runs: `npm run bench -- --quick --json` exits 0 within 30 s and prints one
+ * JSON document with every scenario, for every client (the figures themselves are not checked:
+ * they depend on the machine).
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { spawn } from "node:child_process"
+import * as Path from "node:path"
+
+const root = Path.join(import.meta.dirname, "..")
+const tsx = Path.join(root, "node_modules", ".bin", "tsx")
+const limitMillis = 30_000
+
+const runQuick = () =>
+  new Promise<{ code: number | null; stdout: string; stderr: string; millis: number; timedOut: boolean }>((resolve) => {
+    const started = Date.now()
+    const child = spawn(tsx, ["bench/main.ts", "--quick", "--json"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    let timedOut = false
+    child.stdout.on("data", (data: Buffer) => (stdout += data.toString()))
+    child.stderr.on("data", (data: Buffer) => (stderr += data.toString()))
+    const timer = setTimeout(() => {
+      timedOut = true
+      child.kill("SIGKILL")
+    }, limitMillis)
+    child.on("close", (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr, millis: Date.now() - started, timedOut })
+    })
+  })
+
+describe("bench", () => {
+  it("npm run bench -- --quick --json: exits 0 within 30 s with every scenario", async () => {
+    const result = await runQuick()
+    expect(result.timedOut, `took over ${limitMillis} ms\n${result.stderr}`).toBe(false)
+    expect(result.code, result.stderr).toBe(0)
+    const report = JSON.parse(result.stdout) as {
+      meta: { quick: boolean; clients: Array<string> }
+      scenarios: Record<string, any>
+      table: Array<{ figure: string }>
+      targets: Array<{ target: string }>
+      warnings: Array<string>
+    }
+    expect(report.meta.quick).toBe(true)
+    const clients = ["ours", "genai", "floor"]
+    expect(report.meta.clients).toEqual(clients)
+    for (const scenario of ["uplink", "downlink", "latency", "scale", "audio"]) {
+      expect(report.scenarios[scenario], scenario).toBeDefined()
+    }
+    for (const client of clients) {
+      expect(report.scenarios.uplink.median[client], `uplink ${client}`).toBeDefined()
+      expect(report.scenarios.downlink.median[client], `downlink ${client}`).toBeDefined()
+      expect(report.scenarios.latency.median[client], `latency ${client}`).toBeDefined()
+      expect(report.scenarios.scale.clients[client], `scale ${client}`).toBeDefined()
+    }
+    expect(report.scenarios.audio.length).toBeGreaterThan(0)
+    expect(report.table.length).toBeGreaterThan(0)
+    expect(report.targets.length).toBeGreaterThan(0)
+    // e.g. sessions that did not close: the run goes on, but something is wrong
+    expect(report.warnings).toEqual([])
+  }, limitMillis + 10_000)
+})
