@@ -424,14 +424,25 @@ export const encodeRealtimeInput = (input: RealtimeInput): Either.Either<string,
 }
 
 /**
- * Encodes one `realtimeInput.audio` frame from base64 data: the audio hot path, one string build
- * and no JSON pass over the payload (base64 needs no escaping).
+ * An encoder of `realtimeInput.audio` frames for one MIME type: the audio hot path. The envelope
+ * is built once; each frame is one string build around its base64 data (base64 needs no JSON
+ * escaping, so there is no JSON pass over the payload).
  *
  * @since 0.1.0
  * @category Encoding
  */
-export const encodeRealtimeAudio = (base64: string, mimeType: string): string =>
-  `{"realtimeInput":{"audio":{"data":"${base64}","mimeType":${JSON.stringify(mimeType)}}}}`
+export const realtimeAudioEncoder = (mimeType: string): (base64: string) => string => {
+  const tail = `","mimeType":${JSON.stringify(mimeType)}}}}`
+  return (base64) => `{"realtimeInput":{"audio":{"data":"${base64}${tail}`
+}
+
+/**
+ * Encodes one `realtimeInput.audio` frame from base64 data (see `realtimeAudioEncoder` for many).
+ *
+ * @since 0.1.0
+ * @category Encoding
+ */
+export const encodeRealtimeAudio = (base64: string, mimeType: string): string => realtimeAudioEncoder(mimeType)(base64)
 
 /**
  * Encodes a `toolResponse` message. Every response needs a `name` and a `response` object;

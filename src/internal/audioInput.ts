@@ -114,7 +114,7 @@ export const sendAudio = <E, R>(
       return yield* optionError("bufferMillis", `must be at least one frame (${frameMillis} ms)`)
     }
     const frameBytes = Audio.bytesFor(Audio.INPUT_FORMAT, frameMillis)
-    const mimeType = Audio.mimeType(Audio.INPUT_FORMAT)
+    const encode = Protocol.realtimeAudioEncoder(Audio.mimeType(Audio.INPUT_FORMAT))
     const bytesPerMilli = Audio.bytesPerSecond(Audio.INPUT_FORMAT) / 1000
     const realtime = (options.pacing ?? "realtime") === "realtime"
     const summary = { framesSent: 0, bytesSent: 0, framesDropped: 0, durationMillis: 0 }
@@ -138,7 +138,7 @@ export const sendAudio = <E, R>(
           yield* sink.awaitWritable
         }
         const base64 = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString("base64")
-        yield* sink.write("sendAudio", Protocol.encodeRealtimeAudio(base64, mimeType))
+        yield* sink.write("sendAudio", encode(base64))
         summary.framesSent++
         summary.bytesSent += frame.byteLength
       })
