@@ -21,6 +21,9 @@
  *               in a fresh process (`bench/scale.ts`). `--scale-frame-ms 20` for telephony frames
  *               (50,000 sends a second: more than one core does on loopback, whatever the client).
  * 5. audio      the audio toolkit's speed (`bench/audio.ts`)
+ * 6. soak       ours alone: one session for 30 simulated minutes, audio in and out, across ten
+ *               goAway handovers, against the LiveEmulator; every frame must arrive once, in order
+ *               (`bench/soak.ts`)
  */
 import { type ChildProcess, fork } from "node:child_process"
 import * as Fs from "node:fs"
@@ -34,13 +37,14 @@ import { type BenchSession, type ClientName, clientNames, makeClient, setCloseTi
 import { closeMany, connectMany, makeLatencyProbe, startTicker } from "./live.js"
 import type { ScaleInput, ScaleResult } from "./scale.js"
 import type { Command, Report } from "./server.js"
+import { fullSoak, measureSoak, quickSoak, type SoakResult } from "./soak.js"
 import { cpuSince, gc, gcAvailable, median, now, pcmSignal, round, sleep, summarize, within } from "./stats.js"
 
 // -----------------------------------------------------------------------------
 // Options
 // -----------------------------------------------------------------------------
 
-const scenarioNames = ["uplink", "downlink", "latency", "scale", "audio"] as const
+const scenarioNames = ["uplink", "downlink", "latency", "scale", "audio", "soak"] as const
 type ScenarioName = (typeof scenarioNames)[number]
 
 const argv = process.argv.slice(2)
@@ -64,14 +68,16 @@ const config = quick
     downlink: { messages: 1_000, reps: 1, warmup: false },
     latency: { sessions: 10, warmSeconds: 0.2, seconds: 0.6, reps: 1, frameMillis: 20, chunkMillis: 200 },
     scale: { sessions: 20, warmSeconds: 0.2, activeSeconds: 0.5, frameMillis: 40, chunkMillis: 200 },
-    audio: { seconds: 1, runs: 1 }
+    audio: { seconds: 1, runs: 1 },
+    soak: quickSoak
   }
   : {
     uplink: { frames: 20_000, reps: 5, warmup: true },
     downlink: { messages: 20_000, reps: 5, warmup: true },
     latency: { sessions: 50, warmSeconds: 1, seconds: 6, reps: 3, frameMillis: 20, chunkMillis: 200 },
     scale: { sessions: 1_000, warmSeconds: 1, activeSeconds: 4, frameMillis: 40, chunkMillis: 200 },
-    audio: { seconds: 60, runs: 5 }
+    audio: { seconds: 60, runs: 5 },
+    soak: fullSoak
   }
 const scaleFrameMillis = value("scale-frame-ms")
 if (scaleFrameMillis !== undefined) config.scale.frameMillis = Number(scaleFrameMillis)
@@ -567,6 +573,7 @@ interface Results {
   latency?: LatencyResult
   scale?: Awaited<ReturnType<typeof scale>>
   audio?: Array<AudioRow>
+  soak?: SoakResult
 }
 
 // -----------------------------------------------------------------------------
@@ -581,7 +588,16 @@ const main = async () => {
     log(`audio: ${config.audio.seconds} s of audio, best of ${config.audio.runs}`)
     results.audio = measureAudio(config.audio)
   }
-  const needsServer = [...only].some((name) => name !== "audio")
+  if (only.has("soak")) {
+    const { capMinutes, minutes } = config.soak
+    log(`soak: ${minutes} simulated minutes, connections capped at ${capMinutes} minutes`)
+    const soak = results.soak = await measureSoak(config.soak)
+    if (soak.framesLost > 0 || soak.framesDuplicatedOrReordered > 0 || soak.modelAudioReceivedBytes !== soak.modelAudioSentBytes) {
+      warn(`soak: frames lost ${soak.framesLost}, duplicated or reordered ${soak.framesDuplicatedOrReordered}, model audio ${soak.modelAudioReceivedBytes} of ${soak.modelAudioSentBytes} bytes`)
+    }
+    if (soak.handovers < 5) warn(`soak: only ${soak.handovers} handovers`)
+  }
+  const needsServer = [...only].some((name) => name !== "audio" && name !== "soak")
   const server = needsServer ? await startServer() : undefined
   try {
     if (server !== undefined && only.has("uplink")) {
@@ -642,6 +658,16 @@ const main = async () => {
   if (warnings.length > 0) {
     console.log("\nwarnings")
     for (const warning of warnings) console.log(`  ${warning}`)
+  }
+  if (results.soak !== undefined) {
+    const soak = results.soak
+    console.log(
+      `\nsoak: ${soak.simulatedMinutes} simulated minutes in ${soak.wallSeconds} s, ${soak.connections} connections ` +
+        `(${soak.handovers} goAway handovers, ${soak.reconnects} reconnects): ${soak.framesReceived} of ${soak.framesSent} frames ` +
+        `received (${soak.framesLost} lost, ${soak.framesDuplicatedOrReordered} duplicated or reordered), ` +
+        `${soak.turnsAnswered} of ${soak.turnsSpoken} spoken turns answered, ${soak.modelAudioReceivedBytes} of ` +
+        `${soak.modelAudioSentBytes} bytes of model audio received`
+    )
   }
   if (results.audio !== undefined) {
     console.log(`\naudio toolkit: ${config.audio.seconds} s of audio in 20 ms chunks, best of ${config.audio.runs}, one core`)

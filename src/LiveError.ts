@@ -138,6 +138,10 @@ export class ConnectError extends Schema.TaggedError<ConnectError>("effect-gemin
   }
 }
 
+/** 1008 (policy) is most often a model the backend or API version does not serve. */
+const hintFor = (code: number): string =>
+  code === 1008 ? " (is the model available on this backend and API version, and the credential allowed to use it?)" : ""
+
 /**
  * The server closed the connection before `setupComplete`: `code` and `reason` are the close frame's
  * (1007: a bad setup field or key, 1008: unknown model or no permission, 1006: dropped).
@@ -168,8 +172,7 @@ export class SetupRejected extends Schema.TaggedError<SetupRejected>("effect-gem
    * @since 0.1.0
    */
   override get message(): string {
-    const hint = this.code === 1008 ? " (is the model available on this backend and API version?)" : ""
-    return `setup rejected with close code ${this.code}: ${this.reason || "(no reason)"}${hint}`
+    return `setup rejected with close code ${this.code}: ${this.reason || "(no reason)"}${hintFor(this.code)}`
   }
 }
 
@@ -234,7 +237,7 @@ export class ServerClosed extends Schema.TaggedError<ServerClosed>("effect-gemin
    * @since 0.1.0
    */
   override get message(): string {
-    return `session closed by the server with code ${this.code}: ${this.reason || "(no reason)"}`
+    return `session closed by the server with code ${this.code}: ${this.reason || "(no reason)"}${hintFor(this.code)}`
   }
 }
 

@@ -39,7 +39,10 @@ export type LiveEvent = Data.TaggedEnum<{
   TurnComplete: { readonly reason: string | undefined }
   /** The model asks for function calls; answer each with `sendToolResponse`. */
   ToolCall: { readonly functionCalls: ReadonlyArray<Protocol.FunctionCall> }
-  /** The model no longer wants these calls' results. */
+  /**
+   * The model no longer wants these calls' results. The session also says so itself when a lost
+   * connection voids the calls in flight: the resumed conversation predates them.
+   */
   ToolCallCancellation: { readonly ids: ReadonlyArray<string> }
   /** Token usage so far. */
   UsageMetadata: { readonly usage: Protocol.UsageMetadata }
@@ -66,8 +69,12 @@ export type LiveEvent = Data.TaggedEnum<{
     readonly reason: "Closed" | "GoAway"
     readonly close: CloseInfo | undefined
   }
-  /** The session goes on over a new connection; `resumed`: with the conversation's context (a resumption handle). */
-  Reconnected: { readonly resumed: boolean; readonly attempts: number }
+  /**
+   * The session goes on over a new connection; `resumed`: with the conversation's context (a
+   * resumption handle). With transparent resumption (Vertex AI), `resent` client messages the server
+   * had not consumed went out again first, and `lost` were too old for the replay log (0 otherwise).
+   */
+  Reconnected: { readonly resumed: boolean; readonly attempts: number; readonly resent: number; readonly lost: number }
   /** The session ended; `error` is set when the server or network ended it abnormally. */
   Closed: { readonly info: CloseInfo; readonly initiator: "client" | "server"; readonly error: ServerClosed | undefined }
   /** A message of a kind this library does not know, or a frame it could not decode (`error`). */

@@ -31,11 +31,12 @@ export interface ReconnectPolicy {
   /** Whether an unexpected close is worth a new connection. */
   readonly retryable: (close: CloseInfo) => boolean
   /**
-   * The waits between consecutive failed attempts (a failed connect, or a connection that died
-   * before `stableAfter`); when the schedule ends, the session ends.
+   * The waits between consecutive failures: a failed connect, or a connection that died before
+   * `stableAfter` (the next attempt waits: no storm against a server that accepts and drops). When
+   * the schedule ends, the session ends.
    */
   readonly schedule: Schedule.Schedule<unknown, unknown>
-  /** A connection that lived this long resets the schedule. */
+  /** A connection that lived this long resets the schedule; its loss is retried at once. */
   readonly stableAfter: Duration.Duration
   /** How long before `goAway`'s deadline the handover must have happened. */
   readonly handoverMargin: Duration.Duration
@@ -62,7 +63,26 @@ export const defaultPolicy: ReconnectPolicy = {
 /**
  * The default policy with other pieces.
  *
+ * @example
+ * ```ts
+ * // At most 3 consecutive failures, 2 s apart; a connection that lived 30 s resets the count.
+ * ReconnectPolicy.make({
+ *   schedule: Schedule.spaced("2 seconds").pipe(Schedule.intersect(Schedule.recurs(3))),
+ *   stableAfter: "30 seconds"
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category Constructors
  */
-export const make = (options: Partial<ReconnectPolicy>): ReconnectPolicy => ({ ...defaultPolicy, ...options })
+export const make = (options: {
+  readonly retryable?: ReconnectPolicy["retryable"]
+  readonly schedule?: ReconnectPolicy["schedule"]
+  readonly stableAfter?: Duration.DurationInput
+  readonly handoverMargin?: Duration.DurationInput
+}): ReconnectPolicy => ({
+  retryable: options.retryable ?? defaultPolicy.retryable,
+  schedule: options.schedule ?? defaultPolicy.schedule,
+  stableAfter: options.stableAfter === undefined ? defaultPolicy.stableAfter : Duration.decode(options.stableAfter),
+  handoverMargin: options.handoverMargin === undefined ? defaultPolicy.handoverMargin : Duration.decode(options.handoverMargin)
+})

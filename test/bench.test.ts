@@ -45,7 +45,7 @@ describe("bench", () => {
     expect(report.meta.quick).toBe(true)
     const clients = ["ours", "genai", "floor"]
     expect(report.meta.clients).toEqual(clients)
-    for (const scenario of ["uplink", "downlink", "latency", "scale", "audio"]) {
+    for (const scenario of ["uplink", "downlink", "latency", "scale", "audio", "soak"]) {
       expect(report.scenarios[scenario], scenario).toBeDefined()
     }
     for (const client of clients) {
@@ -55,6 +55,9 @@ describe("bench", () => {
       expect(report.scenarios.scale.clients[client], `scale ${client}`).toBeDefined()
     }
     expect(report.scenarios.audio.length).toBeGreaterThan(0)
+    // The soak's own figures are not the machine's: across its handovers, nothing may be lost.
+    expect(report.scenarios.soak).toMatchObject({ framesLost: 0, framesDuplicatedOrReordered: 0, reconnects: 0 })
+    expect(report.scenarios.soak.handovers).toBeGreaterThanOrEqual(5)
     expect(report.table.length).toBeGreaterThan(0)
     expect(report.targets.length).toBeGreaterThan(0)
     // e.g. sessions that did not close: the run goes on, but something is wrong

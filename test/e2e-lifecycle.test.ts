@@ -3,8 +3,8 @@
  * policy, and sends issued while reconnecting delivered once, in order.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Stream } from "effect"
-import { GeminiLive, LiveEvent, type Parameters } from "../src/index.js"
+import { Chunk, Clock, Effect, Fiber, Layer, Schedule, Schema, Stream, TestClock } from "effect"
+import { Backend, GeminiLive, LiveEvent, type LiveSession, type Parameters, ReconnectPolicy, Tool } from "../src/index.js"
 import { LiveEmulator } from "../src/testing/index.js"
 
 type Event = LiveEvent.LiveEvent
@@ -30,6 +30,21 @@ const untilTurn = (events: Stream.Stream<Event>) =>
 
 const text = (events: ReadonlyArray<Event>) => events.flatMap((e) => (e._tag === "TextDelta" ? [e.text] : [])).join("")
 
+/** The first byte of each audio frame of these client messages (the tests number their frames). */
+const frameNumbers = (messages: ReadonlyArray<unknown>) =>
+  messages.flatMap((m) => {
+    const data = (m as { realtimeInput?: { audio?: { data: string } } }).realtimeInput?.audio?.data
+    return data === undefined ? [] : [Buffer.from(data, "base64")[0]]
+  })
+
+/** `count` frames of 40 ms of 16 kHz silence, numbered by their first byte. */
+const numberedFrames = (count: number, from = 0) =>
+  Array.from({ length: count }, (_, i) => {
+    const frame = new Uint8Array(1280)
+    frame[0] = from + i
+    return frame
+  })
+
 const texts = (messages: ReadonlyArray<unknown>) =>
   messages.flatMap((m) => {
     const t = (m as { realtimeInput?: { text?: string } }).realtimeInput?.text
@@ -47,7 +62,7 @@ describe("long sessions", () => {
       const handover = yield* session.events.pipe(Stream.takeUntil(LiveEvent.is("Reconnected")), Stream.runCollect, Effect.map(Chunk.toReadonlyArray))
       const tags = handover.map((e) => e._tag).filter((t) => t !== "SessionResumptionUpdate")
       expect(tags).toEqual(["GoAway", "Reconnecting", "Reconnected"])
-      expect(handover.at(-1)).toEqual(LiveEvent.Reconnected({ resumed: true, attempts: 1 }))
+      expect(handover.at(-1)).toEqual(LiveEvent.Reconnected({ resumed: true, attempts: 1, resent: 0, lost: 0 }))
       yield* session.sendRealtimeInput({ text: "two" })
       expect(text(yield* untilTurn(session.events))).toBe("turn 1 resumed: two")
       const records = yield* emulator.connections
@@ -73,7 +88,7 @@ describe("long sessions", () => {
       // Issued while there is no connection: it waits and goes out on the next one.
       yield* session.sendRealtimeInput({ text: "after" })
       const after = yield* untilTurn(session.events)
-      expect(after.find(LiveEvent.is("Reconnected"))).toEqual(LiveEvent.Reconnected({ resumed: true, attempts: 1 }))
+      expect(after.find(LiveEvent.is("Reconnected"))).toEqual(LiveEvent.Reconnected({ resumed: true, attempts: 1, resent: 0, lost: 0 }))
       // The dropped turn was never answered: the resumed conversation goes on from turn 1.
       expect(text(after)).toBe("turn 1 resumed: after")
       const records = yield* emulator.connections
@@ -106,7 +121,7 @@ describe("long sessions", () => {
       yield* session.events.pipe(Stream.takeUntil(LiveEvent.is("Reconnecting")), Stream.runDrain)
       yield* session.sendRealtimeInput({ text: "again" })
       const after = yield* untilTurn(session.events)
-      expect(after.find(LiveEvent.is("Reconnected"))).toEqual(LiveEvent.Reconnected({ resumed: false, attempts: 2 }))
+      expect(after.find(LiveEvent.is("Reconnected"))).toEqual(LiveEvent.Reconnected({ resumed: false, attempts: 2, resent: 0, lost: 0 }))
       expect(text(after)).toBe("turn 0 fresh: again")
     }))
 
@@ -125,23 +140,210 @@ describe("long sessions", () => {
       // A 10-minute cap scaled down to 450 ms: 3 s of paced audio cross five or more handovers.
       const emulator = yield* LiveEmulator.make({ onTurn: () => [], connectionLifetime: "450 millis", goAwayBefore: "300 millis" })
       const session = yield* (yield* client(emulator, { statistics: true })).connect()
-      const frames = Array.from({ length: 75 }, (_, i) => {
-        const frame = new Uint8Array(1280)
-        frame[0] = i // silence, numbered
-        return frame
-      })
+      const frames = numberedFrames(75)
       const summary = yield* session.sendAudio(Stream.fromIterable(frames), { audioStreamEnd: false })
       expect(summary.framesSent).toBe(75)
       yield* Effect.sleep("100 millis")
       const records = yield* emulator.connections
-      const received = records.flatMap((r) =>
-        r.clientMessages.flatMap((m) => {
-          const data = (m as { realtimeInput?: { audio?: { data: string } } }).realtimeInput?.audio?.data
-          return data === undefined ? [] : [Buffer.from(data, "base64")[0]]
-        })
-      )
+      const received = records.flatMap((r) => frameNumbers(r.clientMessages))
       expect(records.length).toBeGreaterThanOrEqual(6)
       expect(received).toEqual(frames.map((_, i) => i))
       expect((yield* session.statistics).reconnects).toBe(records.length - 1)
     }), 20_000)
+
+  it.scopedLive("a send effect sends when it runs, each time it runs (not when it is built)", () =>
+    Effect.gen(function*() {
+      const emulator = yield* LiveEmulator.make({ onTurn: counting })
+      const session = yield* (yield* client(emulator)).connect()
+      const send = session.sendRealtimeInput({ text: "again" })
+      yield* Effect.sleep("50 millis")
+      expect(texts((yield* emulator.connections)[0].clientMessages)).toEqual([])
+      yield* Effect.repeatN(send, 1)
+      yield* Effect.sleep("50 millis")
+      expect(texts((yield* emulator.connections)[0].clientMessages)).toEqual(["again", "again"])
+    }))
+
+  it.scopedLive("1008 mid-session ends the session with a model/backend hint, no reconnect", () =>
+    Effect.gen(function*() {
+      const emulator = yield* LiveEmulator.make({
+        onTurn: (turn) => turn.text === "policy" ? [LiveEmulator.close(1008, "models/gone is not found for API version v1beta")] : counting(turn)
+      })
+      const session = yield* (yield* client(emulator)).connect()
+      yield* session.sendRealtimeInput({ text: "policy" })
+      const events = Chunk.toReadonlyArray(yield* Stream.runCollect(session.events))
+      const closed = events.at(-1)
+      if (closed?._tag !== "Closed") return expect.fail("the stream ends with Closed")
+      expect(closed.error).toMatchObject({ _tag: "ServerClosed", code: 1008, retryable: false })
+      expect(closed.error?.message).toContain("is the model available on this backend")
+      expect(events.some(LiveEvent.is("Reconnecting"))).toBe(false)
+      expect((yield* emulator.connections).length).toBe(1)
+    }))
+
+  describe("transparent resumption (Vertex AI: lastConsumedClientMessageIndex)", () => {
+    const vertex = (emulator: LiveEmulator.Service) =>
+      client(emulator, {
+        backend: Backend.VERTEX_AI,
+        connectConfig: { responseModalities: ["TEXT"], sessionResumption: { transparent: true } }
+      })
+
+    /**
+     * Drops the connection the first time a client message says one of `texts` (not when it is sent
+     * again: a message that always dropped its connection would be replayed until the retries ran out).
+     */
+    const dropOnce = (...texts: ReadonlyArray<string>) => {
+      const pending = new Set(texts)
+      return (message: unknown) => {
+        const text = (message as { realtimeInput?: { text?: string } }).realtimeInput?.text
+        return text !== undefined && pending.delete(text) ? [LiveEmulator.drop] : undefined
+      }
+    }
+
+    it.scopedLive("a drop: what the server had not consumed goes out again on the new connection, in order, once", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make({ onTurn: counting, onMessage: dropOnce("then drop", "drop again") })
+        const session = yield* (yield* vertex(emulator)).connect()
+        yield* session.sendRealtimeInput({ text: "one" })
+        expect(text(yield* untilTurn(session.events))).toBe("turn 0 fresh: one")
+        // Ten frames of silence (consumed, but no handle after them: no turn completes), then a turn.
+        yield* session.sendAudio(Stream.fromIterable(numberedFrames(10)), { pacing: "none", audioStreamEnd: false })
+        yield* session.sendRealtimeInput({ text: "then drop" })
+        const after = yield* untilTurn(session.events)
+        expect(after.find(LiveEvent.is("Reconnected"))).toEqual(LiveEvent.Reconnected({ resumed: true, attempts: 1, resent: 11, lost: 0 }))
+        expect(text(after)).toBe("turn 1 resumed: then drop")
+        const [first, second] = yield* emulator.connections
+        expect(frameNumbers(first.clientMessages)).toEqual([...Array(10).keys()])
+        expect(texts(first.clientMessages)).toEqual(["one", "then drop"])
+        // The handle said "1" (setup, "one"): everything after it is sent again, and nothing else.
+        expect(second.clientMessages.length).toBe(1 + 11)
+        expect(frameNumbers(second.clientMessages)).toEqual([...Array(10).keys()])
+        expect(texts(second.clientMessages)).toEqual(["then drop"])
+        // A new handle covers the resent messages: a second drop resends only what follows it.
+        yield* session.sendRealtimeInput({ text: "drop again" })
+        const third = yield* untilTurn(session.events)
+        expect(third.find(LiveEvent.is("Reconnected"))).toEqual(LiveEvent.Reconnected({ resumed: true, attempts: 1, resent: 1, lost: 0 }))
+        expect(text(third)).toBe("turn 2 resumed: drop again")
+      }))
+
+    it.scopedLive("1011 mid-tool-call: the call is voided (interrupted, never answered), the replayed turn's new call is", () =>
+      Effect.gen(function*() {
+        let calls = 0
+        const emulator = yield* LiveEmulator.make({
+          onTurn: (turn) => {
+            if (turn.text !== "weather?") return counting(turn)
+            calls++
+            const call = LiveEmulator.send({ toolCall: { functionCalls: [{ id: `call-${calls}`, name: "getWeather", args: { city: "Paris" } }] } })
+            return calls === 1 ? [call, LiveEmulator.wait("50 millis"), LiveEmulator.close(1011, "Internal error encountered.")] : [call]
+          },
+          onMessage: (message) =>
+            typeof message === "object" && message !== null && "toolResponse" in message ? [LiveEmulator.say("It is sunny.")] : undefined
+        })
+        const interrupted: Array<string> = []
+        const getWeather = Tool.make("getWeather", {
+          description: "The weather in a city",
+          parameters: Schema.Struct({ city: Schema.String }),
+          handler: (_, call) =>
+            call.id === "call-1"
+              ? Effect.onInterrupt(Effect.never, () => Effect.sync(() => interrupted.push(call.id!)))
+              : Effect.succeed("sunny")
+        })
+        const session = yield* (yield* vertex(emulator)).connect({ tools: Tool.toolkit(getWeather) })
+        yield* session.sendRealtimeInput({ text: "weather?" })
+        const events = yield* untilTurn(session.events)
+        const tags = events.map((e) => e._tag).filter((t) => t !== "SessionResumptionUpdate" && t !== "SetupComplete")
+        expect(tags.slice(0, 5)).toEqual(["ToolCall", "ToolCallCancellation", "Reconnecting", "Reconnected", "ToolCall"])
+        expect(events.find(LiveEvent.is("ToolCallCancellation"))).toEqual(LiveEvent.ToolCallCancellation({ ids: ["call-1"] }))
+        expect(events.find(LiveEvent.is("Reconnected"))).toMatchObject({ resumed: true, resent: 1 })
+        expect(text(events)).toBe("It is sunny.")
+        expect(interrupted).toEqual(["call-1"])
+        const responses = (yield* emulator.connections).flatMap((r) =>
+          r.clientMessages.flatMap((m) => (m as { toolResponse?: { functionResponses: Array<{ id: string }> } }).toolResponse?.functionResponses ?? [])
+        )
+        expect(responses.map((r) => r.id)).toEqual(["call-2"])
+      }))
+  })
+
+  describe("reconnect timing (TestClock, in-memory transport)", () => {
+    const memoryClient = (emulator: LiveEmulator.Service) =>
+      GeminiLive.GeminiLive.pipe(Effect.provide(
+        GeminiLive.layer({ apiKey: "k", connectConfig: { responseModalities: ["TEXT"] } }).pipe(Layer.provide(emulator.layerTransport))
+      ))
+
+    /** Runs `effect`, moving the TestClock in 100 ms steps until it is done. */
+    const whileTimePasses = <A, E>(effect: Effect.Effect<A, E>) =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.fork(effect)
+        for (let step = 0; step < 10_000; step++) {
+          // Whatever can happen without time passing happens first.
+          for (let turn = 0; turn < 5; turn++) {
+            const exit = yield* Fiber.poll(fiber)
+            if (exit._tag === "Some") return yield* exit.value
+            yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+          }
+          yield* TestClock.adjust("100 millis")
+        }
+        return yield* Effect.dieMessage("still running after 1,000 simulated seconds")
+      })
+
+    /** The session's events of these kinds (a reader of its own), each with the (simulated) time it was seen. */
+    const timeline = (session: LiveSession.LiveSession, tags: ReadonlyArray<Event["_tag"]>) => {
+      const seen: Array<readonly [Event["_tag"], number]> = []
+      return Effect.as(
+        Stream.unwrapScoped(session.subscribe).pipe(
+          Stream.filter((e) => tags.includes(e._tag)),
+          Stream.runForEach((e) => Effect.map(Clock.currentTimeMillis, (t) => seen.push([e._tag, t]))),
+          Effect.forkScoped
+        ),
+        seen
+      )
+    }
+
+    it.scoped("a connection that dies young waits on the schedule; the session ends when it runs out", () =>
+      Effect.gen(function*() {
+        let connections = 0
+        const emulator = yield* LiveEmulator.make({
+          onTurn: counting,
+          // Only the first connection gets through its setup.
+          beforeSetupComplete: () => (++connections === 1 ? [] : [LiveEmulator.drop])
+        })
+        const policy = ReconnectPolicy.make({ schedule: Schedule.spaced("2 seconds").pipe(Schedule.intersect(Schedule.recurs(3))) })
+        const session = yield* (yield* memoryClient(emulator)).connect({ reconnect: policy })
+        const seen = yield* timeline(session, ["Reconnecting", "Reconnected", "Closed"])
+        yield* session.sendRealtimeInput({ text: "drop" })
+        const closed = yield* whileTimePasses(session.closed)
+        expect(seen).toEqual([["Reconnecting", 2000], ["Reconnecting", 4000], ["Reconnecting", 6000], ["Closed", 6000]])
+        expect(closed.code).toBe(1006)
+        expect(connections).toBe(4)
+      }))
+
+    it.scoped("a connection that lived stableAfter resets the count of failures", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make({ onTurn: counting })
+        const policy = ReconnectPolicy.make({
+          schedule: Schedule.spaced("1 second").pipe(Schedule.intersect(Schedule.recurs(2))),
+          stableAfter: "10 seconds"
+        })
+        const session = yield* (yield* memoryClient(emulator)).connect({ reconnect: policy })
+        const seen = yield* timeline(session, ["Reconnected", "Closed"])
+        const dropAndWait = Effect.zipRight(
+          session.sendRealtimeInput({ text: "drop" }),
+          whileTimePasses(session.events.pipe(Stream.takeUntil((e) => e._tag === "Reconnected" || e._tag === "Closed"), Stream.runDrain))
+        )
+        yield* dropAndWait // at 0, young: waits 1 s (1 of 2)
+        yield* dropAndWait // at 1 s, young: waits 1 s (2 of 2)
+        yield* TestClock.adjust("10 seconds")
+        yield* dropAndWait // at 12 s, after 10 s of life: the count starts again, no wait
+        yield* dropAndWait // young: 1 of 2
+        yield* dropAndWait // young: 2 of 2
+        yield* dropAndWait // young, and the schedule is spent: the end
+        expect(seen).toEqual([
+          ["Reconnected", 1000],
+          ["Reconnected", 2000],
+          ["Reconnected", 12000],
+          ["Reconnected", 13000],
+          ["Reconnected", 14000],
+          ["Closed", 14000]
+        ])
+        expect((yield* emulator.connections).length).toBe(6)
+      }))
+  })
 })

@@ -41,11 +41,28 @@ import * as AudioInput from "./audioInput.js"
 import * as EventHub from "./eventHub.js"
 import * as ModelAudio from "./modelAudio.js"
 import * as Playback from "./playback.js"
+import * as ReplayLog from "./replayLog.js"
 import * as ToolDispatcher from "./toolDispatcher.js"
 import * as Tool from "../Tool.js"
 
 const defaultEventBufferSize = 256
 const defaultAudioBufferSize = 150
+/**
+ * How much the replay log of a transparent session holds: about three minutes of 40 ms frames of
+ * 16 kHz audio, for a server that issues no handle meanwhile (no completed turn).
+ */
+const replayLogBytes = 8 * 1024 * 1024
+
+/** A new link, and what transparent resumption sent again on it. */
+interface Resumed {
+  readonly link: Link
+  /** Client messages sent again. */
+  readonly resent: number
+  /** Client messages the server may not have consumed that were too old to be sent again. */
+  readonly lost: number
+}
+
+const nothingResent = { resent: 0, lost: 0 }
 
 export const make = <R>(options: Options<R>): Effect.Effect<LiveSession, LiveError, Scope.Scope | Services | R> =>
   Effect.gen(function*() {
@@ -70,6 +87,8 @@ interface Link {
   readonly openedAt: number
   /** 0 for the session's first connection. */
   readonly index: number
+  /** Client messages written to it so far: the next one's index (its `setup` is 0). */
+  sent: number
   /** Became the session's link (a link that fails its setup never does: connect reports it). */
   activated: boolean
   /** Replaced by a newer link (goAway handover): its close is not the session's business. */
@@ -126,6 +145,14 @@ const open = <R>(
     /** The latest resumption handle the server said can be resumed, and whether it is newer than any generation. */
     let handle: string | undefined
     let handleFresh = false
+    /**
+     * The link whose resumption updates count: the current one. A resumed link's count once it has
+     * sent again what it owes (its first handle is the old one's state, the resent messages aside);
+     * none while switching, so that the old link's late updates do not move the handle.
+     */
+    let handleSource: Link | undefined
+    /** Transparent resumption: what the server may not have consumed, to send again on reconnecting. */
+    const replay = policy !== undefined && isTransparent(setup) ? ReplayLog.make(replayLogBytes) : undefined
     let generating = false
     const pendingCalls = new Set<string>()
 
@@ -158,10 +185,12 @@ const open = <R>(
     const observe = (link: Link, message: Protocol.ServerMessage, events: ReadonlyArray<LiveEvent.LiveEvent>) => {
       if (message.setupComplete !== undefined) Deferred.unsafeDone(link.setupDone, Exit.succeed(message.setupComplete.sessionId))
       const update = message.sessionResumptionUpdate
-      if (update !== undefined) {
+      if (update !== undefined && link === handleSource) {
         if (update.resumable === true && update.newHandle !== undefined && update.newHandle !== "") {
           handle = update.newHandle
           handleFresh = true
+          // Without the index (not Vertex AI), the handle is taken to cover what was sent until now.
+          replay?.consumed(link.index, Number(update.lastConsumedClientMessageIndex ?? link.sent - 1))
         } else {
           handleFresh = false
         }
@@ -243,9 +272,12 @@ const open = <R>(
             closed: yield* Deferred.make<Transport.CloseInfo>(),
             openedAt: startedAt,
             index: linksOpened++,
+            sent: 0,
             activated: false,
             superseded: false
           }
+          // A fresh conversation owes nothing: its updates count from the start.
+          if (resumeWith === undefined) handleSource = link
           yield* connection.frames.pipe(
             Stream.runForEach((frame) => handleFrame(link, frame)),
             Effect.zipRight(Effect.flatMap(connection.closed, (info) => linkClosed(link, info))),
@@ -254,7 +286,7 @@ const open = <R>(
           const linkSetup = resumeWith === undefined
             ? setup
             : { ...setup, sessionResumption: { ...(setup.sessionResumption as object), handle: resumeWith } }
-          yield* sendOn(link, "setup", JSON.stringify({ setup: linkSetup })).pipe(Effect.ignore)
+          yield* sendOn(link, "setup", JSON.stringify({ setup: linkSetup }), false).pipe(Effect.ignore)
           const sessionId = yield* Deferred.await(link.setupDone).pipe(
             Effect.raceFirst(
               Effect.flatMap(Deferred.await(link.closed), (info) =>
@@ -285,6 +317,7 @@ const open = <R>(
     const activate = (link: Link) =>
       Effect.suspend(() => {
         current = link
+        handleSource = link
         link.activated = true
         const waiting = nextLink
         return Deferred.succeed(waiting, link)
@@ -293,6 +326,7 @@ const open = <R>(
     /** From now on, sends wait for the next link. */
     const deactivate = Effect.suspend(() => {
       current = undefined
+      handleSource = undefined
       return Effect.map(Deferred.make<Link, SessionClosed>(), (deferred) => {
         nextLink = deferred
       })
@@ -312,30 +346,84 @@ const open = <R>(
         yield* FiberHandle.run(supervisor, reconnect(info, stable))
       })
 
-    /** Reconnects after an unexpected close, with the latest handle, on the policy's schedule. */
+    /**
+     * Opens the next link (resuming with `resumeWith`) and, with transparent resumption, sends on it
+     * again what the server had not consumed; the link is not the session's yet (`activate`).
+     */
+    const connectNext = (resumeWith: string | undefined): Effect.Effect<Resumed, LiveError> =>
+      Effect.flatMap(connectLink(resumeWith), (link) =>
+        resend(link, resumeWith !== undefined).pipe(
+          Effect.map((replayed) => ({ link, ...replayed })),
+          Effect.tapError(() => Scope.close(link.scope, Exit.void))
+        ))
+
+    const resend = (link: Link, resumed: boolean): Effect.Effect<Omit<Resumed, "link">, SessionClosed> =>
+      Effect.suspend(() => {
+        if (replay === undefined) {
+          handleSource = link
+          return Effect.succeed(nothingResent)
+        }
+        if (!resumed) {
+          // A fresh conversation: the old one's messages belong to a context that is gone.
+          replay.clear()
+          return Effect.succeed(nothingResent)
+        }
+        const { dropped, frames } = replay.pending()
+        const firstIndex = link.sent
+        return Effect.forEach(frames, (frame) => sendOn(link, "resend", frame, false), { discard: true }).pipe(
+          Effect.zipRight(Effect.sync(() => {
+            replay.resentOn(link.index, firstIndex)
+            handleSource = link
+          })),
+          Effect.zipRight(
+            dropped === 0 ? Effect.void : Effect.logWarning(
+              `effect-gemini-live: ${dropped} client messages the server may not have consumed were too old to send again (the replay log holds ${replayLogBytes} bytes)`
+            )
+          ),
+          Effect.as({ resent: frames.length, lost: dropped })
+        )
+      })
+
+    /** A lost connection voids its function calls: the resumed conversation predates them (`resumable: false` at each). */
+    const voidPendingCalls = Effect.suspend(() => {
+      generating = false
+      if (pendingCalls.size === 0) return Effect.void
+      const ids = [...pendingCalls]
+      pendingCalls.clear()
+      return Effect.zipRight(dispatcher?.onCancellation(ids) ?? Effect.void, hub.publish([LiveEvent.ToolCallCancellation({ ids })]))
+    })
+
+    /**
+     * Reconnects after an unexpected close, with the latest handle, on the policy's schedule. A link
+     * that died before `stableAfter` counts as a failed attempt (it waits first: no reconnect storm
+     * against a server that accepts and drops); one that lived longer resets the count.
+     */
     const reconnect = (cause: Transport.CloseInfo, stable: boolean): Effect.Effect<void> =>
       Effect.gen(function*() {
+        yield* voidPendingCalls
         if (stable) yield* retries!.reset
         let attempt = 0
         let resumeWith = handle
         let failure: LiveError | undefined
+        let wait = !stable
         while (ended === undefined) {
+          if (wait && Either.isLeft(yield* Effect.either(retries!.next(failure ?? cause)))) break
+          wait = true
           attempt++
           yield* hub.publish([LiveEvent.Reconnecting({ attempt, reason: "Closed", close: cause })])
-          const result = yield* Effect.either(connectLink(resumeWith))
+          const result = yield* Effect.either(connectNext(resumeWith))
           if (Either.isRight(result)) {
+            const { link, lost, resent } = result.right
             statistics.reconnected()
-            yield* activate(result.right)
-            return yield* hub.publish([LiveEvent.Reconnected({ resumed: resumeWith !== undefined, attempts: attempt })])
+            yield* activate(link)
+            return yield* hub.publish([LiveEvent.Reconnected({ resumed: resumeWith !== undefined, attempts: attempt, resent, lost })])
           }
           failure = result.left
           if (resumeWith !== undefined && failure._tag === "SetupRejected" && !failure.retryable) {
             // The handle was refused (expired, unknown): start afresh rather than fail.
-            resumeWith = undefined
-            continue
+            resumeWith = handle = undefined
+            wait = false
           }
-          const next = yield* Effect.either(retries!.next(failure))
-          if (Either.isLeft(next)) break
         }
         yield* finish(
           failure !== undefined && "code" in failure ? { code: failure.code as number, reason: String(failure.reason), wasClean: false } : cause,
@@ -356,16 +444,17 @@ const open = <R>(
         yield* hub.publish([LiveEvent.Reconnecting({ attempt: 1, reason: "GoAway", close: undefined })])
         yield* deactivate
         const resumeWith = handle
-        const result = yield* Effect.either(connectLink(resumeWith))
+        const result = yield* Effect.either(connectNext(resumeWith))
         if (Either.isLeft(result)) {
           // The old connection still works until its deadline: keep it; its close will reconnect.
           yield* activate(link)
           return
         }
+        const { lost, resent } = result.right
         statistics.reconnected()
         link.superseded = true
-        yield* activate(result.right)
-        yield* hub.publish([LiveEvent.Reconnected({ resumed: resumeWith !== undefined, attempts: 1 })])
+        yield* activate(result.right.link)
+        yield* hub.publish([LiveEvent.Reconnected({ resumed: resumeWith !== undefined, attempts: 1, resent, lost })])
         yield* link.connection.close(1000, "")
       })
 
@@ -376,34 +465,44 @@ const open = <R>(
     // Sending: straight to the current link, or waiting for the next one
     // -------------------------------------------------------------------------
 
-    const sendOn = (link: Link, method: string, frame: string): Effect.Effect<void, SessionClosed> => {
-      if (countBytes) statistics.sent(Buffer.byteLength(frame))
-      if (trace?.enabled) trace.sent(frame)
-      return Effect.mapError(
-        link.connection.send(frame),
-        (error) => new SessionClosed({ module: "LiveSession", method, code: error.code, reason: error.reason })
-      )
-    }
+    /**
+     * Writes one client message to `link`. With transparent resumption it is also written down in
+     * the replay log, unless `replayable` is false: `setup` (each link sends its own), a resend
+     * (already there), and function responses (they answer calls a resumed conversation never made).
+     */
+    const sendOn = (link: Link, method: string, frame: string, replayable: boolean): Effect.Effect<void, SessionClosed> =>
+      Effect.suspend(() => {
+        if (countBytes) statistics.sent(Buffer.byteLength(frame))
+        if (trace?.enabled) trace.sent(frame)
+        const index = link.sent++
+        const sent = Effect.mapError(
+          link.connection.send(frame),
+          (error) => new SessionClosed({ module: "LiveSession", method, code: error.code, reason: error.reason })
+        )
+        return replay === undefined || !replayable ? sent : Effect.tap(sent, () => replay.sent(link.index, index, frame))
+      })
 
     /** A send found its link closing: with a policy, it waits for the next link instead of failing. */
     const sendOrWait = (link: Link, method: string, frame: string): Effect.Effect<void, SessionClosed> =>
-      Effect.catchAll(sendOn(link, method, frame), (error) => {
+      Effect.catchAll(sendOn(link, method, frame, method !== "sendToolResponse"), (error) => {
         if (policy === undefined || ended !== undefined || closing !== undefined) return Effect.fail(error)
         return Effect.zipRight(current === link ? deactivate : Effect.void, write(method, frame))
       })
 
-    const write = (method: string, frame: string): Effect.Effect<void, SessionClosed> => {
-      if (ended !== undefined) return Effect.fail(closedError(method, ended))
-      if (closing !== undefined) return Effect.fail(closedError(method, closing))
-      if (current !== undefined) return sendOrWait(current, method, frame)
-      return Effect.flatMap(
-        Effect.mapError(
-          Deferred.await(nextLink),
-          (error) => new SessionClosed({ module: "LiveSession", method, code: error.code, reason: error.reason })
-        ),
-        () => write(method, frame)
-      )
-    }
+    /** Sends when run (not when built: a send effect can be retried or repeated). */
+    const write = (method: string, frame: string): Effect.Effect<void, SessionClosed> =>
+      Effect.suspend(() => {
+        if (ended !== undefined) return Effect.fail(closedError(method, ended))
+        if (closing !== undefined) return Effect.fail(closedError(method, closing))
+        if (current !== undefined) return sendOrWait(current, method, frame)
+        return Effect.flatMap(
+          Effect.mapError(
+            Deferred.await(nextLink),
+            (error) => new SessionClosed({ module: "LiveSession", method, code: error.code, reason: error.reason })
+          ),
+          () => write(method, frame)
+        )
+      })
 
     const sendEncoded = (
       method: string,
@@ -501,6 +600,10 @@ const parseDuration = (value: string | undefined): Duration.Duration => {
   const match = value === undefined ? null : /^(\d+(?:\.\d+)?)s$/.exec(value)
   return match === null ? Duration.seconds(60) : Duration.millis(Math.round(Number(match[1]) * 1000))
 }
+
+/** `sessionResumption.transparent: true` (Vertex AI): updates say `lastConsumedClientMessageIndex`. */
+const isTransparent = (setup: Protocol.Setup): boolean =>
+  (setup.sessionResumption as { readonly transparent?: unknown } | undefined)?.transparent === true
 
 /** Adds `sessionResumption: {}` when the session reconnects by itself and the config says nothing of resumption. */
 const withResumption = (
