@@ -97,6 +97,22 @@ describe("long sessions", () => {
       expect((yield* session.statistics).reconnects).toBe(1)
     }))
 
+  it.scopedLive("a drop mid-turn: the partial answer, then Reconnecting and Reconnected, in order; the next turn goes on", () =>
+    Effect.gen(function*() {
+      const emulator = yield* LiveEmulator.make({
+        onTurn: (turn) => turn.text === "long" ? [LiveEmulator.say("The first half", { turnComplete: false }), LiveEmulator.drop] : counting(turn)
+      })
+      const session = yield* (yield* client(emulator)).connect()
+      yield* session.sendRealtimeInput({ text: "long" })
+      const cut = yield* session.events.pipe(Stream.takeUntil(LiveEvent.is("Reconnected")), Stream.runCollect, Effect.map(Chunk.toReadonlyArray))
+      const tags = cut.map((e) => e._tag).filter((t) => t === "TextDelta" || t === "Reconnecting" || t === "Reconnected")
+      expect(tags.filter((t, i) => t !== tags[i - 1])).toEqual(["TextDelta", "Reconnecting", "Reconnected"])
+      expect(text(cut)).toBe("The first half")
+      yield* session.sendRealtimeInput({ text: "next" })
+      // The cut turn never completed: no handle covers it, so the resumed conversation has not had it.
+      expect(text(yield* untilTurn(session.events))).toBe("turn 0 resumed: next")
+    }))
+
   it.scopedLive("1007 ends the session (no retry storm): Closed with a ServerClosed, one connection", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make({ onTurn: counting })
