@@ -596,6 +596,7 @@ const main = async () => {
       warn(`soak: frames lost ${soak.framesLost}, duplicated or reordered ${soak.framesDuplicatedOrReordered}, model audio ${soak.modelAudioReceivedBytes} of ${soak.modelAudioSentBytes} bytes`)
     }
     if (soak.handovers < 5) warn(`soak: only ${soak.handovers} handovers`)
+    if (soak.turnsAnswered !== soak.turnsSpoken) warn(`soak: ${soak.turnsAnswered} of ${soak.turnsSpoken} spoken turns answered`)
   }
   const needsServer = [...only].some((name) => name !== "audio" && name !== "soak")
   const server = needsServer ? await startServer() : undefined

@@ -17,6 +17,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Scheduler from "effect/Scheduler"
 import * as Stream from "effect/Stream"
 import { pathToFileURL } from "node:url"
 import * as GeminiLive from "../src/GeminiLive.js"
@@ -83,7 +84,7 @@ const frameNumber = (message: unknown): number | undefined => {
 
 /**
  * A simulated clock: `sleep` waits for simulated time, which jumps to the next sleeper's deadline
- * whenever everything that can run has run. (The `TestClock` would do, but it gives each woken
+ * whenever everything that can run has run (see `simulate`). (The `TestClock` would do, but it gives each woken
  * sleeper a timer turn of the event loop: a millisecond a frame, minutes for 30 minutes of audio.)
  */
 const makeVirtualClock = () => {
@@ -121,17 +122,33 @@ const makeVirtualClock = () => {
 
 const idle = () => new Promise<void>((resolve) => setImmediate(resolve))
 
-/** Runs `effect` on a simulated clock, moving it whenever nothing else can run. */
+/**
+ * Runs `effect` on a simulated clock and a scheduler of its own: every fiber's work is a task in one
+ * queue, so "nothing can run" is exact (the queue is empty), and only then does the clock move.
+ */
 const simulate = async <A, E>(effect: Effect.Effect<A, E>): Promise<A> => {
   const { advance, clock } = makeVirtualClock()
-  const fiber = Effect.runFork(Effect.withClock(effect, clock))
+  let tasks: Array<Scheduler.Task> = []
+  const scheduler = Scheduler.make((task) => {
+    tasks.push(task)
+  }, Scheduler.defaultShouldYield)
+  const fiber = Effect.runFork(effect.pipe(Effect.withClock(clock), Effect.withScheduler(scheduler)))
   let stuck = 0
   while (true) {
-    await idle()
+    while (tasks.length > 0) {
+      const batch = tasks
+      tasks = []
+      for (const task of batch) task()
+    }
     const exit = fiber.unsafePoll()
     if (exit !== null) return Effect.runPromise(exit)
-    if (advance()) stuck = 0
-    else if (++stuck > 1_000) throw new Error("soak: nothing to run and nobody sleeping")
+    if (advance()) {
+      stuck = 0
+    } else {
+      // Nothing queued, nobody sleeping: the fiber's start, or work outside Effect; give it a turn.
+      if (++stuck > 1_000) throw new Error("soak: nothing to run and nobody sleeping")
+      await idle()
+    }
   }
 }
 

@@ -278,6 +278,144 @@ describe("long sessions", () => {
       }))
   })
 
+  describe("races around a lost connection", () => {
+    /** Closes the connection (1011) when the emulator reads audio frame `at`, the first time. */
+    const closeAtFrame = (at: number) => {
+      let closed = false
+      return (message: unknown) => {
+        if (closed || frameNumbers([message])[0] !== at) return undefined
+        closed = true
+        return [LiveEmulator.close(1011, "Internal error encountered.")]
+      }
+    }
+
+    it.scopedLive("a burst of audio across a 1011: sends that fail before the reader sees the close still go out", () =>
+      Effect.gen(function*() {
+        // The server's close frame fails the sends at once, before the close event reaches the reader.
+        const emulator = yield* LiveEmulator.make({ onTurn: () => [], onMessage: closeAtFrame(100) })
+        const session = yield* (yield* client(emulator)).connect()
+        const frames = numberedFrames(250)
+        const summary = yield* session.sendAudio(Stream.fromIterable(frames), { pacing: "none", audioStreamEnd: false }).pipe(
+          Effect.timeout("8 seconds")
+        )
+        expect(summary.framesSent).toBe(250)
+        yield* Effect.sleep("100 millis")
+        const received = (yield* emulator.connections).flatMap((r) => frameNumbers(r.clientMessages))
+        // Without transparent resumption, frames written to the dying socket and never read are gone;
+        // the rest arrive once, in order, up to the last.
+        expect(received.every((n, i) => i === 0 || n > received[i - 1])).toBe(true)
+        expect(received.at(-1)).toBe(249)
+      }))
+
+    it.scopedLive("the same with transparent resumption: every frame the server did not consume is sent again", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make({ onTurn: () => [], onMessage: closeAtFrame(100) })
+        const session = yield* (yield* client(emulator, {
+          backend: Backend.VERTEX_AI,
+          connectConfig: { responseModalities: ["TEXT"], sessionResumption: { transparent: true } }
+        })).connect()
+        yield* session.sendAudio(Stream.fromIterable(numberedFrames(250)), { pacing: "none", audioStreamEnd: false }).pipe(Effect.timeout("8 seconds"))
+        yield* session.events.pipe(Stream.takeUntil(LiveEvent.is("Reconnected")), Stream.runDrain, Effect.timeout("4 seconds"))
+        yield* Effect.sleep("100 millis")
+        const [, resumed] = yield* emulator.connections
+        // Silence completes no turn: the only handle is the one after setup, so all of it is owed.
+        expect(frameNumbers(resumed.clientMessages)).toEqual([...Array(250).keys()])
+      }))
+
+    it.scopedLive("the old connection dies during a goAway handover: a send issued meanwhile goes out", () =>
+      Effect.gen(function*() {
+        let connections = 0
+        const emulator = yield* LiveEmulator.make({
+          onTurn: counting,
+          connectionLifetime: "1000 millis",
+          goAwayBefore: "200 millis",
+          // The second connection's setup is slow: the first one's deadline passes meanwhile.
+          beforeSetupComplete: () => (++connections === 2 ? [LiveEmulator.wait("600 millis")] : [])
+        })
+        const session = yield* (yield* client(emulator)).connect()
+        yield* Effect.sleep("900 millis")
+        yield* session.sendRealtimeInput({ text: "during" }).pipe(Effect.timeout("4 seconds"))
+        expect(text(yield* untilTurn(session.events))).toContain("resumed: during")
+      }))
+
+    it.scopedLive("a transparent handover during which the old connection answers goes back, and switches after the turn", () =>
+      Effect.gen(function*() {
+        let connections = 0
+        let hellos = 0
+        const emulator = yield* LiveEmulator.make({
+          onTurn: counting,
+          beforeSetupComplete: () => (++connections === 2 ? [LiveEmulator.wait("400 millis")] : []),
+          onMessage: (message) => {
+            if ((message as { realtimeInput?: { text?: string } }).realtimeInput?.text !== "hello") return undefined
+            return ++hellos === 1
+              ? [LiveEmulator.send({ goAway: { timeLeft: "5s" } }), LiveEmulator.wait("200 millis"), LiveEmulator.say("Hi (old connection).")]
+              : [LiveEmulator.say("Hi (new connection).")]
+          }
+        })
+        const session = yield* (yield* client(emulator, {
+          backend: Backend.VERTEX_AI,
+          connectConfig: { responseModalities: ["TEXT"], sessionResumption: { transparent: true } }
+        })).connect()
+        yield* session.sendRealtimeInput({ text: "hello" })
+        const events = yield* session.events.pipe(Stream.takeUntil(LiveEvent.is("Reconnected")), Stream.runCollect, Effect.map(Chunk.toReadonlyArray))
+        expect(text(events)).toBe("Hi (old connection).")
+        expect(events.filter(LiveEvent.is("Reconnecting")).map((e) => e.attempt)).toEqual([1, 2])
+        // The second try resumes from the handle after the answer: "hello" is not owed any more.
+        expect(events.at(-1)).toEqual(LiveEvent.Reconnected({ resumed: true, attempts: 2, resent: 0, lost: 0 }))
+        expect(hellos).toBe(1)
+      }))
+
+    it.scopedLive("a handover that reaches its deadline with a call in flight voids the call", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make({
+          onTurn: () => [
+            LiveEmulator.send({ toolCall: { functionCalls: [{ id: "call-1", name: "slow", args: {} }] } }),
+            LiveEmulator.send({ goAway: { timeLeft: "1s" } })
+          ]
+        })
+        const slow = Tool.make("slow", { description: "slow", parameters: Schema.Struct({}), handler: () => Effect.as(Effect.sleep("2 seconds"), "ok") })
+        const session = yield* (yield* client(emulator)).connect({ tools: Tool.toolkit(slow) })
+        yield* session.sendRealtimeInput({ text: "go" })
+        const events = yield* session.events.pipe(Stream.takeUntil(LiveEvent.is("Reconnected")), Stream.runCollect, Effect.map(Chunk.toReadonlyArray))
+        expect(events.find(LiveEvent.is("ToolCallCancellation"))).toEqual(LiveEvent.ToolCallCancellation({ ids: ["call-1"] }))
+        yield* Effect.sleep("2200 millis")
+        const responses = (yield* emulator.connections).flatMap((r) => r.clientMessages.filter((m) => typeof m === "object" && m !== null && "toolResponse" in m))
+        expect(responses).toEqual([])
+      }), 10_000)
+
+    it.scopedLive("manual mode: a response to a voided call is not sent, even if it was issued before the drop was seen", () =>
+      Effect.gen(function*() {
+        let calls = 0
+        const emulator = yield* LiveEmulator.make({
+          onTurn: () => {
+            calls++
+            const call = LiveEmulator.send({ toolCall: { functionCalls: [{ id: `call-${calls}`, name: "getWeather", args: {} }] } })
+            return calls === 1 ? [call, LiveEmulator.wait("30 millis"), LiveEmulator.close(1011, "Internal error encountered.")] : [call]
+          }
+        })
+        const session = yield* (yield* client(emulator, {
+          connectConfig: { responseModalities: ["TEXT"], tools: [{ functionDeclarations: [{ name: "getWeather" }] }] }
+        })).connect()
+        // The application answers 100 ms later: by then the connection is gone, the next not there yet.
+        const answered = yield* session.events.pipe(
+          Stream.filter(LiveEvent.is("ToolCall")),
+          Stream.take(1),
+          Stream.runForEach(() =>
+            Effect.zipRight(
+              Effect.sleep("100 millis"),
+              session.sendToolResponse({ functionResponses: [{ id: "call-1", name: "getWeather", response: { output: "stale" } }] })
+            )
+          ),
+          Effect.fork
+        )
+        yield* session.sendRealtimeInput({ text: "weather?" })
+        yield* Fiber.join(answered).pipe(Effect.timeout("4 seconds"))
+        yield* Effect.sleep("100 millis")
+        const responses = (yield* emulator.connections).flatMap((r) => r.clientMessages.filter((m) => typeof m === "object" && m !== null && "toolResponse" in m))
+        expect(responses).toEqual([])
+      }))
+  })
+
   describe("reconnect timing (TestClock, in-memory transport)", () => {
     const memoryClient = (emulator: LiveEmulator.Service) =>
       GeminiLive.GeminiLive.pipe(Effect.provide(

@@ -47,12 +47,15 @@ export const makePair: Effect.Effect<readonly [Connection, Connection]> = Effect
       first ? Effect.zipRight(toA.end, toB.end) : Effect.void)
 
   const end = (inbox: Mailbox.Mailbox<Frame>, outbox: Mailbox.Mailbox<Frame>): Connection => ({
-    send: (frame) =>
-      Effect.flatMap(Deferred.poll(closed), (done) =>
+    send: (frame) => {
+      const failure = Effect.flatMap(Deferred.await(closed), (info) =>
+        Effect.fail(new SessionClosed({ module: "Transport", method: "send", code: info.code, reason: info.reason })))
+      return Effect.flatMap(Deferred.poll(closed), (done) =>
         Option.isNone(done)
-          ? Effect.asVoid(outbox.offer(frame))
-          : Effect.flatMap(done.value, (info) =>
-            Effect.fail(new SessionClosed({ module: "Transport", method: "send", code: info.code, reason: info.reason })))),
+          // `false`: the pair ended while the offer waited for room; the frame never went out.
+          ? Effect.flatMap(outbox.offer(frame), (accepted) => (accepted ? Effect.void : failure))
+          : failure)
+    },
     // A full buffer suspends `send` itself.
     awaitWritable: Effect.void,
     frames: Stream.repeatEffectChunkOption(

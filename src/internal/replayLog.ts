@@ -27,17 +27,19 @@ interface Entry {
 }
 
 export interface ReplayLog {
-  /** A client message went out on `link` as its `index`-th message. */
+  /** A client message goes out on `link` as its `index`-th message (written down as it is handed to the socket). */
   readonly sent: (link: number, index: number, frame: string) => void
+  /** That message did not go out after all (its connection was closing). */
+  readonly retract: (link: number, index: number) => void
   /** A handle was issued on `link` covering its messages up to `index`: those are no longer needed. */
   readonly consumed: (link: number, index: number) => void
   /** The messages to send again, oldest first, and how many were given up for room. */
   readonly pending: () => { readonly frames: ReadonlyArray<string>; readonly dropped: number }
   /**
-   * The pending messages were all sent again on `link`, from its `firstIndex`-th message on: they
-   * are now owed by that connection (and what was given up is reported: forgotten).
+   * The first `count` pending messages were all sent again on `link`, from its `firstIndex`-th
+   * message on: they are now owed by that connection (and what was given up is reported: forgotten).
    */
-  readonly resentOn: (link: number, firstIndex: number) => void
+  readonly resentOn: (link: number, firstIndex: number, count: number) => void
   /** Forgets everything (the session starts afresh: nothing of the old context will be resumed). */
   readonly clear: () => void
 }
@@ -97,8 +99,19 @@ export const make = (maxBytes: number): ReplayLog => {
       compact()
     },
     pending: () => ({ frames: entries.slice(head).map((entry) => entry.frame), dropped }),
-    resentOn: (link, firstIndex) => {
-      entries = entries.slice(head).map((entry, i) => ({ ...entry, link, index: firstIndex + i }))
+    retract: (link, index) => {
+      for (let i = entries.length - 1; i >= head; i--) {
+        const entry = entries[i]
+        if (entry.link === link && entry.index === index) {
+          entries.splice(i, 1)
+          bytes -= entry.bytes
+          return
+        }
+        if (entry.link < link || (entry.link === link && entry.index < index)) return
+      }
+    },
+    resentOn: (link, firstIndex, count) => {
+      entries = entries.slice(head).map((entry, i) => (i < count ? { ...entry, link, index: firstIndex + i } : entry))
       head = 0
       dropped = 0
       lastDropped = undefined

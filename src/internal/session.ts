@@ -53,16 +53,22 @@ const defaultAudioBufferSize = 150
  */
 const replayLogBytes = 8 * 1024 * 1024
 
+type ResumptionUpdate = NonNullable<Protocol.ServerMessage["sessionResumptionUpdate"]>
+
 /** A new link, and what transparent resumption sent again on it. */
 interface Resumed {
   readonly link: Link
+  /** Resumed with a handle (or a fresh conversation). */
+  readonly resumed: boolean
+  /** The index of the first message sent again on the link. */
+  readonly resentFrom: number
   /** Client messages sent again. */
   readonly resent: number
-  /** Client messages the server may not have consumed that were too old to be sent again. */
+  /** Client messages the server may not have consumed that were not sent again (too old for the log, or a fresh start). */
   readonly lost: number
 }
 
-const nothingResent = { resent: 0, lost: 0 }
+const nothingResent = { resumed: false, resentFrom: 0, resent: 0, lost: 0 }
 
 export const make = <R>(options: Options<R>): Effect.Effect<LiveSession, LiveError, Scope.Scope | Services | R> =>
   Effect.gen(function*() {
@@ -93,6 +99,14 @@ interface Link {
   activated: boolean
   /** Replaced by a newer link (goAway handover): its close is not the session's business. */
   superseded: boolean
+  /** The model said something here while it was not the current link (during a handover). */
+  outputWhileSwitching: boolean
+  /**
+   * Resumption updates that arrived while it was not the current link: they count if and when it
+   * becomes (or again becomes) the current one, not before (a link being switched to may still be
+   * given up, and the old one's late handles must not move the handle past what a new link resumed).
+   */
+  readonly heldUpdates: Array<ResumptionUpdate>
 }
 
 const open = <R>(
@@ -145,16 +159,12 @@ const open = <R>(
     /** The latest resumption handle the server said can be resumed, and whether it is newer than any generation. */
     let handle: string | undefined
     let handleFresh = false
-    /**
-     * The link whose resumption updates count: the current one. A resumed link's count once it has
-     * sent again what it owes (its first handle is the old one's state, the resent messages aside);
-     * none while switching, so that the old link's late updates do not move the handle.
-     */
-    let handleSource: Link | undefined
     /** Transparent resumption: what the server may not have consumed, to send again on reconnecting. */
     const replay = policy !== undefined && isTransparent(setup) ? ReplayLog.make(replayLogBytes) : undefined
     let generating = false
     const pendingCalls = new Set<string>()
+    /** Calls a lost connection voided: their responses are not sent (the resumed conversation never made them). */
+    const voided = new Set<string>()
 
     const closedError = (method: string, info: Transport.CloseInfo) =>
       new SessionClosed({ module: "LiveSession", method, code: info.code, reason: info.reason })
@@ -185,15 +195,9 @@ const open = <R>(
     const observe = (link: Link, message: Protocol.ServerMessage, events: ReadonlyArray<LiveEvent.LiveEvent>) => {
       if (message.setupComplete !== undefined) Deferred.unsafeDone(link.setupDone, Exit.succeed(message.setupComplete.sessionId))
       const update = message.sessionResumptionUpdate
-      if (update !== undefined && link === handleSource) {
-        if (update.resumable === true && update.newHandle !== undefined && update.newHandle !== "") {
-          handle = update.newHandle
-          handleFresh = true
-          // Without the index (not Vertex AI), the handle is taken to cover what was sent until now.
-          replay?.consumed(link.index, Number(update.lastConsumedClientMessageIndex ?? link.sent - 1))
-        } else {
-          handleFresh = false
-        }
+      if (update !== undefined) {
+        if (link === current) applyUpdate(link, update)
+        else link.heldUpdates.push(update)
       }
       for (const event of events) {
         switch (event._tag) {
@@ -201,6 +205,7 @@ const open = <R>(
           case "TextDelta":
             generating = true
             handleFresh = false
+            if (link !== current) link.outputWhileSwitching = true
             break
           case "TurnComplete":
           case "Interrupted":
@@ -208,11 +213,24 @@ const open = <R>(
             break
           case "ToolCall":
             for (const call of event.functionCalls) if (call.id !== undefined) pendingCalls.add(call.id)
+            if (link !== current) link.outputWhileSwitching = true
             break
           case "ToolCallCancellation":
             for (const callId of event.ids) pendingCalls.delete(callId)
             break
         }
+      }
+    }
+
+    /** The latest handle the server said can be resumed (a non-empty `newHandle` with `resumable: true`) is kept. */
+    const applyUpdate = (link: Link, update: ResumptionUpdate) => {
+      if (update.resumable === true && update.newHandle !== undefined && update.newHandle !== "") {
+        handle = update.newHandle
+        handleFresh = true
+        // Without the index (not Vertex AI), the handle is taken to cover what was sent until now.
+        replay?.consumed(link.index, Number(update.lastConsumedClientMessageIndex ?? link.sent - 1))
+      } else {
+        handleFresh = false
       }
     }
 
@@ -274,10 +292,10 @@ const open = <R>(
             index: linksOpened++,
             sent: 0,
             activated: false,
-            superseded: false
+            superseded: false,
+            outputWhileSwitching: false,
+            heldUpdates: []
           }
-          // A fresh conversation owes nothing: its updates count from the start.
-          if (resumeWith === undefined) handleSource = link
           yield* connection.frames.pipe(
             Stream.runForEach((frame) => handleFrame(link, frame)),
             Effect.zipRight(Effect.flatMap(connection.closed, (info) => linkClosed(link, info))),
@@ -317,19 +335,22 @@ const open = <R>(
     const activate = (link: Link) =>
       Effect.suspend(() => {
         current = link
-        handleSource = link
         link.activated = true
+        for (const update of link.heldUpdates) applyUpdate(link, update)
+        link.heldUpdates.length = 0
         const waiting = nextLink
         return Deferred.succeed(waiting, link)
       })
 
-    /** From now on, sends wait for the next link. */
+    /** From now on, sends wait for the next link (on the same Deferred as those already waiting, if any). */
     const deactivate = Effect.suspend(() => {
       current = undefined
-      handleSource = undefined
-      return Effect.map(Deferred.make<Link, SessionClosed>(), (deferred) => {
-        nextLink = deferred
-      })
+      return Effect.flatMap(Deferred.isDone(nextLink), (done) =>
+        done
+          ? Effect.map(Deferred.make<Link, SessionClosed>(), (deferred) => {
+            nextLink = deferred
+          })
+          : Effect.void)
     })
 
     /** A link's connection closed: tell the application, then decide for the session. */
@@ -350,37 +371,45 @@ const open = <R>(
      * Opens the next link (resuming with `resumeWith`) and, with transparent resumption, sends on it
      * again what the server had not consumed; the link is not the session's yet (`activate`).
      */
-    const connectNext = (resumeWith: string | undefined): Effect.Effect<Resumed, LiveError> =>
-      Effect.flatMap(connectLink(resumeWith), (link) =>
-        resend(link, resumeWith !== undefined).pipe(
-          Effect.map((replayed) => ({ link, ...replayed })),
-          Effect.tapError(() => Scope.close(link.scope, Exit.void))
-        ))
+    const connectNext = (
+      resumeWith: string | undefined,
+      stillWanted: () => boolean = () => true
+    ): Effect.Effect<Resumed | "abandoned", LiveError> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(restore(connectLink(resumeWith)), (link): Effect.Effect<Resumed | "abandoned", LiveError> => {
+          if (!stillWanted()) return Effect.as(Scope.close(link.scope, Exit.void), "abandoned" as const)
+          return restore(resend(link, resumeWith !== undefined)).pipe(
+            Effect.map((replayed): Resumed => ({ link, ...replayed })),
+            // Failed or interrupted: the link is nobody's; close it (it would go on reading).
+            Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(link.scope, Exit.void)))
+          )
+        })
+      )
 
+    /**
+     * `connectNext`, then `use` its link at once: an interruption (the session closing, the old link
+     * dying during a handover) cannot fall between, so a connected link is never left unused.
+     */
+    const connectThen = <A>(
+      resumeWith: string | undefined,
+      stillWanted: (() => boolean) | undefined,
+      use: (result: Either.Either<Resumed | "abandoned", LiveError>) => Effect.Effect<A>
+    ): Effect.Effect<A> =>
+      Effect.uninterruptibleMask((restore) => Effect.flatMap(Effect.either(restore(connectNext(resumeWith, stillWanted))), use))
+
+    /**
+     * Transparent resumption, on a link resumed with the handle: sends again what the server had not
+     * consumed. The log itself changes only when the session switches to the link (`switchTo`).
+     */
     const resend = (link: Link, resumed: boolean): Effect.Effect<Omit<Resumed, "link">, SessionClosed> =>
       Effect.suspend(() => {
-        if (replay === undefined) {
-          handleSource = link
-          return Effect.succeed(nothingResent)
-        }
-        if (!resumed) {
-          // A fresh conversation: the old one's messages belong to a context that is gone.
-          replay.clear()
-          return Effect.succeed(nothingResent)
-        }
+        if (replay === undefined) return Effect.succeed({ ...nothingResent, resumed })
         const { dropped, frames } = replay.pending()
-        const firstIndex = link.sent
+        // A fresh conversation: the old one's messages belong to a context that is gone.
+        if (!resumed) return Effect.succeed({ resumed, resentFrom: 0, resent: 0, lost: frames.length + dropped })
+        const resentFrom = link.sent
         return Effect.forEach(frames, (frame) => sendOn(link, "resend", frame, false), { discard: true }).pipe(
-          Effect.zipRight(Effect.sync(() => {
-            replay.resentOn(link.index, firstIndex)
-            handleSource = link
-          })),
-          Effect.zipRight(
-            dropped === 0 ? Effect.void : Effect.logWarning(
-              `effect-gemini-live: ${dropped} client messages the server may not have consumed were too old to send again (the replay log holds ${replayLogBytes} bytes)`
-            )
-          ),
-          Effect.as({ resent: frames.length, lost: dropped })
+          Effect.as({ resumed, resentFrom, resent: frames.length, lost: dropped })
         )
       })
 
@@ -390,6 +419,7 @@ const open = <R>(
       if (pendingCalls.size === 0) return Effect.void
       const ids = [...pendingCalls]
       pendingCalls.clear()
+      for (const id of ids) voided.add(id)
       return Effect.zipRight(dispatcher?.onCancellation(ids) ?? Effect.void, hub.publish([LiveEvent.ToolCallCancellation({ ids })]))
     })
 
@@ -411,18 +441,27 @@ const open = <R>(
           wait = true
           attempt++
           yield* hub.publish([LiveEvent.Reconnecting({ attempt, reason: "Closed", close: cause })])
-          const result = yield* Effect.either(connectNext(resumeWith))
+          const result = yield* connectThen(
+            resumeWith,
+            undefined,
+            (result): Effect.Effect<Either.Either<Resumed, LiveError>> =>
+              Either.isLeft(result)
+                ? Effect.succeed(Either.left(result.left))
+                : result.right === "abandoned"
+                ? Effect.dieMessage("a reconnection is never abandoned")
+                : Effect.as(switchTo(result.right), Either.right(result.right))
+          )
           if (Either.isRight(result)) {
-            const { link, lost, resent } = result.right
-            statistics.reconnected()
-            yield* activate(link)
+            const { lost, resent } = result.right
             return yield* hub.publish([LiveEvent.Reconnected({ resumed: resumeWith !== undefined, attempts: attempt, resent, lost })])
           }
           failure = result.left
-          if (resumeWith !== undefined && failure._tag === "SetupRejected" && !failure.retryable) {
-            // The handle was refused (expired, unknown): start afresh rather than fail.
+          if (failure._tag === "SetupRejected" && failure.code === 1007 && resumeWith !== undefined) {
+            // The handle was refused (expired, unknown: INVALID_ARGUMENT): start afresh rather than fail.
             resumeWith = handle = undefined
             wait = false
+          } else if (isFinal(failure)) {
+            break
           }
         }
         yield* finish(
@@ -435,28 +474,68 @@ const open = <R>(
     const startHandover = (link: Link, timeLeft: string | undefined): Effect.Effect<void> =>
       FiberHandle.run(supervisor, handover(link, parseDuration(timeLeft)), { onlyIfMissing: true }).pipe(Effect.asVoid)
 
+    /**
+     * The handover: at a safe point (or at `timeLeft` minus the margin, whatever happens), connect the
+     * next link with the handle. If the model said something on the old link meanwhile, the
+     * conversation moved on past the handle (and, with transparent resumption, the new link was sent
+     * again what the old one is answering): go back to the old link and try again at the next safe
+     * point, with a newer handle. At the deadline, switch anyway; calls still in flight are voided.
+     */
     const handover = (link: Link, timeLeft: Duration.Duration): Effect.Effect<void> =>
       Effect.gen(function*() {
         const margin = Duration.min(policy!.handoverMargin, Duration.times(timeLeft, 0.5))
-        const safe = Effect.repeat(Effect.sync(isSafePoint), { until: (safe) => safe, schedule: Schedule.spaced("20 millis") })
-        yield* Effect.timeout(safe, Duration.subtract(timeLeft, margin)).pipe(Effect.ignore)
-        if (ended !== undefined || link !== current) return
-        yield* hub.publish([LiveEvent.Reconnecting({ attempt: 1, reason: "GoAway", close: undefined })])
-        yield* deactivate
-        const resumeWith = handle
-        const result = yield* Effect.either(connectNext(resumeWith))
-        if (Either.isLeft(result)) {
-          // The old connection still works until its deadline: keep it; its close will reconnect.
-          yield* activate(link)
-          return
+        const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(timeLeft) - Duration.toMillis(margin)
+        for (let attempt = 1; ended === undefined && link === current; attempt++) {
+          const late = !(yield* safePointBefore(deadline))
+          if (ended !== undefined || link !== current) return
+          if (late) yield* voidPendingCalls
+          yield* hub.publish([LiveEvent.Reconnecting({ attempt, reason: "GoAway", close: undefined })])
+          yield* deactivate
+          link.outputWhileSwitching = false
+          const resumeWith = handle
+          // Checked before anything is sent again on the new link (it would answer it too).
+          const stillWanted = () => late || !link.outputWhileSwitching
+          const outcome = yield* connectThen(resumeWith, stillWanted, (result): Effect.Effect<"failed" | "again" | Resumed> => {
+            // The old connection still works until its deadline: keep it; its close will reconnect.
+            if (Either.isLeft(result)) return Effect.as(activate(link), "failed" as const)
+            if (result.right === "abandoned") return Effect.as(activate(link), "again" as const)
+            link.superseded = true
+            return Effect.as(switchTo(result.right), result.right)
+          })
+          if (outcome === "failed") return
+          if (outcome === "again") continue
+          yield* hub.publish([LiveEvent.Reconnected({ resumed: resumeWith !== undefined, attempts: attempt, resent: outcome.resent, lost: outcome.lost })])
+          return yield* link.connection.close(1000, "")
         }
-        const { lost, resent } = result.right
-        statistics.reconnected()
-        link.superseded = true
-        yield* activate(result.right.link)
-        yield* hub.publish([LiveEvent.Reconnected({ resumed: resumeWith !== undefined, attempts: 1, resent, lost })])
-        yield* link.connection.close(1000, "")
       })
+
+    /** Makes a new link the session's. */
+    const switchTo = (next: Resumed): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (replay !== undefined) {
+          if (next.resumed) replay.resentOn(next.link.index, next.resentFrom, next.resent)
+          else replay.clear()
+        }
+        statistics.reconnected()
+        generating = false
+        // Resumed: the state is the handle's (plus what was sent again), a safe point.
+        handleFresh = true
+        const warning = next.lost === 0 ? Effect.void : Effect.logWarning(
+          `effect-gemini-live: ${next.lost} client messages the server may not have consumed were not sent again (${
+            next.resumed ? `too old for the replay log of ${replayLogBytes} bytes` : "the session started afresh"
+          })`
+        )
+        return Effect.zipRight(warning, activate(next.link))
+      })
+
+    /** Waits for a safe point until `deadline` (epoch millis): whether one came. */
+    const safePointBefore = (deadline: number): Effect.Effect<boolean> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.repeat(Effect.sync(isSafePoint), { until: (safe) => safe, schedule: Schedule.spaced("20 millis") }).pipe(
+          Effect.timeout(Duration.millis(Math.max(0, deadline - now))),
+          Effect.as(true),
+          Effect.catchAll(() => Effect.succeed(false))
+        ))
 
     /** No generation and no function call in flight, and a handle newer than the last generation. */
     const isSafePoint = () => !generating && pendingCalls.size === 0 && (handle === undefined || handleFresh)
@@ -479,7 +558,10 @@ const open = <R>(
           link.connection.send(frame),
           (error) => new SessionClosed({ module: "LiveSession", method, code: error.code, reason: error.reason })
         )
-        return replay === undefined || !replayable ? sent : Effect.tap(sent, () => replay.sent(link.index, index, frame))
+        if (replay === undefined || !replayable) return sent
+        // Written down with its index, in wire order; taken back if it did not go out.
+        replay.sent(link.index, index, frame)
+        return Effect.tapError(sent, () => Effect.sync(() => replay.retract(link.index, index)))
       })
 
     /** A send found its link closing: with a policy, it waits for the next link instead of failing. */
@@ -510,8 +592,28 @@ const open = <R>(
     ): Effect.Effect<void, ConfigError | SessionClosed> =>
       Either.isLeft(encoded) ? Effect.fail(encoded.left) : write(method, encoded.right)
 
-    const sendToolResponse = (input: Protocol.ToolResponseInput) => {
-      const responses = Protocol.functionResponsesOf(input)
+    /** Resolves once there is a link to send on (or the session is over: the send will say so). */
+    const linkReady = Effect.suspend(() =>
+      current !== undefined || ended !== undefined || closing !== undefined ? Effect.void : Effect.ignore(Deferred.await(nextLink))
+    )
+
+    /** Function responses, but not to calls a lost connection voided (checked once a link is there). */
+    const sendToolResponse = (input: Protocol.ToolResponseInput) =>
+      Effect.zipRight(
+        linkReady,
+        Effect.suspend(() => {
+          const all = Protocol.functionResponsesOf(input)
+          const responses = all.filter((response) => response.id === undefined || !voided.has(response.id))
+          if (responses.length === all.length) return sendToolResponses(responses)
+          const stale = all.flatMap((response) => (response.id !== undefined && voided.has(response.id) ? [response.id] : []))
+          return Effect.zipRight(
+            Effect.logWarning(`effect-gemini-live: not sent: responses to calls voided by a lost connection (${stale.join(", ")})`),
+            responses.length === 0 ? Effect.void : sendToolResponses(responses)
+          )
+        })
+      )
+
+    const sendToolResponses = (responses: ReadonlyArray<Protocol.FunctionResponse>) => {
       return sendEncoded(
         "sendToolResponse",
         Protocol.encodeToolResponse(
@@ -600,6 +702,10 @@ const parseDuration = (value: string | undefined): Duration.Duration => {
   const match = value === undefined ? null : /^(\d+(?:\.\d+)?)s$/.exec(value)
   return match === null ? Duration.seconds(60) : Duration.millis(Math.round(Number(match[1]) * 1000))
 }
+
+/** A failure to reconnect that trying again cannot fix (a rejected setup the policy would not retry, bad config). */
+const isFinal = (failure: LiveError): boolean =>
+  (failure._tag === "SetupRejected" && !failure.retryable) || failure._tag === "ConfigError"
 
 /** `sessionResumption.transparent: true` (Vertex AI): updates say `lastConsumedClientMessageIndex`. */
 const isTransparent = (setup: Protocol.Setup): boolean =>
