@@ -12,6 +12,7 @@
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { isCommonServerMessage } from "./internal/serverMessageFastPath.js"
 import { ConfigError, ProtocolError } from "./LiveError.js"
 import type { Frame } from "./Transport.js"
 
@@ -638,6 +639,8 @@ const textDecoder = new TextDecoder()
 
 /**
  * Decodes one server frame, text or binary (the service sends binary frames of pretty-printed JSON).
+ * The common `serverContent` messages (audio, text, transcriptions) are checked by hand and used as
+ * parsed; every other message goes through the `ServerMessage` Schema.
  *
  * @since 0.1.0
  * @category Decoding
@@ -653,6 +656,7 @@ export const decodeServerMessage = (frame: Frame): Either.Either<ServerMessage, 
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     return Either.left(protocolError(`a frame is not a JSON object: ${preview(text)}`))
   }
+  if (isCommonServerMessage(json)) return Either.right(json)
   return Either.mapLeft(
     decodeMessage(json),
     (error) => protocolError(`a server message does not match the protocol: ${ParseResult.TreeFormatter.formatErrorSync(error)}`)

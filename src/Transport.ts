@@ -1,8 +1,8 @@
 /**
  * The Transport service: opens one WebSocket connection and hands back a scoped `Connection`.
  *
- * Two layers ship: `layerWebSocket` (the `ws` package, driven through `@effect/platform`'s Socket,
- * with request headers) and `layerMemory` (an in-process pair of connections, for tests that need no
+ * Two layers ship: `layerWebSocket` (the `ws` package, read from its own events, with request
+ * headers) and `layerMemory` (an in-process pair of connections, for tests that need no
  * socket at all; the emulator in `effect-gemini-live/testing` serves both).
  *
  * @since 0.1.0

@@ -1,14 +1,13 @@
 /**
- * A `Connection` over a `ws` WebSocket, client side or server side, driven by `@effect/platform`'s
- * Socket (open, open timeout, reading). Writes go straight to `ws.send` after a state check.
+ * A `Connection` over a `ws` WebSocket, client side or server side, on the socket's own events: no
+ * fiber of its own. Frames go from the `message` listener into a buffer that `frames` drains a
+ * chunk at a time; the socket is paused while the buffer holds `readHighWaterMark` frames. Writes
+ * go straight to `ws.send` after a state check.
  */
-import * as Socket from "@effect/platform/Socket"
-import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
@@ -29,8 +28,9 @@ const drainPollInterval = "5 millis"
 /** How long `close` waits for the peer's close frame before dropping the connection. */
 const closeHandshakeTimeout = "3 seconds"
 
-const CLOSED = 3
+const CONNECTING = 0
 const OPEN = 1
+const CLOSED = 3
 
 /** Opens a client connection (upgrade request with headers). */
 export const open = (request: OpenRequest): Effect.Effect<Connection, ConnectError, Scope.Scope> =>
@@ -47,68 +47,66 @@ export const fromWebSocket = (
   Effect.gen(function*() {
     const received = yield* Mailbox.make<Frame>()
     const closed = yield* Deferred.make<CloseInfo>()
-    const opened = yield* Deferred.make<void>()
-    let ws: WebSocket | undefined
+    const opened = yield* Deferred.make<void, ConnectError>()
+    /** Frames in `received` (counted here: `takeAll` empties it). */
+    let buffered = 0
     let paused = false
     let closing: CloseInfo | undefined
 
-    const acquireSocket = Effect.acquireRelease(
-      Effect.map(acquire, (socket) => {
-        ws = socket
-        // The Socket listens for errors once; this keeps a late second error from being unhandled.
-        socket.on("error", () => {})
-        socket.on("close", (code: number, reason: Buffer) => {
-          Deferred.unsafeDone(closed, Exit.succeed({ code, reason: reason.toString("utf8"), wasClean: code !== 1006 }))
-        })
-        if (socket.readyState === CLOSED) {
-          Deferred.unsafeDone(closed, Exit.succeed({ code: 1006, reason: "", wasClean: false }))
-        }
-        return socket as unknown as globalThis.WebSocket
-      }),
-      () => Effect.sync(() => ws !== undefined && ws.readyState === OPEN && ws.close(1000))
-    )
+    const socket = yield* Effect.acquireRelease(acquire, (ws) =>
+      Effect.sync(() => {
+        if (ws.readyState === OPEN) ws.close(1000)
+        // An open that timed out: abort the handshake rather than leave a connection behind.
+        else if (ws.readyState === CONNECTING) ws.terminate()
+      }))
 
-    const socket = yield* Socket.fromWebSocket(acquireSocket, { openTimeout, closeCodeIsError: () => false })
-
-    const onFrame = (data: string | Uint8Array) => {
-      received.unsafeOffer(data)
-      if (!paused && ws !== undefined && received.unsafeSize().pipe(Option.getOrElse(() => 0)) >= readHighWaterMark) {
+    socket.on("message", (data: WebSocket.RawData, isBinary: boolean) => {
+      // `binaryType` is "nodebuffer": binary data is one Buffer (fragments joined); text is decoded as UTF-8.
+      received.unsafeOffer(isBinary ? (data as Buffer) : data.toString())
+      if (++buffered >= readHighWaterMark && !paused) {
         paused = true
-        ws.pause()
+        socket.pause()
       }
+    })
+    // Before the open, an error is the open's failure; after it, the close that follows says it all.
+    // Only the error's message is kept: the error itself may hold the URL, which holds the key.
+    socket.on("error", (error: Error) => {
+      Deferred.unsafeDone(opened, Exit.fail(openError(error)))
+    })
+    const onClose = (info: CloseInfo) => {
+      Deferred.unsafeDone(opened, Exit.fail(openFailure(info)))
+      Deferred.unsafeDone(closed, Exit.succeed(info))
+      received.unsafeDone(Exit.void)
     }
+    socket.on("close", (code: number, reason: Buffer) => {
+      onClose({ code, reason: reason.toString("utf8"), wasClean: code !== 1006 })
+    })
+    if (socket.readyState === OPEN) Deferred.unsafeDone(opened, Exit.void)
+    else if (socket.readyState === CLOSED) onClose({ code: 1006, reason: "", wasClean: false })
+    else socket.once("open", () => Deferred.unsafeDone(opened, Exit.void))
 
-    const reader = yield* socket.runRaw(onFrame, { onOpen: Deferred.succeed(opened, undefined) }).pipe(
-      Effect.exit,
-      Effect.tap(() => received.end),
-      Effect.forkScoped
+    yield* Deferred.await(opened).pipe(
+      Effect.timeoutFail({
+        duration: openTimeout,
+        onTimeout: () =>
+          new ConnectError({ module: "Transport", method: "open", reason: "Timeout", description: "timed out opening the WebSocket" })
+      })
     )
-
-    const failed = Fiber.join(reader).pipe(
-      Effect.flatMap((exit) =>
-        Exit.match(exit, {
-          onSuccess: () => Effect.flatMap(Deferred.await(closed), (info) => Effect.fail(openFailure(info))),
-          onFailure: (cause) => Effect.fail(socketFailure(cause))
-        })
-      )
-    )
-    yield* Effect.raceFirst(Deferred.await(opened), failed)
-
-    const socketOf = ws as unknown as WebSocket
 
     const frames: Stream.Stream<Frame> = Stream.repeatEffectChunkOption(
       Effect.flatMap(received.takeAll, ([chunk, done]) => {
+        buffered = 0
         if (paused) {
           paused = false
-          socketOf.resume()
+          socket.resume()
         }
         return done && Chunk.isEmpty(chunk) ? Effect.fail(Option.none()) : Effect.succeed(chunk)
       })
     )
 
     const send = (frame: Frame): Effect.Effect<void, SessionClosed> => {
-      if (socketOf.readyState === OPEN && closing === undefined) {
-        socketOf.send(frame)
+      if (socket.readyState === OPEN && closing === undefined) {
+        socket.send(frame)
         return Effect.void
       }
       return Effect.flatMap(
@@ -121,11 +119,11 @@ export const fromWebSocket = (
       )
     }
 
-    const terminate = Effect.sync(() => socketOf.terminate())
+    const terminate = Effect.sync(() => socket.terminate())
 
-    const drained = Effect.sync(() => socketOf.bufferedAmount <= writeHighWaterMark || socketOf.readyState !== OPEN)
+    const drained = Effect.sync(() => socket.bufferedAmount <= writeHighWaterMark || socket.readyState !== OPEN)
     const awaitWritable: Effect.Effect<void> = Effect.suspend(() =>
-      socketOf.bufferedAmount <= writeHighWaterMark
+      socket.bufferedAmount <= writeHighWaterMark
         ? Effect.void
         : Effect.repeat(Effect.zipRight(Effect.sleep(drainPollInterval), drained), { until: (done) => done }).pipe(
           Effect.asVoid
@@ -137,11 +135,11 @@ export const fromWebSocket = (
         if (paused) {
           // The close frame must be read even if nobody reads the frames any more.
           paused = false
-          socketOf.resume()
+          socket.resume()
         }
-        if (closing === undefined && socketOf.readyState === OPEN) {
+        if (closing === undefined && socket.readyState === OPEN) {
           closing = { code, reason, wasClean: true }
-          socketOf.close(code, reason)
+          socket.close(code, reason)
         }
         return Deferred.await(closed).pipe(
           Effect.timeoutTo({
@@ -171,18 +169,9 @@ const openFailure = (info: CloseInfo): ConnectError =>
     description: `the connection closed while opening (code ${info.code})`
   })
 
-/** Maps the Socket's failure to a ConnectError, keeping only the message (an error event holds the URL). */
-const socketFailure = (cause: Cause.Cause<Socket.SocketError>): ConnectError => {
-  const error = Option.getOrUndefined(Cause.failureOption(cause))
-  if (error !== undefined && error.reason === "OpenTimeout") {
-    return new ConnectError({
-      module: "Transport",
-      method: "open",
-      reason: "Timeout",
-      description: "timed out opening the WebSocket"
-    })
-  }
-  const message = error !== undefined && "cause" in error ? describe(error.cause) : "the WebSocket failed to open"
+/** Maps an error event before the open to a ConnectError (an HTTP answer to the upgrade keeps its status). */
+const openError = (error: unknown): ConnectError => {
+  const message = error instanceof Error ? error.message : "the WebSocket failed to open"
   const status = httpStatus(message)
   return new ConnectError({
     module: "Transport",
@@ -191,14 +180,4 @@ const socketFailure = (cause: Cause.Cause<Socket.SocketError>): ConnectError => 
     ...(status === undefined ? {} : { status }),
     description: status === undefined ? message : `the server answered the upgrade with HTTP ${status}`
   })
-}
-
-const describe = (cause: unknown): string => {
-  if (typeof cause === "object" && cause !== null && "message" in cause && typeof cause.message === "string") {
-    return cause.message
-  }
-  if (typeof cause === "object" && cause !== null && "error" in cause && cause.error instanceof Error) {
-    return cause.error.message
-  }
-  return "the WebSocket failed to open"
 }
