@@ -284,8 +284,10 @@ const open = <R>(
             activated: false,
             superseded: false
           }
-          yield* connection.frames.pipe(
-            Stream.runForEachChunk((frames) => handleFrames(link, frames)),
+          const reading = connection.runFrames === undefined
+            ? Stream.runForEachChunk(connection.frames, (frames) => handleFrames(link, frames))
+            : connection.runFrames((frame) => handleFrame(link, frame))
+          yield* reading.pipe(
             Effect.zipRight(Effect.flatMap(connection.closed, (info) => linkClosed(link, info))),
             Effect.forkScoped
           )

@@ -1,14 +1,15 @@
 /**
  * A `Connection` over a `ws` WebSocket, client side or server side, on the socket's own events: no
- * fiber of its own. Frames go from the `message` listener into a buffer that `frames` drains a
- * chunk at a time; the socket is paused while the buffer holds `readHighWaterMark` frames. Writes
- * go straight to `ws.send` after a state check.
+ * fiber of its own. With `runFrames`, the `message` listener hands each frame to the handler at once;
+ * frames queue in a backlog only behind a handler's wait (or while nobody reads), and `frames` drains
+ * that backlog a chunk at a time. The socket is paused while the backlog holds `readHighWaterMark`
+ * frames. Writes go straight to `ws.send` after a state check.
  */
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Mailbox from "effect/Mailbox"
+import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -45,13 +46,46 @@ export const fromWebSocket = (
   openTimeout: OpenRequest["openTimeout"]
 ): Effect.Effect<Connection, ConnectError, Scope.Scope> =>
   Effect.gen(function*() {
-    const received = yield* Mailbox.make<Frame>()
     const closed = yield* Deferred.make<CloseInfo>()
     const opened = yield* Deferred.make<void, ConnectError>()
-    /** Frames in `received` (counted here: `takeAll` empties it). */
-    let buffered = 0
+    /** Frames received and not handled yet: nobody reading, or queued behind a handler's wait. */
+    let backlog: Array<Frame> = []
     let paused = false
+    /** The closing handshake this side started. */
     let closing: CloseInfo | undefined
+    /** The socket has closed: no frame will follow the backlog. */
+    let ended = false
+    /** `runFrames`' handler, while it runs. */
+    let handler: ((frame: Frame) => Effect.Effect<void> | undefined) | undefined
+    /** Frames queue in the backlog while set: the handler's wait, and the backlog behind it, are in progress. */
+    let busy = false
+    /** A wait the handler gave back in the socket's callback: the reading fiber runs it. */
+    let pending: Effect.Effect<void> | undefined
+    /** Wakes the reading fiber (frames, a pending wait, or the close). */
+    let wake: Deferred.Deferred<void> | undefined
+
+    const signal = () => {
+      if (wake !== undefined) {
+        const waiting = wake
+        wake = undefined
+        Deferred.unsafeDone(waiting, Exit.void)
+      }
+    }
+    const awaitSignal = Effect.suspend(() => Deferred.await(wake ??= Deferred.unsafeMake<void>(FiberId.none)))
+    const resume = () => {
+      if (paused) {
+        paused = false
+        socket.resume()
+      }
+    }
+    /** Runs the handler on one frame; a throwing handler becomes a defect of the read. */
+    const handle = (run: (frame: Frame) => Effect.Effect<void> | undefined, frame: Frame) => {
+      try {
+        return run(frame)
+      } catch (error) {
+        return Effect.die(error)
+      }
+    }
 
     const socket = yield* Effect.acquireRelease(acquire, (ws) =>
       Effect.sync(() => {
@@ -62,11 +96,23 @@ export const fromWebSocket = (
 
     socket.on("message", (data: WebSocket.RawData, isBinary: boolean) => {
       // `binaryType` is "nodebuffer": binary data is one Buffer (fragments joined); text is decoded as UTF-8.
-      received.unsafeOffer(isBinary ? (data as Buffer) : data.toString())
-      if (++buffered >= readHighWaterMark && !paused) {
+      const frame = isBinary ? (data as Buffer) : data.toString()
+      if (handler !== undefined && !busy) {
+        // The usual case: handled here and now, no queue, no fiber.
+        const waiting = handle(handler, frame)
+        if (waiting !== undefined) {
+          busy = true
+          pending = waiting
+          signal()
+        }
+        return
+      }
+      backlog.push(frame)
+      if (backlog.length >= readHighWaterMark && !paused) {
         paused = true
         socket.pause()
       }
+      signal()
     })
     // Before the open, an error is the open's failure; after it, the close that follows says it all.
     // Only the error's message is kept: the error itself may hold the URL, which holds the key.
@@ -76,7 +122,8 @@ export const fromWebSocket = (
     const onClose = (info: CloseInfo) => {
       Deferred.unsafeDone(opened, Exit.fail(openFailure(info)))
       Deferred.unsafeDone(closed, Exit.succeed(info))
-      received.unsafeDone(Exit.void)
+      ended = true
+      signal()
     }
     socket.on("close", (code: number, reason: Buffer) => {
       onClose({ code, reason: reason.toString("utf8"), wasClean: code !== 1006 })
@@ -93,16 +140,60 @@ export const fromWebSocket = (
       })
     )
 
-    const frames: Stream.Stream<Frame> = Stream.repeatEffectChunkOption(
-      Effect.flatMap(received.takeAll, ([chunk, done]) => {
-        buffered = 0
-        if (paused) {
-          paused = false
-          socket.resume()
+    const takeBacklog: Effect.Effect<Chunk.Chunk<Frame>, Option.Option<never>> = Effect.suspend(() => {
+      if (backlog.length > 0) {
+        const chunk = backlog
+        backlog = []
+        resume()
+        return Effect.succeed(Chunk.unsafeFromArray(chunk))
+      }
+      return ended ? Effect.fail(Option.none()) : Effect.zipRight(awaitSignal, takeBacklog)
+    })
+
+    const frames: Stream.Stream<Frame> = Stream.repeatEffectChunkOption(takeBacklog)
+
+    const runFrames = (run: (frame: Frame) => Effect.Effect<void> | undefined): Effect.Effect<void> => {
+      /** Runs what waits (a pending wait, then the backlog), then lets the socket's callback handle frames again. */
+      const drain: Effect.Effect<void> = Effect.suspend(() => {
+        if (pending !== undefined) {
+          const waiting = pending
+          pending = undefined
+          return Effect.zipRight(waiting, drain)
         }
-        return done && Chunk.isEmpty(chunk) ? Effect.fail(Option.none()) : Effect.succeed(chunk)
+        while (backlog.length > 0) {
+          const frames = backlog
+          backlog = []
+          resume()
+          for (let i = 0; i < frames.length; i++) {
+            const waiting = handle(run, frames[i])
+            if (waiting !== undefined) {
+              backlog = i + 1 === frames.length ? backlog : frames.slice(i + 1).concat(backlog)
+              return Effect.zipRight(waiting, drain)
+            }
+          }
+        }
+        resume()
+        if (ended) return Effect.void
+        busy = false
+        return Effect.zipRight(
+          awaitSignal,
+          Effect.suspend(() => {
+            busy = true
+            return drain
+          })
+        )
       })
-    )
+      return Effect.suspend(() => {
+        handler = run
+        busy = true
+        return drain
+      }).pipe(
+        Effect.ensuring(Effect.sync(() => {
+          handler = undefined
+          busy = false
+        }))
+      )
+    }
 
     const send = (frame: Frame): Effect.Effect<void, SessionClosed> => {
       if (socket.readyState === OPEN && closing === undefined) {
@@ -153,7 +244,7 @@ export const fromWebSocket = (
 
     yield* Effect.addFinalizer(() => close(1000))
 
-    return { send, awaitWritable, frames, close, terminate, closed: Deferred.await(closed) } satisfies Connection
+    return { send, awaitWritable, frames, runFrames, close, terminate, closed: Deferred.await(closed) } satisfies Connection
   })
 
 const httpStatus = (message: string): number | undefined => {
