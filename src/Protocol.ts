@@ -646,7 +646,7 @@ const textDecoder = new TextDecoder()
  * @category Decoding
  */
 export const decodeServerMessage = (frame: Frame): Either.Either<ServerMessage, ProtocolError> => {
-  const text = typeof frame === "string" ? frame : textDecoder.decode(frame)
+  const text = typeof frame === "string" ? frame : frameText(frame)
   let json: unknown
   try {
     json = JSON.parse(text)
@@ -662,6 +662,10 @@ export const decodeServerMessage = (frame: Frame): Either.Either<ServerMessage, 
     (error) => protocolError(`a server message does not match the protocol: ${ParseResult.TreeFormatter.formatErrorSync(error)}`)
   )
 }
+
+/** UTF-8 text of a binary frame: `Buffer#toString` where it gives what `TextDecoder` would (no BOM to drop), as it is faster. */
+const frameText = (frame: Uint8Array): string =>
+  Buffer.isBuffer(frame) && frame[0] !== 0xef ? frame.toString("utf8") : textDecoder.decode(frame)
 
 const protocolError = (description: string) =>
   new ProtocolError({ module: "Protocol", method: "decodeServerMessage", description })

@@ -38,6 +38,7 @@ import * as Statistics from "../Statistics.js"
 import * as Transport from "../Transport.js"
 import * as WireTrace from "../WireTrace.js"
 import * as Audio from "../Audio.js"
+import * as AudioData from "./audioData.js"
 import * as AudioInput from "./audioInput.js"
 import * as EventHub from "./eventHub.js"
 import * as ModelAudio from "./modelAudio.js"
@@ -215,6 +216,7 @@ const open = <R>(
         statistics.protocolError()
         return hub.offer([LiveEvent.Unknown({ message: frameText(frame), error: decoded.left })])
       }
+      AudioData.decodeInPlace(decoded.right)
       const message = quirks.incoming(decoded.right)
       let events = LiveEvent.fromServerMessage(message)
       observe(link, message, events)
