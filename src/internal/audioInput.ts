@@ -5,9 +5,11 @@
  *          ─> pacing at real time ─> one template-encoded JSON frame each ─> the socket
  *
  * Per frame: one base64 pass over a view of the bytes (no copy when the source's chunks are whole
- * frames), one string build, one socket write.
+ * frames), one string build, one socket write. Frames go a chunk at a time, in a plain loop: the
+ * frames of a chunk reach the socket in one synchronous run (so they share its system calls) unless
+ * pacing or a full socket buffer makes one wait.
  */
-import * as Clock from "effect/Clock"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Mailbox from "effect/Mailbox"
 import * as Stream from "effect/Stream"
@@ -45,15 +47,15 @@ export const toFrames = (frameBytes: number) => <E, R>(pcm: Stream.Stream<Uint8A
   Stream.suspend(() => {
     let pending: Uint8Array | undefined
     let filled = 0
-    const frame = (chunk: Uint8Array): Array<Uint8Array> => {
-      const frames: Array<Uint8Array> = []
+    /** Adds the whole frames `chunk` completes to `frames`. */
+    const frame = (chunk: Uint8Array, frames: Array<Uint8Array>): void => {
       let offset = 0
       if (pending !== undefined) {
         const take = Math.min(frameBytes - filled, chunk.byteLength)
         pending.set(chunk.subarray(0, take), filled)
         filled += take
         offset = take
-        if (filled < frameBytes) return frames
+        if (filled < frameBytes) return
         frames.push(pending)
         pending = undefined
         filled = 0
@@ -67,10 +69,14 @@ export const toFrames = (frameBytes: number) => <E, R>(pcm: Stream.Stream<Uint8A
         pending.set(chunk.subarray(offset), 0)
         filled = chunk.byteLength - offset
       }
-      return frames
     }
     return pcm.pipe(
-      Stream.mapConcat(frame),
+      // One flat chunk of frames per chunk of PCM.
+      Stream.mapChunks((chunk) => {
+        const frames: Array<Uint8Array> = []
+        for (const pcmChunk of chunk) frame(pcmChunk, frames)
+        return Chunk.unsafeFromArray(frames)
+      }),
       Stream.concat(Stream.suspend(() => (pending === undefined ? Stream.empty : Stream.make(pending.subarray(0, filled)))))
     )
   })
@@ -128,23 +134,37 @@ export const sendAudio = <E, R>(
       })
       : framed
 
-    const start = yield* Clock.currentTimeMillis
-    const send = (frame: Uint8Array): Effect.Effect<void, SessionClosed> =>
-      Effect.gen(function*() {
-        if (realtime) {
-          const wait = start + summary.bytesSent / bytesPerMilli - (yield* Clock.currentTimeMillis)
-          if (wait > 0) yield* Effect.sleep(wait)
-        } else {
-          yield* sink.awaitWritable
-        }
-        const base64 = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString("base64")
-        yield* sink.write("sendAudio", encode(base64))
-        summary.framesSent++
-        summary.bytesSent += frame.byteLength
+    const clock = yield* Effect.clock
+    const start = clock.unsafeCurrentTimeMillis()
+    const sent = (frame: Uint8Array) => {
+      summary.framesSent++
+      summary.bytesSent += frame.byteLength
+    }
+    /**
+     * Sends `frames` from `index` on, in order. The loop is plain code; each frame costs one write
+     * effect (it must complete before the next frame is written: a write may wait for the next
+     * link), and a wait only where pacing or a full socket buffer asks for one.
+     */
+    const sendFrom = (frames: ReadonlyArray<Uint8Array>, index: number): Effect.Effect<void, SessionClosed> => {
+      if (index >= frames.length) return Effect.void
+      const frame = frames[index]
+      if (realtime) {
+        const wait = start + summary.bytesSent / bytesPerMilli - clock.unsafeCurrentTimeMillis()
+        if (wait > 0) return Effect.zipRight(Effect.sleep(wait), Effect.suspend(() => write(frames, index, frame)))
+        return write(frames, index, frame)
+      }
+      return Effect.zipRight(sink.awaitWritable, Effect.suspend(() => write(frames, index, frame)))
+    }
+    const write = (frames: ReadonlyArray<Uint8Array>, index: number, frame: Uint8Array): Effect.Effect<void, SessionClosed> => {
+      const base64 = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString("base64")
+      return Effect.flatMap(sink.write("sendAudio", encode(base64)), () => {
+        sent(frame)
+        return sendFrom(frames, index + 1)
       })
+    }
 
     const endOfStream = options.audioStreamEnd ?? sink.automaticActivityDetection
-    yield* Stream.runForEach(frames, send).pipe(
+    yield* Stream.runForEachChunk(frames, (chunk) => sendFrom(Chunk.toReadonlyArray(chunk), 0)).pipe(
       Effect.onInterrupt(() => endOfStream ? Effect.ignore(sink.write("sendAudio", audioStreamEnd)) : Effect.void)
     )
     if (endOfStream) yield* sink.write("sendAudio", audioStreamEnd)
