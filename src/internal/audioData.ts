@@ -51,19 +51,18 @@ export const decodeInPlace = (message: Protocol.ServerMessage): void => {
     const bytes = canonical(blob.data)
     if (bytes === undefined) continue
     let text: string | undefined
-    const data = () => text ??= base64Of(bytes)
     const mimeType = blob.mimeType
     // The keys in the order they came in (JSON.stringify of the content stays byte for byte the same).
     const lazy = order === "mimeType"
       ? {
         mimeType,
         get data() {
-          return data()
+          return text ??= base64Of(bytes)
         }
       }
       : {
         get data() {
-          return data()
+          return text ??= base64Of(bytes)
         },
         mimeType
       }

@@ -57,7 +57,8 @@ export const make = <A>(capacity: number, endsChunk: (event: A) => boolean): Eff
     const makeReader = (): Reader<A> => ({ items: [], ended: false, available: undefined, room: undefined })
     const primary = makeReader()
     const readers = new Set<Reader<A>>([primary])
-    let last: Stream.Stream<A> | undefined
+    /** The last event, once the hub has ended. */
+    let lastEvent: { readonly value: A } | undefined
 
     const wakeTaker = (reader: Reader<A>) => {
       signal(reader.available)
@@ -91,19 +92,35 @@ export const make = <A>(capacity: number, endsChunk: (event: A) => boolean): Eff
 
     const publish = (events: ReadonlyArray<A>): Effect.Effect<void> => Effect.suspend(() => offer(events) ?? Effect.void)
 
-    /** The next chunk: up to and including the first event that ends a chunk; one event alone when `first`. */
-    const take = (reader: Reader<A>, first: boolean): Effect.Effect<Chunk.Chunk<A>, Option.Option<never>> =>
+    /** A read of `reader`'s buffer: its state is per run of the stream. */
+    interface Read {
+      /** No event taken yet: the first goes alone. */
+      first: boolean
+      /** `last` has been delivered (the end of this read). */
+      done: boolean
+    }
+
+    /**
+     * The next chunk: up to and including the first event that ends a chunk (one event alone for a
+     * read's first); once the buffer has ended and is drained, `last` on its own, then the end.
+     */
+    const take = (reader: Reader<A>, read: Read): Effect.Effect<Chunk.Chunk<A>, Option.Option<never>> =>
       Effect.suspend(() => {
         const items = reader.items
         if (items.length === 0) {
-          if (reader.ended) return Effect.fail(Option.none())
-          reader.available ??= Deferred.unsafeMake<void>(FiberId.none)
-          return Effect.zipRight(Deferred.await(reader.available), take(reader, first))
+          if (!reader.ended) {
+            reader.available ??= Deferred.unsafeMake<void>(FiberId.none)
+            return Effect.zipRight(Deferred.await(reader.available), take(reader, read))
+          }
+          if (read.done || lastEvent === undefined) return Effect.fail(Option.none())
+          read.done = true
+          return Effect.succeed(Chunk.of(lastEvent.value))
         }
         let count = 1
-        if (!first) {
+        if (!read.first) {
           while (count < items.length && !endsChunk(items[count - 1])) count++
         }
+        read.first = false
         const chunk = count === items.length ? items : items.splice(0, count)
         if (chunk === items) reader.items = []
         if (reader.items.length < capacity) releasePublishers(reader)
@@ -111,20 +128,13 @@ export const make = <A>(capacity: number, endsChunk: (event: A) => boolean): Eff
       })
 
     const streamOf = (reader: Reader<A>): Stream.Stream<A> =>
-      Stream.concat(
-        Stream.suspend(() => {
-          let first = true
-          return Stream.repeatEffectChunkOption(Effect.suspend(() => {
-            const chunk = take(reader, first)
-            first = false
-            return chunk
-          }))
-        }),
-        Stream.suspend(() => last ?? Stream.empty)
-      )
+      Stream.suspend(() => {
+        const read: Read = { first: true, done: false }
+        return Stream.repeatEffectChunkOption(take(reader, read))
+      })
 
     const subscribe = Effect.suspend(() => {
-      if (last !== undefined) return Effect.succeed(last)
+      if (lastEvent !== undefined) return Effect.succeed(Stream.make(lastEvent.value))
       return Effect.acquireRelease(
         Effect.sync(() => {
           const reader = makeReader()
@@ -144,8 +154,8 @@ export const make = <A>(capacity: number, endsChunk: (event: A) => boolean): Eff
 
     const end = (event: A) =>
       Effect.sync(() => {
-        if (last !== undefined) return
-        last = Stream.make(event)
+        if (lastEvent !== undefined) return
+        lastEvent = { value: event }
         for (const reader of readers) {
           reader.ended = true
           wakeTaker(reader)

@@ -14,6 +14,13 @@ import * as LiveEvent from "../LiveEvent.js"
 import type { AudioChunk } from "../LiveSession.js"
 import type { Playback } from "./playback.js"
 
+/**
+ * `effect` after `pending`. (A module-level function, not a closure per message: under tsx each
+ * named closure costs a `defineProperty` for its name.)
+ */
+const andThen = (pending: Effect.Effect<void> | undefined, effect: Effect.Effect<void>) =>
+  pending === undefined ? effect : Effect.zipRight(pending, effect)
+
 /** How long without model audio ends a stretch of speech. */
 export const mediaEndMillis = 1000
 
@@ -72,32 +79,29 @@ export const make = (options: {
     let pending: Effect.Effect<void> | undefined
     /** Once a push has to wait, what follows it in the playback buffer waits behind it. */
     let blocked = false
-    const then = (effect: Effect.Effect<void>) => {
-      pending = pending === undefined ? effect : Effect.zipRight(pending, effect)
-    }
     for (const event of events) {
       if (event._tag === "AudioDelta") {
         const now = clock.unsafeCurrentTimeMillis()
         if (media === undefined) {
           media = { turn, bytes: 0, lastAt: now }
           result = [LiveEvent.MediaStarted({ turn }), ...events]
-          then(Effect.asVoid(Effect.forkIn(mediaEnd, options.scope)))
+          pending = andThen(pending, Effect.asVoid(Effect.forkIn(mediaEnd, options.scope)))
         }
         media.bytes += event.data.byteLength
         media.lastAt = now
         const chunk: AudioChunk = { data: event.data, sampleRate: event.sampleRate, turn }
         if (blocked || !playback.offer(chunk)) {
           blocked = true
-          then(playback.push(chunk))
+          pending = andThen(pending, playback.push(chunk))
         }
       } else if (event._tag === "Interrupted") {
-        if (blocked) then(Effect.asVoid(playback.clear))
+        if (blocked) pending = andThen(pending, Effect.asVoid(playback.clear))
         else playback.clearNow()
       } else if (event._tag === "TurnComplete") {
         turn++
       }
     }
-    if (blocked) then(Effect.sync(reportDrops))
+    if (blocked) pending = andThen(pending, Effect.sync(reportDrops))
     else reportDrops()
     return { events: result, pending }
   }

@@ -247,16 +247,15 @@ const open = <R>(
       return effect
     }
 
-    /** Handles a chunk of frames in order: synchronously until one has to wait, then the rest after it. */
-    const handleFrames = (link: Link, frames: Chunk.Chunk<Transport.Frame>): Effect.Effect<void> => {
-      const from = (start: number): Effect.Effect<void> => {
-        for (let i = start; i < frames.length; i++) {
-          const waiting = handleFrame(link, Chunk.unsafeGet(frames, i))
-          if (waiting !== undefined) return i + 1 === frames.length ? waiting : Effect.zipRight(waiting, Effect.suspend(() => from(i + 1)))
+    /** Handles frames from `start` on, in order: synchronously until one has to wait, then the rest after it. */
+    const handleFrames = (link: Link, frames: ReadonlyArray<Transport.Frame>, start: number): Effect.Effect<void> => {
+      for (let i = start; i < frames.length; i++) {
+        const waiting = handleFrame(link, frames[i])
+        if (waiting !== undefined) {
+          return i + 1 === frames.length ? waiting : Effect.zipRight(waiting, Effect.suspend(() => handleFrames(link, frames, i + 1)))
         }
-        return Effect.void
       }
-      return from(0)
+      return Effect.void
     }
 
     // -------------------------------------------------------------------------
@@ -287,7 +286,7 @@ const open = <R>(
             superseded: false
           }
           const reading = connection.runFrames === undefined
-            ? Stream.runForEachChunk(connection.frames, (frames) => handleFrames(link, frames))
+            ? Stream.runForEachChunk(connection.frames, (frames) => handleFrames(link, Chunk.toReadonlyArray(frames), 0))
             : connection.runFrames((frame) => handleFrame(link, frame))
           yield* reading.pipe(
             Effect.zipRight(Effect.flatMap(connection.closed, (info) => linkClosed(link, info))),
