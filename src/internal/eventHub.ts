@@ -14,12 +14,11 @@
  * leaves what follows buffered for its next read.
  */
 import * as Chunk from "effect/Chunk"
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Signal from "./signal.js"
 
 export interface EventHub<A> {
   /** Delivers events to every reader, waiting while a reader's buffer is full. */
@@ -42,39 +41,30 @@ export interface EventHub<A> {
 interface Reader<A> {
   items: Array<A>
   ended: boolean
-  /** Completed when events arrive or the buffer ends (the taker waits on it). */
-  available: Deferred.Deferred<void> | undefined
-  /** Completed when the buffer has room again, or the reader is gone (publishers wait on it). */
-  room: Deferred.Deferred<void> | undefined
-}
-
-const signal = (deferred: Deferred.Deferred<void> | undefined) => {
-  if (deferred !== undefined) Deferred.unsafeDone(deferred, Effect.void)
+  /** Woken when events arrive or the buffer ends (the taker waits on it). */
+  readonly available: Signal.Signal
+  /** Woken when the buffer has room again, or the reader is gone (publishers wait on it). */
+  readonly room: Signal.Signal
 }
 
 export const make = <A>(capacity: number, endsChunk: (event: A) => boolean): Effect.Effect<EventHub<A>> =>
   Effect.sync(() => {
-    const makeReader = (): Reader<A> => ({ items: [], ended: false, available: undefined, room: undefined })
+    const makeReader = (): Reader<A> => ({ items: [], ended: false, available: Signal.make(), room: Signal.make() })
     const primary = makeReader()
     const readers = new Set<Reader<A>>([primary])
     /** The last event, once the hub has ended. */
     let lastEvent: { readonly value: A } | undefined
 
-    const wakeTaker = (reader: Reader<A>) => {
-      signal(reader.available)
-      reader.available = undefined
-    }
-    const releasePublishers = (reader: Reader<A>) => {
-      signal(reader.room)
-      reader.room = undefined
-    }
+    const wakeTaker = (reader: Reader<A>) => reader.available.wake()
+    const releasePublishers = (reader: Reader<A>) => reader.room.wake()
+
+    const hasRoom = (reader: Reader<A>) => reader.items.length < capacity || reader.ended || !readers.has(reader)
 
     /** Waits until `reader` has room (or is gone), however many publishers wait with it. */
     const awaitRoom = (reader: Reader<A>): Effect.Effect<void> =>
       Effect.suspend(() => {
-        if (reader.items.length < capacity || reader.ended || !readers.has(reader)) return Effect.void
-        reader.room ??= Deferred.unsafeMake<void>(FiberId.none)
-        return Effect.zipRight(Deferred.await(reader.room), awaitRoom(reader))
+        if (hasRoom(reader)) return Effect.void
+        return Effect.zipRight(reader.room.awaitUntil(() => hasRoom(reader)), awaitRoom(reader))
       })
 
     const offer = (events: ReadonlyArray<A>): Effect.Effect<void> | undefined => {
@@ -109,8 +99,7 @@ export const make = <A>(capacity: number, endsChunk: (event: A) => boolean): Eff
         const items = reader.items
         if (items.length === 0) {
           if (!reader.ended) {
-            reader.available ??= Deferred.unsafeMake<void>(FiberId.none)
-            return Effect.zipRight(Deferred.await(reader.available), take(reader, read))
+            return Effect.zipRight(reader.available.awaitUntil(() => reader.items.length > 0 || reader.ended), take(reader, read))
           }
           if (read.done || lastEvent === undefined) return Effect.fail(Option.none())
           read.done = true

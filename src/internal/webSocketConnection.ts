@@ -9,13 +9,13 @@ import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import WebSocket from "ws"
 import { ConnectError, SessionClosed } from "../LiveError.js"
 import type { CloseInfo, Connection, Frame, OpenRequest } from "../Transport.js"
+import * as Signal from "./signal.js"
 
 /** Frames buffered before the socket is paused (the reader is slower than the peer). */
 const readHighWaterMark = 256
@@ -62,16 +62,9 @@ export const fromWebSocket = (
     /** A wait the handler gave back in the socket's callback: the reading fiber runs it. */
     let pending: Effect.Effect<void> | undefined
     /** Wakes the reading fiber (frames, a pending wait, or the close). */
-    let wake: Deferred.Deferred<void> | undefined
-
-    const signal = () => {
-      if (wake !== undefined) {
-        const waiting = wake
-        wake = undefined
-        Deferred.unsafeDone(waiting, Exit.void)
-      }
-    }
-    const awaitSignal = Effect.suspend(() => Deferred.await(wake ??= Deferred.unsafeMake<void>(FiberId.none)))
+    const wake = Signal.make()
+    const signal = wake.wake
+    const awaitSignal = wake.awaitUntil(() => backlog.length > 0 || pending !== undefined || ended)
     const resume = () => {
       if (paused) {
         paused = false
