@@ -74,7 +74,7 @@ const base64 = (JSON.parse(text) as { serverContent: { modelTurn: { parts: Array
 await measure("down: Buffer.from(base64) (9600 bytes)", () => {
   for (let i = 0; i < count; i++) sink = Buffer.from(base64, "base64")
 })
-await measure("down: Protocol.decodeServerMessage (decode + parse + Schema)", () => {
+await measure("down: Protocol.decodeServerMessage (text, then the audio fast path)", () => {
   for (let i = 0; i < count; i++) sink = Protocol.decodeServerMessage(frame)
 })
 const decoded = Either.getOrThrow(Protocol.decodeServerMessage(frame))

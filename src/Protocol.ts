@@ -12,7 +12,7 @@
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { isCommonServerMessage } from "./internal/serverMessageFastPath.js"
+import { isCommonServerMessage, parseAudioMessage } from "./internal/serverMessageFastPath.js"
 import { ConfigError, ProtocolError } from "./LiveError.js"
 import type { Frame } from "./Transport.js"
 
@@ -640,13 +640,16 @@ const textDecoder = new TextDecoder()
 /**
  * Decodes one server frame, text or binary (the service sends binary frames of pretty-printed JSON).
  * The common `serverContent` messages (audio, text, transcriptions) are checked by hand and used as
- * parsed; every other message goes through the `ServerMessage` Schema.
+ * parsed (audio data cut out of the text before parsing, then put back); every other message goes
+ * through the `ServerMessage` Schema.
  *
  * @since 0.1.0
  * @category Decoding
  */
 export const decodeServerMessage = (frame: Frame): Either.Either<ServerMessage, ProtocolError> => {
   const text = typeof frame === "string" ? frame : frameText(frame)
+  const audio = parseAudioMessage(text)
+  if (audio !== undefined) return Either.right(audio)
   let json: unknown
   try {
     json = JSON.parse(text)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, Schema } from "effect"
 import { LiveEvent, Protocol } from "../src/index.js"
-import { isCommonServerMessage } from "../src/internal/serverMessageFastPath.js"
+import { isCommonServerMessage, parseAudioMessage } from "../src/internal/serverMessageFastPath.js"
 
 const json = (either: Either.Either<string, unknown>) => JSON.parse(Either.getOrThrow(either))
 
@@ -184,6 +184,48 @@ describe("Protocol.decodeServerMessage: the hand-written fast path agrees with t
     }
     const kept = Either.getOrThrow(Protocol.decodeServerMessage(JSON.stringify(odd[7])))
     expect(kept).toStrictEqual(odd[7])
+  })
+})
+
+describe("parseAudioMessage: audio data cut out before JSON.parse, then put back", () => {
+  const data = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 7) & 255)).toString("base64")
+  const blob = { mimeType: "audio/pcm;rate=24000", data }
+  const texts: ReadonlyArray<string> = [
+    ...[
+      { serverContent: { modelTurn: { parts: [{ inlineData: blob }] } } },
+      { serverContent: { modelTurn: { role: "model", parts: [{ text: "a \"data\": \"x" }, { inlineData: { data, mimeType: "audio/pcm" } }] } } },
+      { serverContent: { modelTurn: { parts: [{ inlineData: { ...blob, data: "" } }] }, turnComplete: true } },
+      { serverContent: { modelTurn: { parts: [{ inlineData: blob }, { inlineData: blob }] } } },
+      { serverContent: { modelTurn: { parts: [{ inlineData: blob }] }, outputTranscription: { text: "héllo \"data\":" } } },
+      { serverContent: { modelTurn: { parts: [{ inlineData: { ...blob, unknown: 1 } }] } } },
+      { serverContent: { modelTurn: { parts: [{ inlineData: blob }] } }, usageMetadata: { totalTokenCount: 1 } },
+      { "\"data": "x", serverContent: {} },
+      { serverContent: { outputTranscription: { text: "no audio" } } }
+    ].flatMap((message) => [JSON.stringify(message), JSON.stringify(message, null, 2)]),
+    `{"serverContent":{"modelTurn":{"parts":[{"inlineData":{"mimeType":"audio/pcm","data" :\n "${data}"}}]}}}`,
+    `{"serverContent":{"modelTurn":{"parts":[{"inlineData":{"mimeType":"audio/pcm","data":"AB\\/C"}}]}}}`,
+    `{"serverContent":{"modelTurn":{"parts":[{"inlineData":{"mimeType":"audio/pcm","data":"AAAA","data":"BBBB"}}]}}}`,
+    `{"serverContent":{"modelTurn":{"parts":[{"inlineData":{"mimeType":"audio/pcm","d\\u0061ta":"AAAA"}}]}}}`,
+    `{"serverContent":{"modelTurn":{"parts":[{"inlineData":{"mimeType":"audio/pcm","data":"AAAA}}]}}}`
+  ]
+
+  it("gives what JSON.parse gives, or leaves the message to it", () => {
+    let taken = 0
+    for (const text of texts) {
+      let expected: unknown
+      try {
+        expected = JSON.parse(text)
+      } catch {
+        expect(parseAudioMessage(text)).toBeUndefined()
+        continue
+      }
+      const parsed = parseAudioMessage(text)
+      if (parsed === undefined) continue
+      taken++
+      expect(parsed).toStrictEqual(expected)
+      expect(JSON.stringify(parsed)).toBe(JSON.stringify(expected))
+    }
+    expect(taken).toBe(9)
   })
 })
 

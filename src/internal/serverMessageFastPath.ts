@@ -5,6 +5,9 @@
  * decoder would produce (only known fields, all of the right type), so it is used as it is; anything
  * else (another message kind, an unknown field anywhere, a `null`, a wrong type) goes through the
  * Schema, which keeps unknown fields and reports errors. `test/Protocol.test.ts` checks the two agree.
+ *
+ * `parseAudioMessage` also spares `JSON.parse` the audio itself (~13 KB of base64 a message, most of
+ * the text): the string is cut out and the rest parsed, then put back where it was.
  */
 import type { ServerMessage } from "../Protocol.js"
 
@@ -121,4 +124,51 @@ export const isCommonServerMessage = (json: object): json is ServerMessage => {
     content = true
   }
   return content && isServerContent((json as Json).serverContent)
+}
+
+/** Where the value of a `"data":` key starts (after its opening quote), from `from` on; -1 if none. */
+const dataValueStart = (text: string, from: number): number => {
+  for (let at = text.indexOf('"data"', from); at >= 0; at = text.indexOf('"data"', at + 6)) {
+    let i = at + 6
+    while (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 10 || text.charCodeAt(i) === 13 || text.charCodeAt(i) === 9) i++
+    if (text.charCodeAt(i) !== 58) continue // ":"
+    i++
+    while (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 10 || text.charCodeAt(i) === 13 || text.charCodeAt(i) === 9) i++
+    if (text.charCodeAt(i) === 34) return i + 1 // the opening quote
+  }
+  return -1
+}
+
+/**
+ * Parses a common message with one inline blob (model audio) without running `JSON.parse` over the
+ * blob's data: the text between the quotes of its `"data":` value is cut out, the rest parsed, and
+ * the data put back. Gives the same value as `JSON.parse`, or `undefined` (then use `JSON.parse`)
+ * unless the result is a common message (`isCommonServerMessage`) with exactly one blob whose data
+ * was the cut (so the cut was that value, not text that looked like it), and the cut held no escape.
+ */
+export const parseAudioMessage = (text: string): ServerMessage | undefined => {
+  const start = dataValueStart(text, 0)
+  if (start < 0) return undefined
+  const end = text.indexOf('"', start)
+  if (end < 0) return undefined
+  const escape = text.indexOf("\\", start)
+  if (escape >= 0 && escape < end) return undefined
+  let json: unknown
+  try {
+    json = JSON.parse(text.slice(0, start) + text.slice(end))
+  } catch {
+    return undefined
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json) || !isCommonServerMessage(json)) return undefined
+  const parts = json.serverContent?.modelTurn?.parts
+  if (parts === undefined) return undefined
+  let blob: { data: string } | undefined
+  for (const part of parts) {
+    if (part.inlineData === undefined) continue
+    if (blob !== undefined) return undefined
+    blob = part.inlineData as { data: string }
+  }
+  if (blob === undefined || blob.data !== "") return undefined
+  blob.data = text.slice(start, end)
+  return json
 }

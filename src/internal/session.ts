@@ -47,6 +47,7 @@ import * as ToolDispatcher from "./toolDispatcher.js"
 import * as Tool from "../Tool.js"
 
 const defaultEventBufferSize = 256
+const defaultAudioBufferSize = 150
 
 /**
  * Events a chunk of `session.events` may run on past: the deltas of a turn. Any other event ends a
@@ -60,7 +61,6 @@ const deltaTags: ReadonlySet<LiveEvent.LiveEvent["_tag"]> = new Set([
   "OutputTranscription"
 ])
 const endsChunk = (event: LiveEvent.LiveEvent) => !deltaTags.has(event._tag)
-const defaultAudioBufferSize = 150
 
 export const make = <R>(options: Options<R>): Effect.Effect<LiveSession, LiveError, Scope.Scope | Services | R> =>
   Effect.gen(function*() {
