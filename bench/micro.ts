@@ -74,7 +74,7 @@ const base64 = (JSON.parse(text) as { serverContent: { modelTurn: { parts: Array
 await measure("down: Buffer.from(base64) (9600 bytes)", () => {
   for (let i = 0; i < count; i++) sink = Buffer.from(base64, "base64")
 })
-await measure("down: Protocol.decodeServerMessage (decode + parse + Schema)", () => {
+await measure("down: Protocol.decodeServerMessage (text, then the audio fast path)", () => {
   for (let i = 0; i < count; i++) sink = Protocol.decodeServerMessage(frame)
 })
 const decoded = Either.getOrThrow(Protocol.decodeServerMessage(frame))
@@ -83,17 +83,21 @@ await measure("down: LiveEvent.fromServerMessage (base64 decode included)", () =
 })
 const events = LiveEvent.fromServerMessage(decoded)
 
-await measure("down: ModelAudio.route + Playback.push (nobody reading session.audio)", () =>
+await measure("down: ModelAudio.route + Playback.offer (nobody reading session.audio)", () =>
   Effect.runPromise(Effect.gen(function*() {
     const playback = yield* Playback.make(150)
     const scope = yield* Effect.scope
-    const route = ModelAudio.make({ playback, publish: () => Effect.void, scope, playbackBytesDropped: () => {} }).route
-    for (let i = 0; i < count; i++) yield* route(events)
+    const clock = yield* Effect.clock
+    const route = ModelAudio.make({ playback, publish: () => Effect.void, scope, clock, playbackBytesDropped: () => {} }).route
+    for (let i = 0; i < count; i++) {
+      const routed = route(events)
+      if (routed.pending !== undefined) yield* routed.pending
+    }
   }).pipe(Effect.scoped)))
 
-await measure("down: EventHub publish (2 events) + read one by one from `events`", () =>
+await measure("down: EventHub publish (2 events) + chunked read from `events`", () =>
   Effect.runPromise(Effect.gen(function*() {
-    const hub = yield* EventHub.make<LiveEvent.LiveEvent>(256)
+    const hub = yield* EventHub.make<LiveEvent.LiveEvent>(256, (event) => event._tag === "TurnComplete")
     const reader = yield* Effect.fork(Stream.runForEach(hub.events, (event) => Effect.sync(() => (sink = event))))
     for (let i = 0; i < count; i++) yield* hub.publish(events)
     yield* hub.end(LiveEvent.Closed({ info: { code: 1000, reason: "", wasClean: true }, initiator: "client", error: undefined }))

@@ -10,6 +10,7 @@
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
+import * as AudioData from "./internal/audioData.js"
 import type { ProtocolError, ServerClosed } from "./LiveError.js"
 import type * as Protocol from "./Protocol.js"
 import type { CloseInfo } from "./Transport.js"
@@ -164,7 +165,7 @@ export const fromServerMessage = (message: Protocol.ServerMessage): ReadonlyArra
     if (parts !== undefined) {
       for (const part of parts) {
         if (part.inlineData !== undefined && part.inlineData.mimeType.startsWith("audio/")) {
-          const data = Buffer.from(part.inlineData.data, "base64")
+          const data = AudioData.bytesOf(part.inlineData)
           events.push(AudioDelta({ data, mimeType: part.inlineData.mimeType, sampleRate: rateOf(part.inlineData.mimeType) }))
         } else if (part.text !== undefined) {
           events.push(TextDelta({ text: part.text, thought: part.thought ?? false }))

@@ -1,8 +1,8 @@
 /**
  * The Transport service: opens one WebSocket connection and hands back a scoped `Connection`.
  *
- * Two layers ship: `layerWebSocket` (the `ws` package, driven through `@effect/platform`'s Socket,
- * with request headers) and `layerMemory` (an in-process pair of connections, for tests that need no
+ * Two layers ship: `layerWebSocket` (the `ws` package, read from its own events, with request
+ * headers) and `layerMemory` (an in-process pair of connections, for tests that need no
  * socket at all; the emulator in `effect-gemini-live/testing` serves both).
  *
  * @since 0.1.0
@@ -72,6 +72,13 @@ export interface Connection {
    * process filling up.
    */
   readonly frames: Stream.Stream<Frame>
+  /**
+   * Optional, instead of `frames`: calls `handle` on each frame as it arrives, in order, without a
+   * fiber hop or a queue per frame, until the connection has closed and every frame was handled.
+   * When `handle` gives back an effect, the frames that follow wait (buffered, the socket paused
+   * when many) until it has completed. Interrupting the read leaves later frames to the next read.
+   */
+  readonly runFrames?: ((handle: (frame: Frame) => Effect.Effect<void> | undefined) => Effect.Effect<void>) | undefined
   /** Starts the closing handshake (if still open) and waits until the connection has closed. */
   readonly close: (code?: number, reason?: string) => Effect.Effect<CloseInfo>
   /** Drops the connection without a closing handshake (the peer sees 1006). */

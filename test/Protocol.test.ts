@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Either } from "effect"
+import { Either, Schema } from "effect"
 import { LiveEvent, Protocol } from "../src/index.js"
+import { isCommonServerMessage, parseAudioMessage } from "../src/internal/serverMessageFastPath.js"
 
 const json = (either: Either.Either<string, unknown>) => JSON.parse(Either.getOrThrow(either))
 
@@ -101,6 +102,130 @@ describe("Protocol.decodeServerMessage", () => {
       const result = Protocol.decodeServerMessage(frame)
       expect(Either.isLeft(result) && result.left._tag).toBe("ProtocolError")
     }
+  })
+})
+
+describe("Protocol.decodeServerMessage: the hand-written fast path agrees with the Schema", () => {
+  const schemaDecode = Schema.decodeUnknownEither(Protocol.ServerMessage, { onExcessProperty: "preserve" })
+  const audio = { inlineData: { mimeType: "audio/pcm;rate=24000", data: Buffer.from([1, 0, 2, 0]).toString("base64") } }
+
+  /** Messages as the service sends them: all take the fast path. */
+  const common: ReadonlyArray<unknown> = [
+    { serverContent: { modelTurn: { parts: [audio] } } },
+    { serverContent: { modelTurn: { role: "model", parts: [audio, { text: "hi" }, { text: "hmm", thought: true }] } } },
+    { serverContent: { modelTurn: { parts: [{ inlineData: { ...audio.inlineData, displayName: "x" } }] } } },
+    { serverContent: { modelTurn: { parts: [] } } },
+    { serverContent: { modelTurn: {} } },
+    { serverContent: { outputTranscription: { text: "Hello" } } },
+    { serverContent: { inputTranscription: { text: "hi", finished: true, languageCode: "en" } } },
+    { serverContent: { outputTranscription: {} } },
+    { serverContent: { interrupted: true } },
+    { serverContent: { generationComplete: true } },
+    { serverContent: { turnComplete: true, turnCompleteReason: "MALFORMED_FUNCTION_CALL", waitingForInput: false } },
+    { serverContent: {} }
+  ]
+
+  /** Odd shapes: other kinds, unknown fields at every level, nulls, wrong types. None takes the fast path. */
+  const odd: ReadonlyArray<unknown> = [
+    {},
+    { setupComplete: {} },
+    { serverContent: { turnComplete: true }, usageMetadata: { totalTokenCount: 3 } },
+    { serverContent: { modelTurn: { parts: [audio] } }, somethingNew: 1 },
+    { somethingNew: { a: 1 } },
+    { serverContent: { groundingMetadata: { a: 1 } } },
+    { serverContent: { newFlag: true } },
+    { serverContent: { modelTurn: { parts: [audio], extra: [1] } } },
+    { serverContent: { modelTurn: { parts: [{ ...audio, videoMetadata: {} }] } } },
+    { serverContent: { modelTurn: { parts: [{ inlineData: { ...audio.inlineData, extra: "x" } }] } } },
+    { serverContent: { modelTurn: { parts: [{ functionCall: { name: "f" } }] } } },
+    { serverContent: { outputTranscription: { text: "a", confidence: 1 } } },
+    { serverContent: null },
+    { serverContent: [] },
+    { serverContent: { turnComplete: null } },
+    { serverContent: { turnComplete: "yes" } },
+    { serverContent: { turnCompleteReason: 1 } },
+    { serverContent: { modelTurn: null } },
+    { serverContent: { modelTurn: { parts: null } } },
+    { serverContent: { modelTurn: { parts: {} } } },
+    { serverContent: { modelTurn: { parts: [null] } } },
+    { serverContent: { modelTurn: { parts: [[]] } } },
+    { serverContent: { modelTurn: { role: 1, parts: [] } } },
+    { serverContent: { modelTurn: { parts: [{ text: null }] } } },
+    { serverContent: { modelTurn: { parts: [{ thought: "yes" }] } } },
+    { serverContent: { modelTurn: { parts: [{ inlineData: { data: "AA==" } }] } } },
+    { serverContent: { modelTurn: { parts: [{ inlineData: { mimeType: "audio/pcm" } }] } } },
+    { serverContent: { modelTurn: { parts: [{ inlineData: { data: 1, mimeType: "audio/pcm" } }] } } },
+    { serverContent: { modelTurn: { parts: [{ inlineData: null }] } } },
+    { serverContent: { inputTranscription: { finished: "no" } } },
+    { serverContent: { inputTranscription: null } },
+    JSON.parse(`{"serverContent":{"__proto__":{"turnComplete":true}}}`),
+    JSON.parse(`{"__proto__":{},"serverContent":{}}`)
+  ]
+
+  const agree = (message: unknown) => {
+    const frame = Buffer.from(JSON.stringify(message, null, 2) + "\n")
+    const decoded = Protocol.decodeServerMessage(frame)
+    const expected = schemaDecode(JSON.parse(frame.toString()))
+    expect(Either.isRight(decoded)).toBe(Either.isRight(expected))
+    if (Either.isRight(decoded) && Either.isRight(expected)) expect(decoded.right).toStrictEqual(expected.right)
+  }
+
+  it("takes the fast path for the common messages, with the Schema's result", () => {
+    for (const message of common) {
+      expect(isCommonServerMessage(structuredClone(message) as object)).toBe(true)
+      agree(message)
+    }
+  })
+
+  it("leaves every other shape to the Schema (unknown fields kept, errors reported)", () => {
+    for (const message of odd) {
+      expect(isCommonServerMessage(message as object)).toBe(false)
+      agree(message)
+    }
+    const kept = Either.getOrThrow(Protocol.decodeServerMessage(JSON.stringify(odd[7])))
+    expect(kept).toStrictEqual(odd[7])
+  })
+})
+
+describe("parseAudioMessage: audio data cut out before JSON.parse, then put back", () => {
+  const data = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 7) & 255)).toString("base64")
+  const blob = { mimeType: "audio/pcm;rate=24000", data }
+  const texts: ReadonlyArray<string> = [
+    ...[
+      { serverContent: { modelTurn: { parts: [{ inlineData: blob }] } } },
+      { serverContent: { modelTurn: { role: "model", parts: [{ text: "a \"data\": \"x" }, { inlineData: { data, mimeType: "audio/pcm" } }] } } },
+      { serverContent: { modelTurn: { parts: [{ inlineData: { ...blob, data: "" } }] }, turnComplete: true } },
+      { serverContent: { modelTurn: { parts: [{ inlineData: blob }, { inlineData: blob }] } } },
+      { serverContent: { modelTurn: { parts: [{ inlineData: blob }] }, outputTranscription: { text: "héllo \"data\":" } } },
+      { serverContent: { modelTurn: { parts: [{ inlineData: { ...blob, unknown: 1 } }] } } },
+      { serverContent: { modelTurn: { parts: [{ inlineData: blob }] } }, usageMetadata: { totalTokenCount: 1 } },
+      { "\"data": "x", serverContent: {} },
+      { serverContent: { outputTranscription: { text: "no audio" } } }
+    ].flatMap((message) => [JSON.stringify(message), JSON.stringify(message, null, 2)]),
+    `{"serverContent":{"modelTurn":{"parts":[{"inlineData":{"mimeType":"audio/pcm","data" :\n "${data}"}}]}}}`,
+    `{"serverContent":{"modelTurn":{"parts":[{"inlineData":{"mimeType":"audio/pcm","data":"AB\\/C"}}]}}}`,
+    `{"serverContent":{"modelTurn":{"parts":[{"inlineData":{"mimeType":"audio/pcm","data":"AAAA","data":"BBBB"}}]}}}`,
+    `{"serverContent":{"modelTurn":{"parts":[{"inlineData":{"mimeType":"audio/pcm","d\\u0061ta":"AAAA"}}]}}}`,
+    `{"serverContent":{"modelTurn":{"parts":[{"inlineData":{"mimeType":"audio/pcm","data":"AAAA}}]}}}`
+  ]
+
+  it("gives what JSON.parse gives, or leaves the message to it", () => {
+    let taken = 0
+    for (const text of texts) {
+      let expected: unknown
+      try {
+        expected = JSON.parse(text)
+      } catch {
+        expect(parseAudioMessage(text)).toBeUndefined()
+        continue
+      }
+      const parsed = parseAudioMessage(text)
+      if (parsed === undefined) continue
+      taken++
+      expect(parsed).toStrictEqual(expected)
+      expect(JSON.stringify(parsed)).toBe(JSON.stringify(expected))
+    }
+    expect(taken).toBe(9)
   })
 })
 

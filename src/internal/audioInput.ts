@@ -5,11 +5,14 @@
  *          ─> pacing at real time ─> one template-encoded JSON frame each ─> the socket
  *
  * Per frame: one base64 pass over a view of the bytes (no copy when the source's chunks are whole
- * frames), one string build, one socket write.
+ * frames), one string build, one socket write. Frames go a chunk at a time, in a plain loop: the
+ * frames of a chunk reach the socket in one synchronous run (so they share its system calls) unless
+ * pacing or a full socket buffer makes one wait.
  */
-import * as Clock from "effect/Clock"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Mailbox from "effect/Mailbox"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Audio from "../Audio.js"
 import { ConfigError, type SessionClosed } from "../LiveError.js"
@@ -38,42 +41,73 @@ const optionError = (path: string, description: string) =>
 
 /**
  * Cuts PCM into frames of `frameBytes`: whole frames of a chunk are views of it (no copy), the rest
- * waits in a frame-sized buffer for the next chunk; the last, shorter frame is sent at the end.
- * State is per run of the stream.
+ * waits in a frame-sized buffer for the next chunk; `rest` is the last, shorter frame.
  */
+const makeFramer = (frameBytes: number) => {
+  let pending: Uint8Array | undefined
+  let filled = 0
+  /** Adds the whole frames `chunk` completes to `frames`. */
+  const push = (chunk: Uint8Array, frames: Array<Uint8Array>): void => {
+    let offset = 0
+    if (pending !== undefined) {
+      const take = Math.min(frameBytes - filled, chunk.byteLength)
+      pending.set(chunk.subarray(0, take), filled)
+      filled += take
+      offset = take
+      if (filled < frameBytes) return
+      frames.push(pending)
+      pending = undefined
+      filled = 0
+    }
+    while (chunk.byteLength - offset >= frameBytes) {
+      frames.push(chunk.subarray(offset, offset + frameBytes))
+      offset += frameBytes
+    }
+    if (offset < chunk.byteLength) {
+      pending = new Uint8Array(frameBytes)
+      pending.set(chunk.subarray(offset), 0)
+      filled = chunk.byteLength - offset
+    }
+  }
+  const rest = (): Uint8Array | undefined => (pending === undefined ? undefined : pending.subarray(0, filled))
+  return { push, rest }
+}
+
+/** Frames of a chunk of PCM, as one flat array. */
+const framesOf = (framer: ReturnType<typeof makeFramer>, chunk: Chunk.Chunk<Uint8Array>): Array<Uint8Array> => {
+  const frames: Array<Uint8Array> = []
+  for (const pcm of chunk) framer.push(pcm, frames)
+  return frames
+}
+
+/** `makeFramer` as a stream operator (state per run of the stream). */
 export const toFrames = (frameBytes: number) => <E, R>(pcm: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E, R> =>
   Stream.suspend(() => {
-    let pending: Uint8Array | undefined
-    let filled = 0
-    const frame = (chunk: Uint8Array): Array<Uint8Array> => {
-      const frames: Array<Uint8Array> = []
-      let offset = 0
-      if (pending !== undefined) {
-        const take = Math.min(frameBytes - filled, chunk.byteLength)
-        pending.set(chunk.subarray(0, take), filled)
-        filled += take
-        offset = take
-        if (filled < frameBytes) return frames
-        frames.push(pending)
-        pending = undefined
-        filled = 0
-      }
-      while (chunk.byteLength - offset >= frameBytes) {
-        frames.push(chunk.subarray(offset, offset + frameBytes))
-        offset += frameBytes
-      }
-      if (offset < chunk.byteLength) {
-        pending = new Uint8Array(frameBytes)
-        pending.set(chunk.subarray(offset), 0)
-        filled = chunk.byteLength - offset
-      }
-      return frames
-    }
+    const framer = makeFramer(frameBytes)
     return pcm.pipe(
-      Stream.mapConcat(frame),
-      Stream.concat(Stream.suspend(() => (pending === undefined ? Stream.empty : Stream.make(pending.subarray(0, filled)))))
+      Stream.mapChunks((chunk) => Chunk.unsafeFromArray(framesOf(framer, chunk))),
+      Stream.concat(Stream.suspend(() => {
+        const rest = framer.rest()
+        return rest === undefined ? Stream.empty : Stream.make(rest)
+      }))
     )
   })
+
+/**
+ * Runs `onChunk` on each chunk of `stream`, in order, through a pull loop: a live source costs one
+ * pull a chunk, without a sink's machinery in between.
+ */
+const forEachChunk = <A, E, R, E2>(
+  stream: Stream.Stream<A, E, R>,
+  onChunk: (chunk: Chunk.Chunk<A>) => Effect.Effect<void, E2>
+): Effect.Effect<void, E | E2, R> =>
+  Effect.scoped(Effect.flatMap(Stream.toPull(stream), (pull) => {
+    const loop: Effect.Effect<void, E | E2, R> = Effect.matchEffect(pull, {
+      onFailure: Option.match({ onNone: () => Effect.void, onSome: Effect.fail }),
+      onSuccess: (chunk) => Effect.zipRight(onChunk(chunk), Effect.suspend(() => loop))
+    })
+    return loop
+  }))
 
 /** A buffer of at most `capacity` frames that drops the oldest when the source outruns the sender. */
 const dropOldest = <E, R>(
@@ -120,31 +154,56 @@ export const sendAudio = <E, R>(
     const summary = { framesSent: 0, bytesSent: 0, framesDropped: 0, durationMillis: 0 }
 
     const pcm = sameFormat(format, Audio.INPUT_FORMAT) ? audio : audio.pipe(Audio.convert(format, Audio.INPUT_FORMAT))
-    const framed = pcm.pipe(toFrames(frameBytes))
-    const frames = options.overflow === "dropOldest"
-      ? dropOldest(framed, Math.max(1, Math.floor(bufferMillis / frameMillis)), () => {
-        summary.framesDropped++
-        sink.framesDropped(1)
-      })
-      : framed
 
-    const start = yield* Clock.currentTimeMillis
-    const send = (frame: Uint8Array): Effect.Effect<void, SessionClosed> =>
-      Effect.gen(function*() {
-        if (realtime) {
-          const wait = start + summary.bytesSent / bytesPerMilli - (yield* Clock.currentTimeMillis)
-          if (wait > 0) yield* Effect.sleep(wait)
-        } else {
-          yield* sink.awaitWritable
-        }
-        const base64 = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString("base64")
-        yield* sink.write("sendAudio", encode(base64))
-        summary.framesSent++
-        summary.bytesSent += frame.byteLength
+    const clock = yield* Effect.clock
+    const start = clock.unsafeCurrentTimeMillis()
+    const sent = (frame: Uint8Array) => {
+      summary.framesSent++
+      summary.bytesSent += frame.byteLength
+    }
+    /**
+     * Sends `frames` from `index` on, in order. The loop is plain code; each frame costs one write
+     * effect (it must complete before the next frame is written: a write may wait for the next
+     * link), and a wait only where pacing or a full socket buffer asks for one.
+     */
+    const sendFrom = (frames: ReadonlyArray<Uint8Array>, index: number): Effect.Effect<void, SessionClosed> => {
+      if (index >= frames.length) return Effect.void
+      const frame = frames[index]
+      if (realtime) {
+        const wait = start + summary.bytesSent / bytesPerMilli - clock.unsafeCurrentTimeMillis()
+        if (wait > 0) return Effect.zipRight(Effect.sleep(wait), Effect.suspend(() => write(frames, index, frame)))
+        return write(frames, index, frame)
+      }
+      return Effect.zipRight(sink.awaitWritable, Effect.suspend(() => write(frames, index, frame)))
+    }
+    const write = (frames: ReadonlyArray<Uint8Array>, index: number, frame: Uint8Array): Effect.Effect<void, SessionClosed> => {
+      const base64 = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString("base64")
+      return Effect.flatMap(sink.write("sendAudio", encode(base64)), () => {
+        sent(frame)
+        return sendFrom(frames, index + 1)
       })
+    }
 
     const endOfStream = options.audioStreamEnd ?? sink.automaticActivityDetection
-    yield* Stream.runForEach(frames, send).pipe(
+    const sending = options.overflow === "dropOldest"
+      ? forEachChunk(
+        dropOldest(pcm.pipe(toFrames(frameBytes)), Math.max(1, Math.floor(bufferMillis / frameMillis)), () => {
+          summary.framesDropped++
+          sink.framesDropped(1)
+        }),
+        (chunk) => sendFrom(Chunk.toReadonlyArray(chunk), 0)
+      )
+      : Effect.suspend(() => {
+        // Framed here, in the loop: no stream stage between the source and the socket.
+        const framer = makeFramer(frameBytes)
+        return forEachChunk(pcm, (chunk) => sendFrom(framesOf(framer, chunk), 0)).pipe(
+          Effect.zipRight(Effect.suspend(() => {
+            const rest = framer.rest()
+            return rest === undefined ? Effect.void : sendFrom([rest], 0)
+          }))
+        )
+      })
+    yield* sending.pipe(
       Effect.onInterrupt(() => endOfStream ? Effect.ignore(sink.write("sendAudio", audioStreamEnd)) : Effect.void)
     )
     if (endOfStream) yield* sink.write("sendAudio", audioStreamEnd)

@@ -3,18 +3,32 @@
  *
  * The primary reader (`session.events`) has a buffer from the moment the session is created, so no
  * event is lost before the user starts reading. `subscribe` adds a reader from now on. Publishing
- * waits while any reader's buffer is full (backpressure up to the socket). The last event
- * (`Closed`) is not buffered: every reader's stream ends with it once its buffer is drained.
+ * appends to every reader's buffer at once (in order, synchronously), then waits while a reader's
+ * buffer is full (backpressure up to the socket): a buffer holds at most its capacity plus what one
+ * publication adds. The last event (`Closed`) is not buffered: every reader's stream ends with it
+ * once its buffer is drained.
+ *
+ * Readers take events a chunk at a time (one stream step for many events, not one each), and a chunk
+ * ends after every event that `endsChunk` picks (turn boundaries, tool calls, ...) and at the first
+ * event of each read: a reader that stops at such an event (`Stream.takeUntil`, `Stream.take(1)`)
+ * leaves what follows buffered for its next read.
  */
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Signal from "./signal.js"
 
 export interface EventHub<A> {
   /** Delivers events to every reader, waiting while a reader's buffer is full. */
   readonly publish: (events: ReadonlyArray<A>) => Effect.Effect<void>
+  /**
+   * Delivers events to every reader now; gives back what to wait on while a reader's buffer is full
+   * (`undefined`, usually: nothing to wait for). The synchronous form of `publish`, for the reader of
+   * the socket.
+   */
+  readonly offer: (events: ReadonlyArray<A>) => Effect.Effect<void> | undefined
   /** The primary reader: buffered since creation; each event is delivered once. */
   readonly events: Stream.Stream<A>
   /** A new reader of the events published from now on, removed with the scope. */
@@ -23,39 +37,120 @@ export interface EventHub<A> {
   readonly end: (last: A) => Effect.Effect<void>
 }
 
-export const make = <A>(capacity: number): Effect.Effect<EventHub<A>> =>
-  Effect.gen(function*() {
-    const primary = yield* Mailbox.make<A>({ capacity })
-    const readers = new Set<Mailbox.Mailbox<A>>([primary])
-    let last: Stream.Stream<A> | undefined
+/** One reader's buffer, with the wake-ups of its taker and of the publishers waiting for room. */
+interface Reader<A> {
+  items: Array<A>
+  ended: boolean
+  /** Woken when events arrive or the buffer ends (the taker waits on it). */
+  readonly available: Signal.Signal
+  /** Woken when the buffer has room again, or the reader is gone (publishers wait on it). */
+  readonly room: Signal.Signal
+}
 
-    /** Takes one event at a time, so a reader that stops early (`takeUntil`) leaves the rest buffered. */
-    const streamOf = (mailbox: Mailbox.Mailbox<A>): Stream.Stream<A> =>
-      Stream.concat(
-        Stream.repeatEffectOption(Effect.mapError(mailbox.take, () => Option.none())),
-        Stream.suspend(() => last ?? Stream.empty)
-      )
+export const make = <A>(capacity: number, endsChunk: (event: A) => boolean): Effect.Effect<EventHub<A>> =>
+  Effect.sync(() => {
+    const makeReader = (): Reader<A> => ({ items: [], ended: false, available: Signal.make(), room: Signal.make() })
+    const primary = makeReader()
+    const readers = new Set<Reader<A>>([primary])
+    /** The last event, once the hub has ended. */
+    let lastEvent: { readonly value: A } | undefined
 
-    const publish = (events: ReadonlyArray<A>): Effect.Effect<void> => {
-      if (events.length === 0) return Effect.void
-      if (readers.size === 1) return Effect.asVoid(primary.offerAll(events))
-      return Effect.forEach(readers, (reader) => reader.offerAll(events), { discard: true })
+    const wakeTaker = (reader: Reader<A>) => reader.available.wake()
+    const releasePublishers = (reader: Reader<A>) => reader.room.wake()
+
+    const hasRoom = (reader: Reader<A>) => reader.items.length < capacity || reader.ended || !readers.has(reader)
+
+    /** Waits until `reader` has room (or is gone), however many publishers wait with it. */
+    const awaitRoom = (reader: Reader<A>): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (hasRoom(reader)) return Effect.void
+        return Effect.zipRight(reader.room.awaitUntil(() => hasRoom(reader)), awaitRoom(reader))
+      })
+
+    const offer = (events: ReadonlyArray<A>): Effect.Effect<void> | undefined => {
+      if (events.length === 0) return undefined
+      let full: Array<Reader<A>> | undefined
+      for (const reader of readers) {
+        if (reader.ended) continue
+        for (const event of events) reader.items.push(event)
+        wakeTaker(reader)
+        if (reader.items.length >= capacity) (full ??= []).push(reader)
+      }
+      if (full === undefined) return undefined
+      return full.length === 1 ? awaitRoom(full[0]) : Effect.forEach(full, awaitRoom, { discard: true })
     }
 
+    const publish = (events: ReadonlyArray<A>): Effect.Effect<void> => Effect.suspend(() => offer(events) ?? Effect.void)
+
+    /** A read of `reader`'s buffer: its state is per run of the stream. */
+    interface Read {
+      /** No event taken yet: the first goes alone. */
+      first: boolean
+      /** `last` has been delivered (the end of this read). */
+      done: boolean
+    }
+
+    /**
+     * The next chunk: up to and including the first event that ends a chunk (one event alone for a
+     * read's first); once the buffer has ended and is drained, `last` on its own, then the end.
+     */
+    const take = (reader: Reader<A>, read: Read): Effect.Effect<Chunk.Chunk<A>, Option.Option<never>> =>
+      Effect.suspend(() => {
+        const items = reader.items
+        if (items.length === 0) {
+          if (!reader.ended) {
+            return Effect.zipRight(reader.available.awaitUntil(() => reader.items.length > 0 || reader.ended), take(reader, read))
+          }
+          if (read.done || lastEvent === undefined) return Effect.fail(Option.none())
+          read.done = true
+          return Effect.succeed(Chunk.of(lastEvent.value))
+        }
+        let count = 1
+        if (!read.first) {
+          while (count < items.length && !endsChunk(items[count - 1])) count++
+        }
+        read.first = false
+        const chunk = count === items.length ? items : items.splice(0, count)
+        if (chunk === items) reader.items = []
+        if (reader.items.length < capacity) releasePublishers(reader)
+        return Effect.succeed(Chunk.unsafeFromArray(chunk))
+      })
+
+    const streamOf = (reader: Reader<A>): Stream.Stream<A> =>
+      Stream.suspend(() => {
+        const read: Read = { first: true, done: false }
+        return Stream.repeatEffectChunkOption(take(reader, read))
+      })
+
     const subscribe = Effect.suspend(() => {
-      if (last !== undefined) return Effect.succeed(last)
+      if (lastEvent !== undefined) return Effect.succeed(Stream.make(lastEvent.value))
       return Effect.acquireRelease(
-        Effect.tap(Mailbox.make<A>({ capacity }), (mailbox) => readers.add(mailbox)),
-        (mailbox) => Effect.zipRight(Effect.sync(() => readers.delete(mailbox)), mailbox.shutdown)
+        Effect.sync(() => {
+          const reader = makeReader()
+          readers.add(reader)
+          return reader
+        }),
+        (reader) =>
+          Effect.sync(() => {
+            readers.delete(reader)
+            reader.ended = true
+            reader.items = []
+            wakeTaker(reader)
+            releasePublishers(reader)
+          })
       ).pipe(Effect.map(streamOf))
     })
 
     const end = (event: A) =>
-      Effect.suspend(() => {
-        if (last !== undefined) return Effect.void
-        last = Stream.make(event)
-        return Effect.forEach(readers, (reader) => reader.end, { discard: true })
+      Effect.sync(() => {
+        if (lastEvent !== undefined) return
+        lastEvent = { value: event }
+        for (const reader of readers) {
+          reader.ended = true
+          wakeTaker(reader)
+          releasePublishers(reader)
+        }
       })
 
-    return { publish, events: streamOf(primary), subscribe, end }
+    return { publish, offer, events: streamOf(primary), subscribe, end }
   })

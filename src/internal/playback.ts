@@ -17,8 +17,12 @@ import type { AudioChunk } from "../LiveSession.js"
 export interface Playback {
   /** Adds a chunk; waits while a reader is running and the buffer is full. */
   readonly push: (chunk: AudioChunk) => Effect.Effect<void>
+  /** Adds a chunk now if `push` would not wait (gives `true`); else does nothing (`false`: use `push`). */
+  readonly offer: (chunk: AudioChunk) => boolean
   /** Drops every chunk not yet taken; returns how many bytes were dropped. */
   readonly clear: Effect.Effect<number>
+  /** `clear`, now (for the synchronous routing of a message). */
+  readonly clearNow: () => number
   /** No more chunks: readers end once the buffer is drained. */
   readonly end: Effect.Effect<void>
   /** The chunks, one at a time (several concurrent readers would share them). */
@@ -50,19 +54,24 @@ export const make = (capacity: number): Effect.Effect<Playback> =>
       room = undefined
     }
 
+    const offer = (chunk: AudioChunk): boolean => {
+      if (ended) return true
+      if (chunks.length < capacity) {
+        chunks.push(chunk)
+        wake()
+        return true
+      }
+      if (readers === 0) {
+        dropped += chunks.shift()!.data.byteLength
+        chunks.push(chunk)
+        return true
+      }
+      return false
+    }
+
     const push = (chunk: AudioChunk): Effect.Effect<void> =>
       Effect.suspend(() => {
-        if (ended) return Effect.void
-        if (chunks.length < capacity) {
-          chunks.push(chunk)
-          wake()
-          return Effect.void
-        }
-        if (readers === 0) {
-          dropped += chunks.shift()!.data.byteLength
-          chunks.push(chunk)
-          return Effect.void
-        }
+        if (offer(chunk)) return Effect.void
         room ??= Deferred.unsafeMake<void>(FiberId.none)
         return Effect.zipRight(Deferred.await(room), push(chunk))
       })
@@ -78,12 +87,13 @@ export const make = (capacity: number): Effect.Effect<Playback> =>
       return Effect.zipRight(Deferred.await(available), take)
     })
 
-    const clear = Effect.sync(() => {
+    const clearNow = () => {
       const bytes = chunks.reduce((sum, chunk) => sum + chunk.data.byteLength, 0)
       chunks.length = 0
       release()
       return bytes
-    })
+    }
+    const clear = Effect.sync(clearNow)
 
     const end = Effect.sync(() => {
       ended = true
@@ -104,5 +114,5 @@ export const make = (capacity: number): Effect.Effect<Playback> =>
       ).pipe(Effect.as(Stream.repeatEffectOption(take)))
     )
 
-    return { push, clear, end, stream, droppedBytes: () => dropped }
+    return { push, offer, clear, clearNow, end, stream, droppedBytes: () => dropped }
   })

@@ -13,6 +13,7 @@
  *   send*  ─> Protocol.encode* ─> Statistics + WireTrace ─> Connection.send
  *   sendAudio ─> audioInput (convert, frame, pace) ─> the same write
  */
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -37,6 +38,7 @@ import * as Statistics from "../Statistics.js"
 import * as Transport from "../Transport.js"
 import * as WireTrace from "../WireTrace.js"
 import * as Audio from "../Audio.js"
+import * as AudioData from "./audioData.js"
 import * as AudioInput from "./audioInput.js"
 import * as EventHub from "./eventHub.js"
 import * as ModelAudio from "./modelAudio.js"
@@ -69,6 +71,19 @@ interface Resumed {
 }
 
 const nothingResent = { resumed: false, resentFrom: 0, resent: 0, lost: 0 }
+
+/**
+ * Events a chunk of `session.events` may run on past: the deltas of a turn. Any other event ends a
+ * chunk, so a reader that stops at it (`Stream.takeUntil`) leaves the rest buffered.
+ */
+const deltaTags: ReadonlySet<LiveEvent.LiveEvent["_tag"]> = new Set([
+  "ServerContent",
+  "AudioDelta",
+  "TextDelta",
+  "InputTranscription",
+  "OutputTranscription"
+])
+const endsChunk = (event: LiveEvent.LiveEvent) => !deltaTags.has(event._tag)
 
 export const make = <R>(options: Options<R>): Effect.Effect<LiveSession, LiveError, Scope.Scope | Services | R> =>
   Effect.gen(function*() {
@@ -128,7 +143,7 @@ const open = <R>(
     // Connections and the trace live in a scope that closes AFTER the session's close finalizer
     // (registered below), so that closing the session still sees every socket close.
     const linksScope = yield* Scope.fork(sessionScope, ExecutionStrategy.sequential)
-    const hub = yield* EventHub.make<LiveEvent.LiveEvent>(options.eventBufferSize ?? defaultEventBufferSize)
+    const hub = yield* EventHub.make<LiveEvent.LiveEvent>(options.eventBufferSize ?? defaultEventBufferSize, endsChunk)
     const playback = yield* Playback.make(options.audioBufferSize ?? defaultAudioBufferSize)
     const closed = yield* Deferred.make<Transport.CloseInfo>()
     const supervisor = yield* FiberHandle.make()
@@ -137,6 +152,7 @@ const open = <R>(
       playback,
       publish: hub.publish,
       scope: sessionScope,
+      clock: yield* Effect.clock,
       playbackBytesDropped: statistics.playbackBytesDropped
     })
     let trace: WireTrace.SessionTrace | undefined
@@ -234,14 +250,20 @@ const open = <R>(
       }
     }
 
-    const handleFrame = (link: Link, frame: Transport.Frame): Effect.Effect<void> => {
+    /**
+     * Handles one frame synchronously, up to the first thing that has to wait (a full buffer, a
+     * handover, a tool call); gives back that wait, in order, or `undefined` (usually): the next
+     * frame can be handled at once.
+     */
+    const handleFrame = (link: Link, frame: Transport.Frame): Effect.Effect<void> | undefined => {
       if (countBytes) statistics.received(typeof frame === "string" ? Buffer.byteLength(frame) : frame.byteLength)
       if (trace?.enabled) trace.received(frame)
       const decoded = Protocol.decodeServerMessage(frame)
       if (Either.isLeft(decoded)) {
         statistics.protocolError()
-        return hub.publish([LiveEvent.Unknown({ message: frameText(frame), error: decoded.left })])
+        return hub.offer([LiveEvent.Unknown({ message: frameText(frame), error: decoded.left })])
       }
+      AudioData.decodeInPlace(decoded.right)
       const message = quirks.incoming(decoded.right)
       let events = LiveEvent.fromServerMessage(message)
       observe(link, message, events)
@@ -250,20 +272,37 @@ const open = <R>(
         events = events.filter((event) => event._tag !== "SetupComplete")
       }
       if (countBytes) record(statistics, events)
-      let effect = message.serverContent === undefined ? hub.publish(events) : Effect.flatMap(modelAudio.route(events), hub.publish)
+      let effect: Effect.Effect<void> | undefined
+      if (message.serverContent === undefined) {
+        effect = hub.offer(events)
+      } else {
+        const routed = modelAudio.route(events)
+        effect = routed.pending === undefined ? hub.offer(routed.events) : Effect.zipRight(routed.pending, hub.publish(routed.events))
+      }
       if (message.goAway !== undefined && link === current && policy !== undefined) {
-        effect = Effect.zipRight(effect, startHandover(link, message.goAway.timeLeft))
+        effect = Effect.zipRight(effect ?? Effect.void, startHandover(link, message.goAway.timeLeft))
       }
       if (dispatcher !== undefined && (message.toolCall !== undefined || message.toolCallCancellation !== undefined)) {
         const calls = message.toolCall?.functionCalls
         const cancelled = message.toolCallCancellation?.ids
         const { onCancellation, onToolCall } = dispatcher
-        effect = effect.pipe(
+        effect = (effect ?? Effect.void).pipe(
           Effect.zipRight(calls === undefined ? Effect.void : onToolCall(calls)),
           Effect.zipRight(cancelled === undefined ? Effect.void : onCancellation(cancelled))
         )
       }
       return effect
+    }
+
+    /** Handles frames from `start` on, in order: synchronously until one has to wait, then the rest after it. */
+    const handleFrames = (link: Link, frames: ReadonlyArray<Transport.Frame>, start: number): Effect.Effect<void> => {
+      for (let i = start; i < frames.length; i++) {
+        const waiting = handleFrame(link, frames[i])
+        if (waiting !== undefined) {
+          return i + 1 === frames.length ? waiting : Effect.zipRight(waiting, Effect.suspend(() => handleFrames(link, frames, i + 1)))
+        }
+      }
+      return Effect.void
     }
 
     // -------------------------------------------------------------------------
@@ -296,8 +335,10 @@ const open = <R>(
             outputWhileSwitching: false,
             heldUpdates: []
           }
-          yield* connection.frames.pipe(
-            Stream.runForEach((frame) => handleFrame(link, frame)),
+          const reading = connection.runFrames === undefined
+            ? Stream.runForEachChunk(connection.frames, (frames) => handleFrames(link, Chunk.toReadonlyArray(frames), 0))
+            : connection.runFrames((frame) => handleFrame(link, frame))
+          yield* reading.pipe(
             Effect.zipRight(Effect.flatMap(connection.closed, (info) => linkClosed(link, info))),
             Effect.forkScoped
           )

@@ -1,21 +1,21 @@
 /**
- * A `Connection` over a `ws` WebSocket, client side or server side, driven by `@effect/platform`'s
- * Socket (open, open timeout, reading). Writes go straight to `ws.send` after a state check.
+ * A `Connection` over a `ws` WebSocket, client side or server side, on the socket's own events: no
+ * fiber of its own. With `runFrames`, the `message` listener hands each frame to the handler at once;
+ * frames queue in a backlog only behind a handler's wait (or while nobody reads), and `frames` drains
+ * that backlog a chunk at a time. The socket is paused while the backlog holds `readHighWaterMark`
+ * frames. Writes go straight to `ws.send` after a state check.
  */
-import * as Socket from "@effect/platform/Socket"
-import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
-import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import WebSocket from "ws"
 import { ConnectError, SessionClosed } from "../LiveError.js"
 import type { CloseInfo, Connection, Frame, OpenRequest } from "../Transport.js"
+import * as Signal from "./signal.js"
 
 /** Frames buffered before the socket is paused (the reader is slower than the peer). */
 const readHighWaterMark = 256
@@ -29,8 +29,9 @@ const drainPollInterval = "5 millis"
 /** How long `close` waits for the peer's close frame before dropping the connection. */
 const closeHandshakeTimeout = "3 seconds"
 
-const CLOSED = 3
+const CONNECTING = 0
 const OPEN = 1
+const CLOSED = 3
 
 /** Opens a client connection (upgrade request with headers). */
 export const open = (request: OpenRequest): Effect.Effect<Connection, ConnectError, Scope.Scope> =>
@@ -45,70 +46,151 @@ export const fromWebSocket = (
   openTimeout: OpenRequest["openTimeout"]
 ): Effect.Effect<Connection, ConnectError, Scope.Scope> =>
   Effect.gen(function*() {
-    const received = yield* Mailbox.make<Frame>()
     const closed = yield* Deferred.make<CloseInfo>()
-    const opened = yield* Deferred.make<void>()
-    let ws: WebSocket | undefined
+    const opened = yield* Deferred.make<void, ConnectError>()
+    /** Frames received and not handled yet: nobody reading, or queued behind a handler's wait. */
+    let backlog: Array<Frame> = []
     let paused = false
+    /** The closing handshake this side started. */
     let closing: CloseInfo | undefined
-
-    const acquireSocket = Effect.acquireRelease(
-      Effect.map(acquire, (socket) => {
-        ws = socket
-        // The Socket listens for errors once; this keeps a late second error from being unhandled.
-        socket.on("error", () => {})
-        socket.on("close", (code: number, reason: Buffer) => {
-          Deferred.unsafeDone(closed, Exit.succeed({ code, reason: reason.toString("utf8"), wasClean: code !== 1006 }))
-        })
-        if (socket.readyState === CLOSED) {
-          Deferred.unsafeDone(closed, Exit.succeed({ code: 1006, reason: "", wasClean: false }))
-        }
-        return socket as unknown as globalThis.WebSocket
-      }),
-      () => Effect.sync(() => ws !== undefined && ws.readyState === OPEN && ws.close(1000))
-    )
-
-    const socket = yield* Socket.fromWebSocket(acquireSocket, { openTimeout, closeCodeIsError: () => false })
-
-    const onFrame = (data: string | Uint8Array) => {
-      received.unsafeOffer(data)
-      if (!paused && ws !== undefined && received.unsafeSize().pipe(Option.getOrElse(() => 0)) >= readHighWaterMark) {
-        paused = true
-        ws.pause()
+    /** The socket has closed: no frame will follow the backlog. */
+    let ended = false
+    /** `runFrames`' handler, while it runs. */
+    let handler: ((frame: Frame) => Effect.Effect<void> | undefined) | undefined
+    /** Frames queue in the backlog while set: the handler's wait, and the backlog behind it, are in progress. */
+    let busy = false
+    /** A wait the handler gave back in the socket's callback: the reading fiber runs it. */
+    let pending: Effect.Effect<void> | undefined
+    /** Wakes the reading fiber (frames, a pending wait, or the close). */
+    const wake = Signal.make()
+    const signal = wake.wake
+    const awaitSignal = wake.awaitUntil(() => backlog.length > 0 || pending !== undefined || ended)
+    const resume = () => {
+      if (paused) {
+        paused = false
+        socket.resume()
+      }
+    }
+    /** Runs the handler on one frame; a throwing handler becomes a defect of the read. */
+    const handle = (run: (frame: Frame) => Effect.Effect<void> | undefined, frame: Frame) => {
+      try {
+        return run(frame)
+      } catch (error) {
+        return Effect.die(error)
       }
     }
 
-    const reader = yield* socket.runRaw(onFrame, { onOpen: Deferred.succeed(opened, undefined) }).pipe(
-      Effect.exit,
-      Effect.tap(() => received.end),
-      Effect.forkScoped
-    )
+    const socket = yield* Effect.acquireRelease(acquire, (ws) =>
+      Effect.sync(() => {
+        if (ws.readyState === OPEN) ws.close(1000)
+        // An open that timed out: abort the handshake rather than leave a connection behind.
+        else if (ws.readyState === CONNECTING) ws.terminate()
+      }))
 
-    const failed = Fiber.join(reader).pipe(
-      Effect.flatMap((exit) =>
-        Exit.match(exit, {
-          onSuccess: () => Effect.flatMap(Deferred.await(closed), (info) => Effect.fail(openFailure(info))),
-          onFailure: (cause) => Effect.fail(socketFailure(cause))
-        })
-      )
-    )
-    yield* Effect.raceFirst(Deferred.await(opened), failed)
-
-    const socketOf = ws as unknown as WebSocket
-
-    const frames: Stream.Stream<Frame> = Stream.repeatEffectChunkOption(
-      Effect.flatMap(received.takeAll, ([chunk, done]) => {
-        if (paused) {
-          paused = false
-          socketOf.resume()
+    socket.on("message", (data: WebSocket.RawData, isBinary: boolean) => {
+      // `binaryType` is "nodebuffer": binary data is one Buffer (fragments joined); text is decoded as UTF-8.
+      const frame = isBinary ? (data as Buffer) : data.toString()
+      if (handler !== undefined && !busy) {
+        // The usual case: handled here and now, no queue, no fiber.
+        const waiting = handle(handler, frame)
+        if (waiting !== undefined) {
+          busy = true
+          pending = waiting
+          signal()
         }
-        return done && Chunk.isEmpty(chunk) ? Effect.fail(Option.none()) : Effect.succeed(chunk)
+        return
+      }
+      backlog.push(frame)
+      if (backlog.length >= readHighWaterMark && !paused) {
+        paused = true
+        socket.pause()
+      }
+      signal()
+    })
+    // Before the open, an error is the open's failure; after it, the close that follows says it all.
+    // Only the error's message is kept: the error itself may hold the URL, which holds the key.
+    socket.on("error", (error: Error) => {
+      Deferred.unsafeDone(opened, Exit.fail(openError(error)))
+    })
+    const onClose = (info: CloseInfo) => {
+      Deferred.unsafeDone(opened, Exit.fail(openFailure(info)))
+      Deferred.unsafeDone(closed, Exit.succeed(info))
+      ended = true
+      signal()
+    }
+    socket.on("close", (code: number, reason: Buffer) => {
+      onClose({ code, reason: reason.toString("utf8"), wasClean: code !== 1006 })
+    })
+    if (socket.readyState === OPEN) Deferred.unsafeDone(opened, Exit.void)
+    else if (socket.readyState === CLOSED) onClose({ code: 1006, reason: "", wasClean: false })
+    else socket.once("open", () => Deferred.unsafeDone(opened, Exit.void))
+
+    yield* Deferred.await(opened).pipe(
+      Effect.timeoutFail({
+        duration: openTimeout,
+        onTimeout: () =>
+          new ConnectError({ module: "Transport", method: "open", reason: "Timeout", description: "timed out opening the WebSocket" })
       })
     )
 
+    const takeBacklog: Effect.Effect<Chunk.Chunk<Frame>, Option.Option<never>> = Effect.suspend(() => {
+      if (backlog.length > 0) {
+        const chunk = backlog
+        backlog = []
+        resume()
+        return Effect.succeed(Chunk.unsafeFromArray(chunk))
+      }
+      return ended ? Effect.fail(Option.none()) : Effect.zipRight(awaitSignal, takeBacklog)
+    })
+
+    const frames: Stream.Stream<Frame> = Stream.repeatEffectChunkOption(takeBacklog)
+
+    const runFrames = (run: (frame: Frame) => Effect.Effect<void> | undefined): Effect.Effect<void> => {
+      /** Runs what waits (a pending wait, then the backlog), then lets the socket's callback handle frames again. */
+      const drain: Effect.Effect<void> = Effect.suspend(() => {
+        if (pending !== undefined) {
+          const waiting = pending
+          pending = undefined
+          return Effect.zipRight(waiting, drain)
+        }
+        while (backlog.length > 0) {
+          const frames = backlog
+          backlog = []
+          resume()
+          for (let i = 0; i < frames.length; i++) {
+            const waiting = handle(run, frames[i])
+            if (waiting !== undefined) {
+              backlog = i + 1 === frames.length ? backlog : frames.slice(i + 1).concat(backlog)
+              return Effect.zipRight(waiting, drain)
+            }
+          }
+        }
+        resume()
+        if (ended) return Effect.void
+        busy = false
+        return Effect.zipRight(
+          awaitSignal,
+          Effect.suspend(() => {
+            busy = true
+            return drain
+          })
+        )
+      })
+      return Effect.suspend(() => {
+        handler = run
+        busy = true
+        return drain
+      }).pipe(
+        Effect.ensuring(Effect.sync(() => {
+          handler = undefined
+          busy = false
+        }))
+      )
+    }
+
     const send = (frame: Frame): Effect.Effect<void, SessionClosed> => {
-      if (socketOf.readyState === OPEN && closing === undefined) {
-        socketOf.send(frame)
+      if (socket.readyState === OPEN && closing === undefined) {
+        socket.send(frame)
         return Effect.void
       }
       return Effect.flatMap(
@@ -121,11 +203,11 @@ export const fromWebSocket = (
       )
     }
 
-    const terminate = Effect.sync(() => socketOf.terminate())
+    const terminate = Effect.sync(() => socket.terminate())
 
-    const drained = Effect.sync(() => socketOf.bufferedAmount <= writeHighWaterMark || socketOf.readyState !== OPEN)
+    const drained = Effect.sync(() => socket.bufferedAmount <= writeHighWaterMark || socket.readyState !== OPEN)
     const awaitWritable: Effect.Effect<void> = Effect.suspend(() =>
-      socketOf.bufferedAmount <= writeHighWaterMark
+      socket.bufferedAmount <= writeHighWaterMark
         ? Effect.void
         : Effect.repeat(Effect.zipRight(Effect.sleep(drainPollInterval), drained), { until: (done) => done }).pipe(
           Effect.asVoid
@@ -137,11 +219,11 @@ export const fromWebSocket = (
         if (paused) {
           // The close frame must be read even if nobody reads the frames any more.
           paused = false
-          socketOf.resume()
+          socket.resume()
         }
-        if (closing === undefined && socketOf.readyState === OPEN) {
+        if (closing === undefined && socket.readyState === OPEN) {
           closing = { code, reason, wasClean: true }
-          socketOf.close(code, reason)
+          socket.close(code, reason)
         }
         return Deferred.await(closed).pipe(
           Effect.timeoutTo({
@@ -155,7 +237,7 @@ export const fromWebSocket = (
 
     yield* Effect.addFinalizer(() => close(1000))
 
-    return { send, awaitWritable, frames, close, terminate, closed: Deferred.await(closed) } satisfies Connection
+    return { send, awaitWritable, frames, runFrames, close, terminate, closed: Deferred.await(closed) } satisfies Connection
   })
 
 const httpStatus = (message: string): number | undefined => {
@@ -171,18 +253,9 @@ const openFailure = (info: CloseInfo): ConnectError =>
     description: `the connection closed while opening (code ${info.code})`
   })
 
-/** Maps the Socket's failure to a ConnectError, keeping only the message (an error event holds the URL). */
-const socketFailure = (cause: Cause.Cause<Socket.SocketError>): ConnectError => {
-  const error = Option.getOrUndefined(Cause.failureOption(cause))
-  if (error !== undefined && error.reason === "OpenTimeout") {
-    return new ConnectError({
-      module: "Transport",
-      method: "open",
-      reason: "Timeout",
-      description: "timed out opening the WebSocket"
-    })
-  }
-  const message = error !== undefined && "cause" in error ? describe(error.cause) : "the WebSocket failed to open"
+/** Maps an error event before the open to a ConnectError (an HTTP answer to the upgrade keeps its status). */
+const openError = (error: unknown): ConnectError => {
+  const message = error instanceof Error ? error.message : "the WebSocket failed to open"
   const status = httpStatus(message)
   return new ConnectError({
     module: "Transport",
@@ -191,14 +264,4 @@ const socketFailure = (cause: Cause.Cause<Socket.SocketError>): ConnectError => 
     ...(status === undefined ? {} : { status }),
     description: status === undefined ? message : `the server answered the upgrade with HTTP ${status}`
   })
-}
-
-const describe = (cause: unknown): string => {
-  if (typeof cause === "object" && cause !== null && "message" in cause && typeof cause.message === "string") {
-    return cause.message
-  }
-  if (typeof cause === "object" && cause !== null && "error" in cause && cause.error instanceof Error) {
-    return cause.error.message
-  }
-  return "the WebSocket failed to open"
 }

@@ -1,0 +1,84 @@
+/**
+ * Model audio decoded once, and its base64 text not kept.
+ *
+ * A `serverContent` audio message carries ~13 KB of base64 that the `ServerContent` event keeps (the
+ * content as the server sent it) for as long as the event is buffered. Holding that string makes it
+ * outlive the young generation, and the garbage collector copies it once or twice before it dies:
+ * most of a message's cost. So, in a message the session has just decoded from a frame (its own
+ * object), each audio blob is decoded to bytes once and replaced by an equal blob whose `data` is an
+ * enumerable getter that encodes the bytes again when (and only if) it is read. This is only done
+ * when that gives back the very same text (canonical base64), so the content stays exactly what the
+ * server sent. `LiveEvent.fromServerMessage` takes the bytes from here instead of decoding again.
+ */
+import type * as Protocol from "../Protocol.js"
+
+/** The bytes of the blobs made here. */
+const decoded = new WeakMap<object, Uint8Array>()
+
+const base64Of = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64")
+
+/** The bytes of an inline blob's base64 `data`. */
+export const bytesOf = (blob: Protocol.Blob): Uint8Array => decoded.get(blob) ?? Buffer.from(blob.data, "base64")
+
+const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+/** Decodes `base64` if encoding the bytes again gives it back exactly; `undefined` otherwise. */
+export const canonical = (base64: string): Buffer | undefined => {
+  const length = base64.length
+  // Standard base64 only: `-` and `_` (the URL-safe alphabet) decode as well, but would not encode back.
+  if (length % 4 !== 0 || base64.includes("-") || base64.includes("_")) return undefined
+  const padding = base64.endsWith("==") ? 2 : base64.endsWith("=") ? 1 : 0
+  // The bits the padding leaves unused in the last character must be zero.
+  if (padding === 1 && (alphabet.indexOf(base64[length - 2]) & 0b11) !== 0) return undefined
+  if (padding === 2 && (alphabet.indexOf(base64[length - 3]) & 0b1111) !== 0) return undefined
+  const bytes = Buffer.from(base64, "base64")
+  // Any character outside the alphabet (a space, a misplaced "=") leaves fewer bytes than this.
+  return bytes.byteLength === (length / 4) * 3 - padding ? bytes : undefined
+}
+
+/**
+ * Replaces, in a message freshly decoded by the session (no one else holds it), each audio part's
+ * `inlineData` of the usual shape (`data` and `mimeType` only) by a lazy equal (see the module's doc).
+ */
+export const decodeInPlace = (message: Protocol.ServerMessage): void => {
+  const parts = message.serverContent?.modelTurn?.parts
+  if (parts === undefined) return
+  for (const part of parts) {
+    const blob = part.inlineData
+    if (blob === undefined || !blob.mimeType.startsWith("audio/")) continue
+    const order = keyOrder(blob)
+    if (order === undefined) continue
+    const bytes = canonical(blob.data)
+    if (bytes === undefined) continue
+    let text: string | undefined
+    const mimeType = blob.mimeType
+    // The keys in the order they came in (JSON.stringify of the content stays byte for byte the same).
+    const lazy = order === "mimeType"
+      ? {
+        mimeType,
+        get data() {
+          return text ??= base64Of(bytes)
+        }
+      }
+      : {
+        get data() {
+          return text ??= base64Of(bytes)
+        },
+        mimeType
+      }
+    decoded.set(lazy, bytes)
+    ;(part as { inlineData: Protocol.Blob }).inlineData = lazy
+  }
+}
+
+/** For a blob of `data` and `mimeType` only (the usual shape), which comes first. */
+const keyOrder = (blob: object): "data" | "mimeType" | undefined => {
+  let first: "data" | "mimeType" | undefined
+  let count = 0
+  for (const key in blob) {
+    if (key !== "data" && key !== "mimeType") return undefined
+    first ??= key
+    count++
+  }
+  return count === 2 ? first : undefined
+}

@@ -1,0 +1,64 @@
+/**
+ * Model audio decoded once (`src/internal/audioData.ts`): the lazy blobs are equal to what the
+ * server sent, and only canonical base64 is made lazy.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Either } from "effect"
+import { LiveEvent, Protocol } from "../src/index.js"
+import * as AudioData from "../src/internal/audioData.js"
+
+const audioMessage = (data: string, extra: Record<string, unknown> = {}) =>
+  Buffer.from(JSON.stringify({
+    serverContent: { modelTurn: { parts: [{ inlineData: { mimeType: "audio/pcm;rate=24000", data, ...extra } }, { text: "hi" }] } }
+  }, null, 2))
+
+describe("AudioData", () => {
+  it("canonical: accepts exactly the base64 that encodes back to itself", () => {
+    for (let length = 0; length < 40; length++) {
+      const bytes = Buffer.from(Array.from({ length }, (_, i) => (i * 97 + length) & 255))
+      const base64 = bytes.toString("base64")
+      expect(AudioData.canonical(base64)).toEqual(bytes)
+      // Every one-character change: accepted only if it still encodes back to itself.
+      for (const position of [0, base64.length - 1, base64.length - 2, base64.length - 3]) {
+        if (position < 0) continue
+        for (const char of ["A", "B", "/", "+", "-", "_", "=", " ", "\n", "é"]) {
+          const changed = base64.slice(0, position) + char + base64.slice(position + 1)
+          const decoded = AudioData.canonical(changed)
+          if (decoded !== undefined) expect(decoded.toString("base64")).toBe(changed)
+        }
+      }
+    }
+    for (const odd of ["AB==", "AAB=", "AA", "AA=", "AA==AA==", "-_-_", "AA AA==", "QUJD\nREVG"]) {
+      expect(AudioData.canonical(odd)).toBeUndefined()
+    }
+  })
+
+  it("decodeInPlace: the message stays equal to what was sent, and the events carry the same bytes", () => {
+    const pcm = Buffer.from(Array.from({ length: 960 }, (_, i) => i & 255))
+    const frame = audioMessage(pcm.toString("base64"))
+    const message = Either.getOrThrow(Protocol.decodeServerMessage(frame))
+    AudioData.decodeInPlace(message)
+    expect(message).toStrictEqual(JSON.parse(frame.toString()))
+    expect(JSON.stringify(message, null, 2)).toBe(frame.toString())
+    const events = LiveEvent.fromServerMessage(message)
+    const audio = events.find(LiveEvent.is("AudioDelta"))!
+    expect(Buffer.from(audio.data)).toEqual(pcm)
+    expect(events.find(LiveEvent.is("ServerContent"))!.content.modelTurn!.parts![0].inlineData!.data).toBe(pcm.toString("base64"))
+  })
+
+  it("decodeInPlace: leaves alone non-canonical data, other fields, and other media", () => {
+    const cases = [
+      audioMessage("AB=="),
+      audioMessage("AQID-_8="),
+      audioMessage("AQID", { displayName: "x" }),
+      Buffer.from(JSON.stringify({ serverContent: { modelTurn: { parts: [{ inlineData: { mimeType: "image/png", data: "AQID" } }] } } }))
+    ]
+    for (const frame of cases) {
+      const message = Either.getOrThrow(Protocol.decodeServerMessage(frame))
+      const blob = message.serverContent!.modelTurn!.parts![0].inlineData
+      AudioData.decodeInPlace(message)
+      expect(message.serverContent!.modelTurn!.parts![0].inlineData).toBe(blob)
+      expect(message).toStrictEqual(JSON.parse(frame.toString()))
+    }
+  })
+})

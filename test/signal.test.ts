@@ -1,0 +1,43 @@
+/**
+ * The hot paths' wake-up (`src/internal/signal.ts`): no wake-up lost, every waiter woken, an
+ * interrupted waiter forgotten.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Fiber } from "effect"
+import * as Signal from "../src/internal/signal.js"
+
+describe("Signal", () => {
+  it.effect("a condition already true does not wait; others wait for a wake that makes them true", () =>
+    Effect.gen(function*() {
+      const signal = Signal.make()
+      let items = 1
+      yield* signal.awaitUntil(() => items > 0)
+      items = 0
+      const first = yield* Effect.fork(signal.awaitUntil(() => items > 0))
+      const second = yield* Effect.fork(signal.awaitUntil(() => items > 1))
+      yield* Effect.yieldNow()
+      signal.wake()
+      yield* Effect.yieldNow()
+      expect(first.unsafePoll()).toBeNull()
+      items = 1
+      signal.wake()
+      yield* Fiber.join(first)
+      expect(second.unsafePoll()).toBeNull()
+      items = 2
+      signal.wake()
+      yield* Fiber.join(second)
+    }))
+
+  it.effect("an interrupted waiter is forgotten", () =>
+    Effect.gen(function*() {
+      const signal = Signal.make()
+      let ready = false
+      const waiting = yield* Effect.fork(signal.awaitUntil(() => ready))
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(waiting)
+      ready = true
+      signal.wake()
+      const next = yield* Effect.fork(signal.awaitUntil(() => ready))
+      yield* Fiber.join(next)
+    }))
+})
