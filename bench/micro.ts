@@ -146,6 +146,10 @@ await measure("up: ours: Buffer base64 + Protocol.encodeRealtimeAudio", () => {
 })
 const noSink: AudioInput.Sink = {
   write: (_method, message) => Effect.sync(() => (sink = message)),
+  trySend: (message) => {
+    sink = message
+    return true
+  },
   awaitWritable: Effect.void,
   automaticActivityDetection: false,
   framesDropped: () => {}

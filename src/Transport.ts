@@ -62,6 +62,12 @@ export interface Connection {
   /** Writes one frame, or fails if the connection is no longer open. */
   readonly send: (frame: Frame) => Effect.Effect<void, SessionClosed>
   /**
+   * Optional, the synchronous fast path of `send` for a producer of many frames (audio): writes the
+   * frame now and says `true` if the connection is open and its send buffer is below the high-water
+   * mark; otherwise writes nothing and says `false` (then `awaitWritable` and `send` tell why).
+   */
+  readonly trySend?: ((frame: Frame) => boolean) | undefined
+  /**
    * Completes when the socket's send buffer is below its high-water mark (at once, usually): what a
    * producer that can outrun the network waits on between frames.
    */

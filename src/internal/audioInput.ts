@@ -22,6 +22,8 @@ import * as Protocol from "../Protocol.js"
 /** What `sendAudio` needs from its session. */
 export interface Sink {
   readonly write: (method: string, frame: string) => Effect.Effect<void, SessionClosed>
+  /** Writes a frame at once if the connection can take it now (`true`); else nothing happened: `write`. */
+  readonly trySend: (frame: string) => boolean
   readonly awaitWritable: Effect.Effect<void>
   /** Whether the server detects activity itself (then `audioStreamEnd` closes an input stream). */
   readonly automaticActivityDetection: boolean
@@ -162,27 +164,32 @@ export const sendAudio = <E, R>(
       summary.bytesSent += frame.byteLength
     }
     /**
-     * Sends `frames` from `index` on, in order. The loop is plain code; each frame costs one write
-     * effect (it must complete before the next frame is written: a write may wait for the next
-     * link), and a wait only where pacing or a full socket buffer asks for one.
+     * Sends `frames` from `index` on, in order, in a plain loop: each frame is written synchronously
+     * while the connection takes it at once (`trySend`, the usual case); an effect only where pacing
+     * asks for a wait, or the connection does not take the frame now (a full socket buffer, between
+     * links): then `write`, which waits for it, and the loop goes on after.
      */
-    const sendFrom = (frames: ReadonlyArray<Uint8Array>, index: number): Effect.Effect<void, SessionClosed> => {
-      if (index >= frames.length) return Effect.void
-      const frame = frames[index]
-      if (realtime) {
-        const wait = start + summary.bytesSent / bytesPerMilli - clock.unsafeCurrentTimeMillis()
-        if (wait > 0) return Effect.zipRight(Effect.sleep(wait), Effect.suspend(() => write(frames, index, frame)))
-        return write(frames, index, frame)
-      }
-      return Effect.zipRight(sink.awaitWritable, Effect.suspend(() => write(frames, index, frame)))
-    }
-    const write = (frames: ReadonlyArray<Uint8Array>, index: number, frame: Uint8Array): Effect.Effect<void, SessionClosed> => {
-      const base64 = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString("base64")
-      return Effect.flatMap(sink.write("sendAudio", encode(base64)), () => {
+    const sendFrom = (frames: ReadonlyArray<Uint8Array>, from: number): Effect.Effect<void, SessionClosed> => {
+      for (let index = from; index < frames.length; index++) {
+        const frame = frames[index]
+        if (realtime) {
+          const wait = start + summary.bytesSent / bytesPerMilli - clock.unsafeCurrentTimeMillis()
+          if (wait > 0) return Effect.zipRight(Effect.sleep(wait), Effect.suspend(() => sendFrom(frames, index)))
+        }
+        const json = encode(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString("base64"))
+        if (!sink.trySend(json)) return writeThen(frames, index, json)
         sent(frame)
-        return sendFrom(frames, index + 1)
-      })
+      }
+      return Effect.void
     }
+    /** The effectful write of frame `index` (waiting for room, or for the next link), then the rest. */
+    const writeThen = (frames: ReadonlyArray<Uint8Array>, index: number, json: string): Effect.Effect<void, SessionClosed> =>
+      Effect.zipRight(realtime ? Effect.void : sink.awaitWritable, sink.write("sendAudio", json)).pipe(
+        Effect.flatMap(() => {
+          sent(frames[index])
+          return sendFrom(frames, index + 1)
+        })
+      )
 
     const endOfStream = options.audioStreamEnd ?? sink.automaticActivityDetection
     const sending = options.overflow === "dropOldest"

@@ -592,18 +592,34 @@ const open = <R>(
      */
     const sendOn = (link: Link, method: string, frame: string, replayable: boolean): Effect.Effect<void, SessionClosed> =>
       Effect.suspend(() => {
-        if (countBytes) statistics.sent(Buffer.byteLength(frame))
-        if (trace?.enabled) trace.sent(frame)
-        const index = link.sent++
+        const index = written(link, frame, replayable)
         const sent = Effect.mapError(
           link.connection.send(frame),
           (error) => new SessionClosed({ module: "LiveSession", method, code: error.code, reason: error.reason })
         )
-        if (replay === undefined || !replayable) return sent
-        // Written down with its index, in wire order; taken back if it did not go out.
-        replay.sent(link.index, index, frame)
-        return Effect.tapError(sent, () => Effect.sync(() => replay.retract(link.index, index)))
+        // Taken back from the replay log if it did not go out.
+        return replay === undefined || !replayable ? sent : Effect.tapError(sent, () => Effect.sync(() => replay.retract(link.index, index)))
       })
+
+    /** Counts, traces, numbers (in wire order) and writes down a message going out on `link`; its index. */
+    const written = (link: Link, frame: string, replayable: boolean): number => {
+      if (countBytes) statistics.sent(Buffer.byteLength(frame))
+      if (trace?.enabled) trace.sent(frame)
+      const index = link.sent++
+      if (replay !== undefined && replayable) replay.sent(link.index, index, frame)
+      return index
+    }
+
+    /**
+     * The synchronous path of `write`, for audio frames: written now to the current link if it can
+     * take it at once (`Connection.trySend`); `false` otherwise, and nothing happened (use `write`).
+     */
+    const trySend = (frame: string): boolean => {
+      const link = current
+      if (link === undefined || ended !== undefined || closing !== undefined || link.connection.trySend?.(frame) !== true) return false
+      written(link, frame, true)
+      return true
+    }
 
     /** A send found its link closing: with a policy, it waits for the next link instead of failing. */
     const sendOrWait = (link: Link, method: string, frame: string): Effect.Effect<void, SessionClosed> =>
@@ -719,6 +735,7 @@ const open = <R>(
         AudioInput.sendAudio(
           {
             write,
+            trySend,
             awaitWritable: Effect.suspend(() => current?.connection.awaitWritable ?? Effect.void),
             automaticActivityDetection: automaticActivityDetection(setup),
             framesDropped: statistics.inputFramesDropped

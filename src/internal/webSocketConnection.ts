@@ -203,6 +203,12 @@ export const fromWebSocket = (
       )
     }
 
+    const trySend = (frame: Frame): boolean => {
+      if (socket.readyState !== OPEN || closing !== undefined || socket.bufferedAmount > writeHighWaterMark) return false
+      socket.send(frame)
+      return true
+    }
+
     const terminate = Effect.sync(() => socket.terminate())
 
     const drained = Effect.sync(() => socket.bufferedAmount <= writeHighWaterMark || socket.readyState !== OPEN)
@@ -237,7 +243,7 @@ export const fromWebSocket = (
 
     yield* Effect.addFinalizer(() => close(1000))
 
-    return { send, awaitWritable, frames, runFrames, close, terminate, closed: Deferred.await(closed) } satisfies Connection
+    return { send, trySend, awaitWritable, frames, runFrames, close, terminate, closed: Deferred.await(closed) } satisfies Connection
   })
 
 const httpStatus = (message: string): number | undefined => {
