@@ -9,6 +9,8 @@
  * - `ours-push`: the same, but live input (latency, scale) pushed frame by frame with
  *   `Effect.runSync(session.sendRealtimeInput({ audio: { data: bytes, mimeType } }))` instead of a
  *   `sendAudio` stream (uplink as fast as possible still uses `sendAudio`);
+ * - `ours-stats`: `ours` with `statistics: true` (byte and event counts, Effect metrics): the cost of
+ *   observing a session;
  * - `genai`: `@google/genai`'s `ai.live.connect`, `sendRealtimeInput({ audio: { data: base64,
  *   mimeType } })`, `callbacks.onmessage` + `Buffer.from(inlineData.data, "base64")`;
  * - `floor`: a bare `ws` socket, `JSON.stringify` + `Buffer` base64 up, `JSON.parse` + `Buffer.from`
@@ -30,7 +32,7 @@ import * as GeminiLive from "../src/GeminiLive.js"
 import { within } from "./stats.js"
 
 export const clientNames = ["ours", "genai", "floor"] as const
-export type ClientName = (typeof clientNames)[number] | "ours-audio" | "ours-push"
+export type ClientName = (typeof clientNames)[number] | "ours-audio" | "ours-push" | "ours-stats"
 
 /** One open session of a client under test. */
 export interface BenchSession {
@@ -92,9 +94,9 @@ const closeSocket = (ws: WebSocket): Promise<void> =>
 // ours
 // -----------------------------------------------------------------------------
 
-const ours = (baseUrl: string, key: string, fromPlayback: boolean, push: boolean): BenchClient => {
+const ours = (baseUrl: string, key: string, fromPlayback: boolean, push: boolean, statistics = false): BenchClient => {
   const runtime = ManagedRuntime.make(
-    GeminiLive.layer({ apiKey: key, httpOptions: { baseUrl }, connectConfig: { responseModalities: ["AUDIO"] } })
+    GeminiLive.layer({ apiKey: key, httpOptions: { baseUrl }, connectConfig: { responseModalities: ["AUDIO"] }, statistics })
   )
   return {
     connect: async (onAudio) => {
@@ -247,6 +249,8 @@ export const makeClient = (name: ClientName, baseUrl: string, key: string): Benc
       return ours(baseUrl, key, true, false)
     case "ours-push":
       return ours(baseUrl, key, false, true)
+    case "ours-stats":
+      return ours(baseUrl, key, false, false, true)
     case "genai":
       return genai(baseUrl, key)
     case "floor":
