@@ -24,7 +24,11 @@ export type LiveEvent = Data.TaggedEnum<{
   SetupComplete: { readonly sessionId: string | undefined }
   /** A `serverContent` message as the server sent it (unknown fields kept). */
   ServerContent: { readonly content: Protocol.ServerContent }
-  /** Model audio: PCM16 little-endian mono bytes at `sampleRate` (24 kHz from the Live API). */
+  /**
+   * Model audio: PCM16 little-endian mono bytes at `sampleRate` (24 kHz from the Live API). The
+   * bytes are shared (with `session.audio`, and the `ServerContent` event's blob): read them, copy
+   * them to change them.
+   */
   AudioDelta: { readonly data: Uint8Array; readonly mimeType: string; readonly sampleRate: number }
   /** Model text (TEXT modality); `thought` marks thinking summaries. */
   TextDelta: { readonly text: string; readonly thought: boolean }

@@ -38,8 +38,10 @@ export interface LiveSession {
    * The session's events, buffered from the start and delivered once each; the stream ends with a
    * `Closed` event. Reading it again (for instance turn by turn with `Stream.takeUntil`) continues
    * where the last read stopped, when it stopped at its first event or at any event but the deltas
-   * (`ServerContent`, `AudioDelta`, `TextDelta`, transcriptions), which come in chunks. Not reading
-   * it eventually pauses the socket (bounded buffer).
+   * (`ServerContent`, `AudioDelta`, `TextDelta`, transcriptions), which come in chunks: like any
+   * chunked Effect stream, a read that ends or is interrupted in the middle of a chunk (at a delta, or
+   * by a timeout) drops the rest of it, the deltas that followed in that turn. Not reading it
+   * eventually pauses the socket (bounded buffer).
    */
   readonly events: Stream.Stream<LiveEvent>
   /** An additional reader of every event published from now on (explicit fan-out). */

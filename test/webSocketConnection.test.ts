@@ -52,3 +52,40 @@ describe("the ws Connection's runFrames", () => {
       expect(exit._tag).toBe("Failure")
     }))
 })
+
+describe("the ws Connection's close while the read is paused", () => {
+  /** A server that sends `frames` frames of 2 KB and never closes itself. */
+  const flood = (frames: number) =>
+    Effect.acquireRelease(
+      Effect.async<WebSocketServer>((resume) => {
+        const server: WebSocketServer = new WebSocketServer({ port: 0, host: "127.0.0.1" }, () => resume(Effect.succeed(server)))
+        server.on("connection", (socket: WebSocket) => {
+          const payload = "x".repeat(2000)
+          for (let i = 0; i < frames; i++) socket.send(payload)
+        })
+      }),
+      (server) =>
+        Effect.async<void>((resume) => {
+          for (const client of server.clients) client.terminate()
+          server.close(() => resume(Effect.void))
+        })
+    )
+
+  const closesCleanly = (read: (connection: Transport.Connection) => Effect.Effect<void, never, never> | undefined) =>
+    Effect.gen(function*() {
+      const server = yield* flood(3000)
+      const { port } = server.address() as { port: number }
+      const connection = yield* Transport.webSocket.open({ url: `ws://127.0.0.1:${port}`, headers: {}, openTimeout: "2 seconds" })
+      const reading = read(connection)
+      if (reading !== undefined) yield* Effect.forkScoped(reading)
+      // The backlog reaches its high-water mark: the socket is paused.
+      yield* Effect.sleep("300 millis")
+      const started = Date.now()
+      const info = yield* connection.close(1000, "bye")
+      // The peer's close frame is read (not the 3 s timeout, then a 1006).
+      expect({ code: info.code, quick: Date.now() - started < 1000 }).toEqual({ code: 1000, quick: true })
+    })
+
+  it.scopedLive("nobody reading", () => closesCleanly(() => undefined), 10_000)
+  it.scopedLive("the handler waiting (a full event buffer)", () => closesCleanly((connection) => connection.runFrames!(() => Effect.never)), 10_000)
+})

@@ -82,9 +82,16 @@ export const make = (options: {
     for (const event of events) {
       if (event._tag === "AudioDelta") {
         const now = clock.unsafeCurrentTimeMillis()
+        if (media !== undefined && now - media.lastAt > mediaEndMillis) {
+          // The stretch should have ended and its timer did not say so (its fork was lost with an
+          // interrupted reader, or the loop was too busy): end it here, then start anew.
+          const ended = media
+          media = undefined
+          result = [LiveEvent.MediaEnded({ turn: ended.turn, durationMillis: Audio.durationMillis(Audio.OUTPUT_FORMAT, ended.bytes) }), ...result]
+        }
         if (media === undefined) {
           media = { turn, bytes: 0, lastAt: now }
-          result = [LiveEvent.MediaStarted({ turn }), ...events]
+          result = [...result.slice(0, result.length - events.length), LiveEvent.MediaStarted({ turn }), ...events]
           pending = andThen(pending, Effect.asVoid(Effect.forkIn(mediaEnd, options.scope)))
         }
         media.bytes += event.data.byteLength

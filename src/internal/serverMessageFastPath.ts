@@ -142,7 +142,9 @@ const dataValueStart = (text: string, from: number): number => {
 /**
  * Parses a common message with one inline blob (model audio) without running `JSON.parse` over the
  * blob's data: the text between the quotes of its `"data":` value is cut out, the rest parsed, and
- * the data put back. Gives the same value as `JSON.parse`, or `undefined` (then use `JSON.parse`)
+ * the data put back. Gives the same value as `JSON.parse` for well-formed JSON without duplicate
+ * keys (text the service sends; raw control characters in the cut are not rejected, as `JSON.parse`
+ * would), or `undefined` (then use `JSON.parse`)
  * unless the result is a common message (`isCommonServerMessage`) with exactly one blob whose data
  * was the cut (so the cut was that value, not text that looked like it), and the cut held no escape.
  */

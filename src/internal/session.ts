@@ -88,6 +88,8 @@ const endsChunk = (event: LiveEvent.LiveEvent) => !deltaTags.has(event._tag)
 export const make = <R>(options: Options<R>): Effect.Effect<LiveSession, LiveError, Scope.Scope | Services | R> =>
   Effect.gen(function*() {
     const backend = yield* Backend.Backend
+    yield* bufferSize("eventBufferSize", options.eventBufferSize)
+    yield* bufferSize("audioBufferSize", options.audioBufferSize)
     const policy = options.reconnect === false ? undefined : options.reconnect ?? ReconnectPolicy.defaultPolicy
     const config = withResumption(yield* withTools(options.connectConfig, options.tools, backend.kind), policy)
     const setup = yield* backend.setup(options.model, config)
@@ -760,6 +762,12 @@ const parseDuration = (value: string | undefined): Duration.Duration => {
   const match = value === undefined ? null : /^(\d+(?:\.\d+)?)s$/.exec(value)
   return match === null ? Duration.seconds(60) : Duration.millis(Math.round(Number(match[1]) * 1000))
 }
+
+/** A buffer size option: a whole number of at least 1, if given. */
+const bufferSize = (path: string, value: number | undefined): Effect.Effect<void, ConfigError> =>
+  value === undefined || (Number.isInteger(value) && value >= 1)
+    ? Effect.void
+    : Effect.fail(new ConfigError({ module: "LiveSession", method: "connect", path, description: "must be a whole number of at least 1" }))
 
 /** A failure to reconnect that trying again cannot fix (a rejected setup the policy would not retry, bad config). */
 const isFinal = (failure: LiveError): boolean =>

@@ -101,7 +101,8 @@ export const fromWebSocket = (
         return
       }
       backlog.push(frame)
-      if (backlog.length >= readHighWaterMark && !paused) {
+      // Not while closing: the peer's close frame must still be read.
+      if (backlog.length >= readHighWaterMark && !paused && closing === undefined) {
         paused = true
         socket.pause()
       }

@@ -1,0 +1,30 @@
+/**
+ * Model audio routing: `MediaStarted`/`MediaEnded` around each stretch of audio, even when the
+ * stretch's timer never got to run.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, TestClock } from "effect"
+import { LiveEvent } from "../src/index.js"
+import * as ModelAudio from "../src/internal/modelAudio.js"
+import * as Playback from "../src/internal/playback.js"
+
+describe("ModelAudio", () => {
+  it.scoped("a stretch whose timer never ran (its reader was interrupted) ends at the next audio", () =>
+    Effect.gen(function*() {
+      const playback = yield* Playback.make(10)
+      const audio = ModelAudio.make({
+        playback,
+        publish: () => Effect.void,
+        scope: yield* Effect.scope,
+        clock: yield* Effect.clock,
+        playbackBytesDropped: () => {}
+      })
+      const delta = LiveEvent.AudioDelta({ data: new Uint8Array(480), mimeType: "audio/pcm;rate=24000", sampleRate: 24000 })
+      // The first stretch's timer would be forked by `pending`: it is dropped here, never run.
+      expect(audio.route([delta]).events.map((e) => e._tag)).toEqual(["MediaStarted", "AudioDelta"])
+      yield* TestClock.adjust("5 seconds")
+      const next = audio.route([delta]).events
+      expect(next.map((e) => e._tag)).toEqual(["MediaEnded", "MediaStarted", "AudioDelta"])
+      expect(next[0]).toMatchObject({ turn: 0, durationMillis: 10 })
+    }))
+})
