@@ -2,16 +2,18 @@
  * The session: one logical conversation over a sequence of connections ("links").
  *
  * Each link opens the socket, sends `setup` (with the latest resumption handle when resuming),
- * awaits `setupComplete`, and runs one reader fiber that turns frames into events, all into one
- * hub. Sends write straight to the current link; between links (a reconnect, a goAway handover)
- * they wait for the next one, in order, or fail with `SessionClosed` if the session ends. The
- * supervisor (a FiberHandle) reconnects after an unexpected close per the ReconnectPolicy, and on
- * `goAway` opens the next link at a safe point, switches, and closes the old one with 1000.
+ * awaits `setupComplete`, and turns its frames into events as they arrive (in the socket's callback;
+ * a reader fiber runs only what must wait), all into one hub. Sends write straight to the current
+ * link; between links (a reconnect, a goAway handover) they wait for the next one, in order, or fail
+ * with `SessionClosed` if the session ends. The supervisor (a FiberHandle) reconnects after an
+ * unexpected close per the ReconnectPolicy, and on `goAway` opens the next link at a safe point,
+ * switches, and closes the old one with 1000. With transparent resumption, a replay log keeps what
+ * the server has not consumed, and a new link is sent it first.
  *
  *   frames ─> Protocol.decodeServerMessage ─> Backend quirks ─> LiveEvent.fromServerMessage ─> EventHub
  *                                                                     └─ AudioDelta ─> Playback (session.audio)
- *   send*  ─> Protocol.encode* ─> Statistics + WireTrace ─> Connection.send
- *   sendAudio ─> audioInput (convert, frame, pace) ─> the same write
+ *   send*  ─> Protocol.encode* ─> Statistics + WireTrace (+ ReplayLog) ─> Connection.send
+ *   sendAudio ─> audioInput (convert, frame, pace) ─> Connection.trySend, or the same write when it must wait
  */
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
