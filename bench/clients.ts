@@ -2,8 +2,9 @@
  * The three clients under test behind one small interface, each used the way its documentation
  * says (no tuning the others could not do):
  *
- * - `ours`: `GeminiLive.layer({ apiKey, httpOptions: { baseUrl } })`, `connect`, `sendAudio` with a
- *   Stream, decoded audio from the `AudioDelta` events of `session.events`;
+ * - `ours`: `GeminiLive.layer({ apiKey, httpOptions: { baseUrl } })`, `connect({ audioBufferSize: 0 })`,
+ *   `sendAudio` with a Stream, decoded audio from the `AudioDelta` events of `session.events` (so
+ *   `session.audio`, which would keep a copy, is off);
  * - `ours-audio`: the same, with the audio taken from `session.audio` (the events drained alongside,
  *   as an application must);
  * - `ours-push`: the same, but live input (latency, scale) pushed frame by frame with
@@ -101,7 +102,8 @@ const ours = (baseUrl: string, key: string, fromPlayback: boolean, push: boolean
   return {
     connect: async (onAudio) => {
       const scope = Effect.runSync(Scope.make())
-      const session = await runtime.runPromise(Scope.extend(GeminiLive.connect(), scope)).catch(async (error) => {
+      // Reading the audio from the events, `session.audio` is turned off (no copy kept), as documented.
+      const session = await runtime.runPromise(Scope.extend(GeminiLive.connect({ audioBufferSize: fromPlayback ? undefined : 0 }), scope)).catch(async (error) => {
         await Effect.runPromise(Scope.close(scope, Exit.void))
         throw error
       })

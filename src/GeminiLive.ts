@@ -52,7 +52,10 @@ export interface ConnectOptions<R = never> {
   readonly onWebSocketClose?: ((event: Parameters.WebSocketCloseEvent) => void) | undefined
   /** Events buffered per reader before the socket is paused; default 256. */
   readonly eventBufferSize?: number | undefined
-  /** Model audio chunks `session.audio` buffers; default 150 (about 30 s). */
+  /**
+   * Model audio chunks `session.audio` buffers; default 150 (about 30 s). `0` turns `session.audio`
+   * off, for an application that takes the audio from the `AudioDelta` events: no copy is kept.
+   */
   readonly audioBufferSize?: number | undefined
   /** Tools declared in the setup and answered automatically; their handlers' needs `R` come from the caller. */
   readonly tools?: Tool.Toolkit<R> | undefined

@@ -65,7 +65,8 @@ export interface LiveSession {
   /**
    * The model's audio for playback: 24 kHz PCM16 chunks, buffered from the start and delivered once
    * each (one player). Audio not yet taken is dropped when the user barges in (`Interrupted`). While
-   * read, a full buffer slows the socket; while not read, it keeps the latest ~30 s.
+   * read, a full buffer slows the socket; while not read, it keeps the latest ~30 s. Off (a defect to
+   * read) with `audioBufferSize: 0`.
    */
   readonly audio: Stream.Stream<AudioChunk>
   /** `audio` converted to `format` (e.g. `Audio.MULAW_8K` for a phone line), as bytes. */
@@ -149,7 +150,10 @@ export interface Options<R = never> {
   readonly onWebSocketClose?: ((event: WebSocketCloseEvent) => void) | undefined
   /** Events buffered per reader before the socket is paused; default 256. */
   readonly eventBufferSize?: number | undefined
-  /** Model audio chunks `session.audio` buffers; default 150 (about 30 s). */
+  /**
+   * Model audio chunks `session.audio` buffers; default 150 (about 30 s). `0` turns `session.audio`
+   * off, for an application that takes the audio from the `AudioDelta` events: no copy is kept.
+   */
   readonly audioBufferSize?: number | undefined
   /** Tools declared in the setup and answered automatically (see `Tool`). */
   readonly tools?: Tool.Toolkit<R> | undefined

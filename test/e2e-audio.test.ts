@@ -231,6 +231,28 @@ describe("session.audio", () => {
       expect(yield* session.clearAudio).toBe(kept)
     }))
 
+  it.scoped("audioBufferSize: 0 turns session.audio off: the audio is in the events only, nothing kept or dropped", () =>
+    Effect.gen(function*() {
+      const emulator = yield* LiveEmulator.make()
+      const session = yield* (yield* memoryClient(emulator, { statistics: true })).connect({ audioBufferSize: 0 })
+      yield* session.sendRealtimeInput({ text: "a fairly long sentence so that there are many chunks of audio" })
+      const events = yield* untilTurnComplete(session)
+      expect(events.filter(LiveEvent.is("AudioDelta")).length).toBeGreaterThan(4)
+      expect((yield* session.statistics).playbackBytesDropped).toBe(0)
+      expect(yield* session.clearAudio).toBe(0)
+      const exit = yield* Effect.exit(Stream.runDrain(session.audio))
+      expect(Exit.isFailure(exit) && String(exit.cause)).toContain("audioBufferSize: 0")
+    }))
+
+  it.scoped("buffer sizes are checked at connect", () =>
+    Effect.gen(function*() {
+      const emulator = yield* LiveEmulator.make()
+      const client = yield* memoryClient(emulator)
+      expect(yield* Effect.flip(client.connect({ eventBufferSize: 0 }))).toMatchObject({ _tag: "ConfigError", path: "eventBufferSize" })
+      expect(yield* Effect.flip(client.connect({ audioBufferSize: 1.5 }))).toMatchObject({ _tag: "ConfigError", path: "audioBufferSize" })
+      expect((yield* emulator.connections).length).toBe(0)
+    }))
+
   it.scoped("MediaStarted before the first audio, MediaEnded 1 s after the last, with the duration", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()

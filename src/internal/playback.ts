@@ -31,6 +31,19 @@ export interface Playback {
   readonly droppedBytes: () => number
 }
 
+/** No playback buffer (`audioBufferSize: 0`): the application takes model audio from `events`. */
+export const disabled: Playback = {
+  push: () => Effect.void,
+  offer: () => true,
+  clear: Effect.succeed(0),
+  clearNow: () => 0,
+  end: Effect.void,
+  stream: Stream.dieMessage(
+    "session.audio is off: the session was connected with audioBufferSize: 0 (take the audio from the AudioDelta events)"
+  ),
+  droppedBytes: () => 0
+}
+
 export const make = (capacity: number): Effect.Effect<Playback> =>
   Effect.sync(() => {
     const chunks: Array<AudioChunk> = []

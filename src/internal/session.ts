@@ -90,8 +90,8 @@ const endsChunk = (event: LiveEvent.LiveEvent) => !deltaTags.has(event._tag)
 export const make = <R>(options: Options<R>): Effect.Effect<LiveSession, LiveError, Scope.Scope | Services | R> =>
   Effect.gen(function*() {
     const backend = yield* Backend.Backend
-    yield* bufferSize("eventBufferSize", options.eventBufferSize)
-    yield* bufferSize("audioBufferSize", options.audioBufferSize)
+    yield* bufferSize("eventBufferSize", options.eventBufferSize, 1)
+    yield* bufferSize("audioBufferSize", options.audioBufferSize, 0)
     const policy = options.reconnect === false ? undefined : options.reconnect ?? ReconnectPolicy.defaultPolicy
     const config = withResumption(yield* withTools(options.connectConfig, options.tools, backend.kind), policy)
     const setup = yield* backend.setup(options.model, config)
@@ -148,7 +148,9 @@ const open = <R>(
     // (registered below), so that closing the session still sees every socket close.
     const linksScope = yield* Scope.fork(sessionScope, ExecutionStrategy.sequential)
     const hub = yield* EventHub.make<LiveEvent.LiveEvent>(options.eventBufferSize ?? defaultEventBufferSize, endsChunk)
-    const playback = yield* Playback.make(options.audioBufferSize ?? defaultAudioBufferSize)
+    const playback = options.audioBufferSize === 0
+      ? Playback.disabled
+      : yield* Playback.make(options.audioBufferSize ?? defaultAudioBufferSize)
     const closed = yield* Deferred.make<Transport.CloseInfo>()
     const supervisor = yield* FiberHandle.make()
     const retries = policy === undefined ? undefined : yield* Schedule.driver(policy.schedule)
@@ -765,11 +767,11 @@ const parseDuration = (value: string | undefined): Duration.Duration => {
   return match === null ? Duration.seconds(60) : Duration.millis(Math.round(Number(match[1]) * 1000))
 }
 
-/** A buffer size option: a whole number of at least 1, if given. */
-const bufferSize = (path: string, value: number | undefined): Effect.Effect<void, ConfigError> =>
-  value === undefined || (Number.isInteger(value) && value >= 1)
+/** A buffer size option: a whole number of at least `least`, if given. */
+const bufferSize = (path: string, value: number | undefined, least: number): Effect.Effect<void, ConfigError> =>
+  value === undefined || (Number.isInteger(value) && value >= least)
     ? Effect.void
-    : Effect.fail(new ConfigError({ module: "LiveSession", method: "connect", path, description: "must be a whole number of at least 1" }))
+    : Effect.fail(new ConfigError({ module: "LiveSession", method: "connect", path, description: `must be a whole number of at least ${least}` }))
 
 /** A failure to reconnect that trying again cannot fix (a rejected setup the policy would not retry, bad config). */
 const isFinal = (failure: LiveError): boolean =>
