@@ -767,7 +767,8 @@ const open = <R>(
       })
 
     // Then the supervisor's fiber is interrupted, then the links close (`linksScope`, forked before).
-    yield* Effect.addFinalizer(() => Effect.zipRight(close(1000, ""), stopSupervisor))
+    // (`Scope.addFinalizer`: no copy of this fiber's FiberRefs is kept for the session's lifetime.)
+    yield* Scope.addFinalizer(sessionScope, Effect.zipRight(close(1000, ""), stopSupervisor))
 
     // -------------------------------------------------------------------------
     // The first connection: its failure is connect's

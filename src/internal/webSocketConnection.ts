@@ -10,7 +10,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import WebSocket from "ws"
 import { ConnectError, SessionClosed } from "../LiveError.js"
@@ -86,12 +86,18 @@ export const fromWebSocket = (
       }
     }
 
-    const socket = yield* Effect.acquireRelease(acquire, (ws) =>
-      Effect.sync(() => {
-        if (ws.readyState === OPEN) ws.close(1000)
-        // An open that timed out: abort the handshake rather than leave a connection behind.
-        else if (ws.readyState === CONNECTING) ws.terminate()
-      }))
+    // The finalizers are added with `Scope.addFinalizer`, which (unlike `Effect.addFinalizer` and
+    // `acquireRelease`) keeps no copy of this fiber's FiberRefs for the connection's lifetime.
+    const scope = yield* Effect.scope
+    const socket = yield* Effect.uninterruptible(Effect.tap(acquire, (ws) =>
+      Scope.addFinalizer(
+        scope,
+        Effect.sync(() => {
+          if (ws.readyState === OPEN) ws.close(1000)
+          // An open that timed out: abort the handshake rather than leave a connection behind.
+          else if (ws.readyState === CONNECTING) ws.terminate()
+        })
+      )))
 
     socket.on("message", (data: WebSocket.RawData, isBinary: boolean) => {
       // `binaryType` is "nodebuffer": binary data is one Buffer (fragments joined); text is decoded as UTF-8.
@@ -251,7 +257,7 @@ export const fromWebSocket = (
         )
       })
 
-    yield* Effect.addFinalizer(() => close(1000))
+    yield* Scope.addFinalizer(scope, close(1000))
 
     return { send, trySend, awaitWritable, frames, runFrames, close, terminate, closed } satisfies Connection
   })
