@@ -13,9 +13,9 @@
  * event of each read: a reader that stops at such an event (`Stream.takeUntil`, `Stream.take(1)`)
  * leaves what follows buffered for its next read.
  */
+import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Signal from "./signal.js"
@@ -92,16 +92,17 @@ export const make = <A>(capacity: number, endsChunk: (event: A) => boolean): Eff
 
     /**
      * The next chunk: up to and including the first event that ends a chunk (one event alone for a
-     * read's first); once the buffer has ended and is drained, `last` on its own, then the end.
+     * read's first); once the buffer has ended and is drained, `last` on its own, then `undefined`
+     * (the end).
      */
-    const take = (reader: Reader<A>, read: Read): Effect.Effect<Chunk.Chunk<A>, Option.Option<never>> =>
+    const take = (reader: Reader<A>, read: Read): Effect.Effect<Chunk.Chunk<A> | undefined> =>
       Effect.suspend(() => {
         const items = reader.items
         if (items.length === 0) {
           if (!reader.ended) {
             return Effect.zipRight(reader.available.awaitUntil(() => reader.items.length > 0 || reader.ended), take(reader, read))
           }
-          if (read.done || lastEvent === undefined) return Effect.fail(Option.none())
+          if (read.done || lastEvent === undefined) return Effect.succeed(undefined)
           read.done = true
           return Effect.succeed(Chunk.of(lastEvent.value))
         }
@@ -116,11 +117,19 @@ export const make = <A>(capacity: number, endsChunk: (event: A) => boolean): Eff
         return Effect.succeed(Chunk.unsafeFromArray(chunk))
       })
 
+    /**
+     * A reader's stream: a channel written by hand (take a chunk, write it, again), which weighs less
+     * on each of its consumers than `Stream.repeatEffectChunkOption`.
+     */
     const streamOf = (reader: Reader<A>): Stream.Stream<A> =>
-      Stream.suspend(() => {
+      Stream.fromChannel(Channel.suspend(() => {
         const read: Read = { first: true, done: false }
-        return Stream.repeatEffectChunkOption(take(reader, read))
-      })
+        const loop: Channel.Channel<Chunk.Chunk<A>> = Channel.flatMap(
+          Channel.fromEffect(take(reader, read)),
+          (chunk) => (chunk === undefined ? Channel.void : Channel.zipRight(Channel.write(chunk), loop))
+        )
+        return loop
+      }))
 
     const subscribe = Effect.suspend(() => {
       if (lastEvent !== undefined) return Effect.succeed(Stream.make(lastEvent.value))

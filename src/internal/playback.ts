@@ -114,17 +114,20 @@ export const make = (capacity: number): Effect.Effect<Playback> =>
       release()
     })
 
-    const stream = Stream.unwrapScoped(
-      Effect.acquireRelease(
-        Effect.sync(() => {
-          readers++
-        }),
-        () =>
+    // Built when read (most sessions never read it): nothing of it is kept until then.
+    const stream = Stream.suspend(() =>
+      Stream.unwrapScoped(
+        Effect.acquireRelease(
           Effect.sync(() => {
-            readers--
-            if (readers === 0) release()
-          })
-      ).pipe(Effect.as(Stream.repeatEffectOption(take)))
+            readers++
+          }),
+          () =>
+            Effect.sync(() => {
+              readers--
+              if (readers === 0) release()
+            })
+        ).pipe(Effect.as(Stream.repeatEffectOption(take)))
+      )
     )
 
     return { push, offer, clear, clearNow, end, stream, droppedBytes: () => dropped }

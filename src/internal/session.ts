@@ -24,6 +24,7 @@ import * as Either from "effect/Either"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as FiberHandle from "effect/FiberHandle"
+import * as FiberId from "effect/FiberId"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
@@ -46,6 +47,7 @@ import * as EventHub from "./eventHub.js"
 import * as ModelAudio from "./modelAudio.js"
 import * as Playback from "./playback.js"
 import * as ReplayLog from "./replayLog.js"
+import * as Signal from "./signal.js"
 import * as ToolDispatcher from "./toolDispatcher.js"
 import * as Tool from "../Tool.js"
 
@@ -87,7 +89,14 @@ const deltaTags: ReadonlySet<LiveEvent.LiveEvent["_tag"]> = new Set([
 ])
 const endsChunk = (event: LiveEvent.LiveEvent) => !deltaTags.has(event._tag)
 
+/**
+ * Connects a session, in a `GeminiLive.connect` span. The span is not made the parent of what runs
+ * inside (`useSpan`, not `withSpan`): the session's fibers outlive it, and would keep it in memory.
+ */
 export const make = <R>(options: Options<R>): Effect.Effect<LiveSession, LiveError, Scope.Scope | Services | R> =>
+  Effect.useSpan("GeminiLive.connect", { attributes: { model: options.model } }, () => connect(options))
+
+const connect = <R>(options: Options<R>): Effect.Effect<LiveSession, LiveError, Scope.Scope | Services | R> =>
   Effect.gen(function*() {
     const backend = yield* Backend.Backend
     yield* bufferSize("eventBufferSize", options.eventBufferSize, 1)
@@ -100,15 +109,16 @@ export const make = <R>(options: Options<R>): Effect.Effect<LiveSession, LiveErr
       Scope.extend(scope),
       Effect.onExit((exit) => (Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void))
     )
-  }).pipe(Effect.withSpan("GeminiLive.connect", { attributes: { model: options.model } }))
+  })
 
 /** One connection of a session, from its open to its close. */
 interface Link {
   readonly connection: Transport.Connection
   readonly scope: Scope.CloseableScope
-  readonly setupDone: Deferred.Deferred<string | undefined>
-  /** Completed when the link's reader has seen the connection close. */
-  readonly closed: Deferred.Deferred<Transport.CloseInfo>
+  /** Until its `setupComplete` (then dropped): where the server's session id goes. */
+  setupDone: Deferred.Deferred<string | undefined> | undefined
+  /** Set (and `changed` woken) when the link's reader has seen the connection close. */
+  closeInfo: Transport.CloseInfo | undefined
   readonly openedAt: number
   /** 0 for the session's first connection. */
   readonly index: number
@@ -151,9 +161,21 @@ const open = <R>(
     const playback = options.audioBufferSize === 0
       ? Playback.disabled
       : yield* Playback.make(options.audioBufferSize ?? defaultAudioBufferSize)
-    const closed = yield* Deferred.make<Transport.CloseInfo>()
-    const supervisor = yield* FiberHandle.make()
-    const retries = policy === undefined ? undefined : yield* Schedule.driver(policy.schedule)
+    /** Woken when a link closes (`Link.closeInfo`) and when the session has closed (`closedInfo`). */
+    const changed = Signal.make()
+    /** Set once the session has closed and its last events are out: what `session.closed` gives. */
+    let closedInfo: Transport.CloseInfo | undefined
+    const closed: Effect.Effect<Transport.CloseInfo> = Effect.zipRight(
+      changed.awaitUntil(() => closedInfo !== undefined),
+      Effect.sync(() => closedInfo!)
+    )
+    /**
+     * Runs the reconnection or the handover in progress; made at the first one (most sessions never
+     * need it). It lives in `linksScope`, and `close` interrupts its fiber before the links close.
+     */
+    let supervisor: FiberHandle.FiberHandle<void, never> | undefined
+    /** The reconnect policy's schedule, driven across reconnections; made at the first one. */
+    let retries: Schedule.ScheduleDriver<unknown, unknown, never> | undefined
     const modelAudio = ModelAudio.make({
       playback,
       publish: hub.publish,
@@ -172,8 +194,8 @@ const open = <R>(
     let linksOpened = 0
     /** The server's session id (of the first connection that gave one). */
     let sessionIdOf: string | undefined
-    /** Where sends wait while there is no current link. */
-    let nextLink = yield* Deferred.make<Link, SessionClosed>()
+    /** Where sends wait while there is no current link; made by the first that has to. */
+    let nextLink: Deferred.Deferred<Link, SessionClosed> | undefined
     /** Set when the application closes the session: the code and reason. */
     let closing: Transport.CloseInfo | undefined
     /** Set once the logical session has ended. */
@@ -200,10 +222,15 @@ const open = <R>(
         const error = initiator === "server" && info.code !== 1000
           ? new ServerClosed({ module: "LiveSession", method: "events", ...info })
           : undefined
-        return Deferred.fail(nextLink, closedError("send", info)).pipe(
+        const waiting = nextLink
+        nextLink = undefined
+        return (waiting === undefined ? Effect.void : Deferred.fail(waiting, closedError("send", info))).pipe(
           Effect.zipRight(playback.end),
           Effect.zipRight(hub.end(LiveEvent.Closed({ info, initiator, error }))),
-          Effect.zipRight(Deferred.succeed(closed, info))
+          Effect.zipRight(Effect.sync(() => {
+            closedInfo = info
+            changed.wake()
+          }))
         )
       })
 
@@ -215,7 +242,9 @@ const open = <R>(
     let dispatcher: ToolDispatcher.Dispatcher | undefined
 
     const observe = (link: Link, message: Protocol.ServerMessage, events: ReadonlyArray<LiveEvent.LiveEvent>) => {
-      if (message.setupComplete !== undefined) Deferred.unsafeDone(link.setupDone, Exit.succeed(message.setupComplete.sessionId))
+      if (message.setupComplete !== undefined && link.setupDone !== undefined) {
+        Deferred.unsafeDone(link.setupDone, Exit.succeed(message.setupComplete.sessionId))
+      }
       const update = message.sessionResumptionUpdate
       if (update !== undefined) {
         if (link === current) applyUpdate(link, update)
@@ -328,11 +357,12 @@ const open = <R>(
             headers: endpoint.headers,
             openTimeout: options.timeout
           })
+          const setupDone = yield* Deferred.make<string | undefined>()
           const link: Link = {
             connection,
             scope,
-            setupDone: yield* Deferred.make<string | undefined>(),
-            closed: yield* Deferred.make<Transport.CloseInfo>(),
+            setupDone,
+            closeInfo: undefined,
             openedAt: startedAt,
             index: linksOpened++,
             sent: 0,
@@ -352,9 +382,9 @@ const open = <R>(
             ? setup
             : { ...setup, sessionResumption: { ...(setup.sessionResumption as object), handle: resumeWith } }
           yield* sendOn(link, "setup", JSON.stringify({ setup: linkSetup }), false).pipe(Effect.ignore)
-          const sessionId = yield* Deferred.await(link.setupDone).pipe(
+          const sessionId = yield* Deferred.await(setupDone).pipe(
             Effect.raceFirst(
-              Effect.flatMap(Deferred.await(link.closed), (info) =>
+              Effect.flatMap(linkClosedInfo(link), (info) =>
                 Effect.fail(new SetupRejected({ module: "LiveSession", method: "connect", code: info.code, reason: info.reason })))
             ),
             Effect.timeoutFail({
@@ -368,6 +398,7 @@ const open = <R>(
                 })
             })
           )
+          link.setupDone = undefined
           statistics.setupCompleted((yield* Clock.currentTimeMillis) - startedAt)
           trace?.note(`setupComplete${sessionId === undefined ? "" : ` ${sessionId}`}${resumeWith === undefined ? "" : " (resumed)"}`)
           sessionIdOf ??= sessionId
@@ -386,32 +417,39 @@ const open = <R>(
         for (const update of link.heldUpdates) applyUpdate(link, update)
         link.heldUpdates.length = 0
         const waiting = nextLink
-        return Deferred.succeed(waiting, link)
+        nextLink = undefined
+        return waiting === undefined ? Effect.void : Deferred.succeed(waiting, link)
       })
 
     /** From now on, sends wait for the next link (on the same Deferred as those already waiting, if any). */
-    const deactivate = Effect.suspend(() => {
+    const deactivate = Effect.sync(() => {
       current = undefined
-      return Effect.flatMap(Deferred.isDone(nextLink), (done) =>
-        done
-          ? Effect.map(Deferred.make<Link, SessionClosed>(), (deferred) => {
-            nextLink = deferred
-          })
-          : Effect.void)
     })
+
+    /** Waits for the next link (with the sends already waiting); fails if the session ends first. */
+    const awaitNextLink = Effect.suspend(() =>
+      ended !== undefined
+        ? Effect.fail(closedError("send", ended))
+        : Deferred.await(nextLink ??= Deferred.unsafeMake<Link, SessionClosed>(FiberId.none))
+    )
+
+    /** The close `link`'s reader has seen, once it has. */
+    const linkClosedInfo = (link: Link): Effect.Effect<Transport.CloseInfo> =>
+      Effect.zipRight(changed.awaitUntil(() => link.closeInfo !== undefined), Effect.sync(() => link.closeInfo!))
 
     /** A link's connection closed: tell the application, then decide for the session. */
     const linkClosed = (link: Link, info: Transport.CloseInfo): Effect.Effect<void> =>
       Effect.gen(function*() {
         trace?.note(`close ${info.code} ${info.reason}${info.wasClean ? "" : " (not clean)"}`)
-        yield* Deferred.succeed(link.closed, info)
+        link.closeInfo = info
+        changed.wake()
         yield* notifyClose(options, info)
         if (ended !== undefined || link.superseded || !link.activated) return
         if (closing !== undefined) return yield* finish(info, "client")
         if (policy === undefined || !policy.retryable(info)) return yield* finish(info, "server")
         if (current === link || current === undefined) yield* deactivate
         const stable = (yield* Clock.currentTimeMillis) - link.openedAt >= Duration.toMillis(policy.stableAfter)
-        yield* FiberHandle.run(supervisor, reconnect(info, stable))
+        yield* Effect.flatMap(supervised, (handle) => FiberHandle.run(handle, reconnect(info, stable)))
       })
 
     /**
@@ -478,13 +516,14 @@ const open = <R>(
     const reconnect = (cause: Transport.CloseInfo, stable: boolean): Effect.Effect<void> =>
       Effect.gen(function*() {
         yield* voidPendingCalls
-        if (stable) yield* retries!.reset
+        retries ??= yield* Schedule.driver(policy!.schedule)
+        if (stable) yield* retries.reset
         let attempt = 0
         let resumeWith = handle
         let failure: LiveError | undefined
         let wait = !stable
         while (ended === undefined) {
-          if (wait && Either.isLeft(yield* Effect.either(retries!.next(failure ?? cause)))) break
+          if (wait && Either.isLeft(yield* Effect.either(retries.next(failure ?? cause)))) break
           wait = true
           attempt++
           yield* hub.publish([LiveEvent.Reconnecting({ attempt, reason: "Closed", close: cause })])
@@ -517,9 +556,20 @@ const open = <R>(
         )
       })
 
+    /** The supervisor, made now if it is the first reconnection or handover. */
+    const supervised: Effect.Effect<FiberHandle.FiberHandle<void, never>> = Effect.suspend(() =>
+      supervisor !== undefined
+        ? Effect.succeed(supervisor)
+        : Effect.map(Scope.extend(FiberHandle.make<void, never>(), linksScope), (handle) => (supervisor ??= handle))
+    )
+
+    /** Interrupts the reconnection or handover in progress, if any. */
+    const stopSupervisor = Effect.suspend(() => (supervisor === undefined ? Effect.void : FiberHandle.clear(supervisor)))
+
     /** goAway: open the next connection at a safe point before the deadline, switch, close the old one. */
     const startHandover = (link: Link, timeLeft: string | undefined): Effect.Effect<void> =>
-      FiberHandle.run(supervisor, handover(link, parseDuration(timeLeft)), { onlyIfMissing: true }).pipe(Effect.asVoid)
+      Effect.flatMap(supervised, (handle) =>
+        FiberHandle.run(handle, handover(link, parseDuration(timeLeft)), { onlyIfMissing: true })).pipe(Effect.asVoid)
 
     /**
      * The handover: at a safe point (or at `timeLeft` minus the margin, whatever happens), connect the
@@ -642,7 +692,7 @@ const open = <R>(
         if (current !== undefined) return sendOrWait(current, method, frame)
         return Effect.flatMap(
           Effect.mapError(
-            Deferred.await(nextLink),
+            awaitNextLink,
             (error) => new SessionClosed({ module: "LiveSession", method, code: error.code, reason: error.reason })
           ),
           () => write(method, frame)
@@ -657,7 +707,7 @@ const open = <R>(
 
     /** Resolves once there is a link to send on (or the session is over: the send will say so). */
     const linkReady = Effect.suspend(() =>
-      current !== undefined || ended !== undefined || closing !== undefined ? Effect.void : Effect.ignore(Deferred.await(nextLink))
+      current !== undefined || ended !== undefined || closing !== undefined ? Effect.void : Effect.ignore(awaitNextLink)
     )
 
     /** Function responses, but not to calls a lost connection voided (checked once a link is there). */
@@ -704,21 +754,23 @@ const open = <R>(
         const link = current
         if (link === undefined) {
           // Between connections: stop reconnecting; the session ends here.
-          return FiberHandle.clear(supervisor).pipe(Effect.zipRight(finish(closing, "client")), Effect.zipRight(Deferred.await(closed)))
+          return stopSupervisor.pipe(Effect.zipRight(finish(closing, "client")), Effect.zipRight(closed))
         }
         return link.connection.close(code, reason).pipe(
           Effect.flatMap((info) =>
             Effect.zipRight(
               // The reader delivers what arrived before the close, and tells onWebSocketClose.
-              Deferred.await(link.closed).pipe(Effect.timeout("1 second"), Effect.ignore, Effect.interruptible),
+              linkClosedInfo(link).pipe(Effect.timeout("1 second"), Effect.ignore, Effect.interruptible),
               finish(info, "client")
             )
           ),
-          Effect.zipRight(Deferred.await(closed))
+          Effect.zipRight(closed)
         )
       })
 
-    yield* Effect.addFinalizer(() => close(1000, ""))
+    // Then the supervisor's fiber is interrupted, then the links close (`linksScope`, forked before).
+    // (`Scope.addFinalizer`: no copy of this fiber's FiberRefs is kept for the session's lifetime.)
+    yield* Scope.addFinalizer(sessionScope, Effect.zipRight(close(1000, ""), stopSupervisor))
 
     // -------------------------------------------------------------------------
     // The first connection: its failure is connect's
@@ -753,7 +805,7 @@ const open = <R>(
       audioAs: (format) => playbackAs(playback.stream, format),
       clearAudio: playback.clear,
       close,
-      closed: Deferred.await(closed),
+      closed,
       statistics: statistics.snapshot,
       get trace() {
         return trace?.location

@@ -10,7 +10,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import WebSocket from "ws"
 import { ConnectError, SessionClosed } from "../LiveError.js"
@@ -46,8 +46,12 @@ export const fromWebSocket = (
   openTimeout: OpenRequest["openTimeout"]
 ): Effect.Effect<Connection, ConnectError, Scope.Scope> =>
   Effect.gen(function*() {
-    const closed = yield* Deferred.make<CloseInfo>()
-    const opened = yield* Deferred.make<void, ConnectError>()
+    const opening = yield* Deferred.make<void, ConnectError>()
+    /** Where the open's outcome goes, until the socket is open (then dropped: it is not needed any more). */
+    let opened: Deferred.Deferred<void, ConnectError> | undefined = opening
+    const settleOpen = (exit: Exit.Exit<void, ConnectError>) => {
+      if (opened !== undefined) Deferred.unsafeDone(opened, exit)
+    }
     /** Frames received and not handled yet: nobody reading, or queued behind a handler's wait. */
     let backlog: Array<Frame> = []
     let paused = false
@@ -55,6 +59,8 @@ export const fromWebSocket = (
     let closing: CloseInfo | undefined
     /** The socket has closed: no frame will follow the backlog. */
     let ended = false
+    /** How the socket closed, once it has. */
+    let closeInfo: CloseInfo | undefined
     /** `runFrames`' handler, while it runs. */
     let handler: ((frame: Frame) => Effect.Effect<void> | undefined) | undefined
     /** Frames queue in the backlog while set: the handler's wait, and the backlog behind it, are in progress. */
@@ -80,12 +86,18 @@ export const fromWebSocket = (
       }
     }
 
-    const socket = yield* Effect.acquireRelease(acquire, (ws) =>
-      Effect.sync(() => {
-        if (ws.readyState === OPEN) ws.close(1000)
-        // An open that timed out: abort the handshake rather than leave a connection behind.
-        else if (ws.readyState === CONNECTING) ws.terminate()
-      }))
+    // The finalizers are added with `Scope.addFinalizer`, which (unlike `Effect.addFinalizer` and
+    // `acquireRelease`) keeps no copy of this fiber's FiberRefs for the connection's lifetime.
+    const scope = yield* Effect.scope
+    const socket = yield* Effect.uninterruptible(Effect.tap(acquire, (ws) =>
+      Scope.addFinalizer(
+        scope,
+        Effect.sync(() => {
+          if (ws.readyState === OPEN) ws.close(1000)
+          // An open that timed out: abort the handshake rather than leave a connection behind.
+          else if (ws.readyState === CONNECTING) ws.terminate()
+        })
+      )))
 
     socket.on("message", (data: WebSocket.RawData, isBinary: boolean) => {
       // `binaryType` is "nodebuffer": binary data is one Buffer (fragments joined); text is decoded as UTF-8.
@@ -111,27 +123,34 @@ export const fromWebSocket = (
     // Before the open, an error is the open's failure; after it, the close that follows says it all.
     // Only the error's message is kept: the error itself may hold the URL, which holds the key.
     socket.on("error", (error: Error) => {
-      Deferred.unsafeDone(opened, Exit.fail(openError(error)))
+      settleOpen(Exit.fail(openError(error)))
     })
     const onClose = (info: CloseInfo) => {
-      Deferred.unsafeDone(opened, Exit.fail(openFailure(info)))
-      Deferred.unsafeDone(closed, Exit.succeed(info))
+      settleOpen(Exit.fail(openFailure(info)))
+      closeInfo ??= info
       ended = true
       signal()
     }
     socket.on("close", (code: number, reason: Buffer) => {
       onClose({ code, reason: reason.toString("utf8"), wasClean: code !== 1006 })
     })
-    if (socket.readyState === OPEN) Deferred.unsafeDone(opened, Exit.void)
+    if (socket.readyState === OPEN) settleOpen(Exit.void)
     else if (socket.readyState === CLOSED) onClose({ code: 1006, reason: "", wasClean: false })
-    else socket.once("open", () => Deferred.unsafeDone(opened, Exit.void))
+    else socket.once("open", () => settleOpen(Exit.void))
 
-    yield* Deferred.await(opened).pipe(
+    yield* Deferred.await(opening).pipe(
       Effect.timeoutFail({
         duration: openTimeout,
         onTimeout: () =>
           new ConnectError({ module: "Transport", method: "open", reason: "Timeout", description: "timed out opening the WebSocket" })
       })
+    )
+    opened = undefined
+
+    /** Completes once the socket has closed (on the reader's signal, which the close wakes). */
+    const closed: Effect.Effect<CloseInfo> = Effect.zipRight(
+      wake.awaitUntil(() => closeInfo !== undefined),
+      Effect.sync(() => closeInfo!)
     )
 
     const takeBacklog: Effect.Effect<Chunk.Chunk<Frame>, Option.Option<never>> = Effect.suspend(() => {
@@ -194,14 +213,10 @@ export const fromWebSocket = (
         socket.send(frame)
         return Effect.void
       }
-      return Effect.flatMap(
-        Deferred.poll(closed),
-        (done) =>
-          Effect.flatMap(
-            Option.isSome(done) ? done.value : Effect.succeed(closing ?? { code: 1006, reason: "", wasClean: false }),
-            (info) => Effect.fail(new SessionClosed({ module: "Transport", method: "send", code: info.code, reason: info.reason }))
-          )
-      )
+      return Effect.suspend(() => {
+        const info = closeInfo ?? closing ?? { code: 1006, reason: "", wasClean: false }
+        return Effect.fail(new SessionClosed({ module: "Transport", method: "send", code: info.code, reason: info.reason }))
+      })
     }
 
     const trySend = (frame: Frame): boolean => {
@@ -232,19 +247,19 @@ export const fromWebSocket = (
           closing = { code, reason, wasClean: true }
           socket.close(code, reason)
         }
-        return Deferred.await(closed).pipe(
+        return closed.pipe(
           Effect.timeoutTo({
             duration: closeHandshakeTimeout,
             onSuccess: Effect.succeed,
-            onTimeout: () => Effect.zipRight(terminate, Deferred.await(closed))
+            onTimeout: () => Effect.zipRight(terminate, closed)
           }),
           Effect.flatten
         )
       })
 
-    yield* Effect.addFinalizer(() => close(1000))
+    yield* Scope.addFinalizer(scope, close(1000))
 
-    return { send, trySend, awaitWritable, frames, runFrames, close, terminate, closed: Deferred.await(closed) } satisfies Connection
+    return { send, trySend, awaitWritable, frames, runFrames, close, terminate, closed } satisfies Connection
   })
 
 const httpStatus = (message: string): number | undefined => {
