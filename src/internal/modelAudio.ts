@@ -52,6 +52,13 @@ export const make = (options: {
   let media: { readonly turn: number; bytes: number; lastAt: number } | undefined
   let reportedDrops = 0
 
+  /** Ends the current stretch of audio: its `MediaEnded`. */
+  const endMedia = (): LiveEvent.LiveEvent => {
+    const ended = media!
+    media = undefined
+    return LiveEvent.MediaEnded({ turn: ended.turn, durationMillis: Audio.durationMillis(Audio.OUTPUT_FORMAT, ended.bytes) })
+  }
+
   const mediaEnd: Effect.Effect<void> = Effect.gen(function*() {
     while (media !== undefined) {
       const wait = media.lastAt + mediaEndMillis - (yield* Clock.currentTimeMillis)
@@ -59,10 +66,7 @@ export const make = (options: {
         yield* Effect.sleep(wait)
         continue
       }
-      const ended = media
-      media = undefined
-      const durationMillis = Audio.durationMillis(Audio.OUTPUT_FORMAT, ended.bytes)
-      yield* options.publish([LiveEvent.MediaEnded({ turn: ended.turn, durationMillis })])
+      yield* options.publish([endMedia()])
     }
   })
 
@@ -75,7 +79,8 @@ export const make = (options: {
   }
 
   const route = (events: ReadonlyArray<LiveEvent.LiveEvent>): Routed => {
-    let result = events
+    /** Media events, before the message's own. */
+    let mediaEvents: Array<LiveEvent.LiveEvent> | undefined
     let pending: Effect.Effect<void> | undefined
     /** Once a push has to wait, what follows it in the playback buffer waits behind it. */
     let blocked = false
@@ -85,13 +90,11 @@ export const make = (options: {
         if (media !== undefined && now - media.lastAt > mediaEndMillis) {
           // The stretch should have ended and its timer did not say so (its fork was lost with an
           // interrupted reader, or the loop was too busy): end it here, then start anew.
-          const ended = media
-          media = undefined
-          result = [LiveEvent.MediaEnded({ turn: ended.turn, durationMillis: Audio.durationMillis(Audio.OUTPUT_FORMAT, ended.bytes) }), ...result]
+          mediaEvents = [endMedia()]
         }
         if (media === undefined) {
           media = { turn, bytes: 0, lastAt: now }
-          result = [...result.slice(0, result.length - events.length), LiveEvent.MediaStarted({ turn }), ...events]
+          mediaEvents = [...(mediaEvents ?? []), LiveEvent.MediaStarted({ turn })]
           pending = andThen(pending, Effect.asVoid(Effect.forkIn(mediaEnd, options.scope)))
         }
         media.bytes += event.data.byteLength
@@ -110,7 +113,7 @@ export const make = (options: {
     }
     if (blocked) pending = andThen(pending, Effect.sync(reportDrops))
     else reportDrops()
-    return { events: result, pending }
+    return { events: mediaEvents === undefined ? events : [...mediaEvents, ...events], pending }
   }
 
   return { route }
