@@ -112,7 +112,9 @@ const ours = (baseUrl: string, key: string, fromPlayback: boolean, push: boolean
           Effect.forkIn(Stream.runDrain(session.events), scope),
           Stream.runForEach(session.audio, (chunk) => Effect.sync(() => onAudio(chunk.data)))
         )
-        : Stream.runForEach(session.events, (event) => event._tag === "AudioDelta" ? Effect.sync(() => onAudio(event.data)) : Effect.void)
+        : session.runForEach((event) => {
+          if (event._tag === "AudioDelta") onAudio(event.data)
+        })
       Effect.runSync(Effect.forkIn(consumer, scope))
       return {
         sendAll: async (frames) => {

@@ -44,6 +44,16 @@ export interface LiveSession {
    * eventually pauses the socket (bounded buffer).
    */
   readonly events: Stream.Stream<LiveEvent>
+  /**
+   * Reads `events` with a handler, without a stream: the fastest way to take them (about half the
+   * CPU a message of `Stream.runForEach(session.events, f)`, and no fiber wake-up per event). While
+   * it waits, each event is handed to `handler` as it arrives, in the socket's callback; when
+   * `handler` gives back an effect, the events after it wait until that effect is done (in order;
+   * the bounded buffer, then the socket, hold them meanwhile). Ends after `Closed` is handled; fails
+   * with the first failure of an effect `handler` gave back (a throw is a defect), and the session
+   * goes on. Keep the synchronous part short: the session's reading waits for it.
+   */
+  readonly runForEach: <X = void, E = never, R = never>(handler: (event: LiveEvent) => Effect.Effect<X, E, R> | void) => Effect.Effect<void, E, R>
   /** An additional reader of every event published from now on (explicit fan-out). */
   readonly subscribe: Effect.Effect<Stream.Stream<LiveEvent>, never, Scope.Scope>
   /** Sends `clientContent`: turns appended to the context; `turnComplete` defaults to `true`. */

@@ -3,7 +3,7 @@
  * asserting on what crossed the wire.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
+import { Chunk, Deferred, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
 import { GeminiLive, LiveEvent, type Parameters, WireTrace } from "../src/index.js"
 import { LiveEmulator } from "../src/testing/index.js"
 
@@ -58,6 +58,31 @@ describe("a session end to end", () => {
         { setup: { model: "models/gemini-live-test", generationConfig: { responseModalities: ["TEXT"] }, sessionResumption: {} } },
         { clientContent: { turns: [{ role: "user", parts: [{ text: "Hello there" }] }], turnComplete: true } }
       ])
+    }))
+
+  it.scopedLive("runForEach: the same events as the stream, handed over as they arrive, then Closed", () =>
+    Effect.gen(function*() {
+      const emulator = yield* LiveEmulator.make()
+      const client = yield* clientOn(emulator, { connectConfig: { responseModalities: ["TEXT"] } })
+      const session = yield* client.connect()
+      const seen: Array<Event> = []
+      const turnDone = yield* Deferred.make<void>()
+      const reading = yield* Effect.fork(session.runForEach((event) => {
+        seen.push(event)
+        // Effects given back run in order, before the next event is handed over.
+        if (event._tag === "TurnComplete") return Deferred.succeed(turnDone, undefined)
+      }))
+      yield* session.sendClientContent({ turns: "Hello there" })
+      yield* Deferred.await(turnDone)
+      yield* session.close()
+      yield* Fiber.join(reading)
+
+      expect(seen[0]).toEqual(LiveEvent.SetupComplete({ sessionId: undefined }))
+      expect(textOf(seen, "TextDelta")).toBe(`You said: "Hello there"`)
+      const order = tags(seen)
+      expect(order.indexOf("UsageMetadata")).toBeLessThan(order.indexOf("TurnComplete"))
+      expect(order.at(-1)).toBe("Closed")
+      expect(order.filter((tag) => tag === "Closed")).toHaveLength(1)
     }))
 
   it.scopedLive("audio turn: PCM in, 24 kHz audio and both transcriptions out", () =>

@@ -12,6 +12,10 @@
  * ends after every event that `endsChunk` picks (turn boundaries, tool calls, ...) and at the first
  * event of each read: a reader that stops at such an event (`Stream.takeUntil`, `Stream.take(1)`)
  * leaves what follows buffered for its next read.
+ *
+ * `runForEach` reads the primary buffer without a stream: while it waits for events, publishing
+ * calls its handler directly (no buffer, no fiber wake-up); an effect the handler gives back is run
+ * by its fiber, and the events that come meanwhile wait in the buffer, in order, as for a stream.
  */
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
@@ -33,6 +37,13 @@ export interface EventHub<A> {
   readonly events: Stream.Stream<A>
   /** A new reader of the events published from now on, removed with the scope. */
   readonly subscribe: Effect.Effect<Stream.Stream<A>, never, Scope.Scope>
+  /**
+   * Reads the primary buffer as `events` does, calling `handler` on each event, `last` included,
+   * then ends. While it waits, events are handed to `handler` as they are published, synchronously;
+   * when `handler` gives back an effect, what follows waits for it. A handler that throws ends the
+   * read with that defect (the session goes on).
+   */
+  readonly runForEach: <X = void, E = never, R = never>(handler: (event: A) => Effect.Effect<X, E, R> | void) => Effect.Effect<void, E, R>
   /** Ends every reader's stream with `last`, after the events already buffered. */
   readonly end: (last: A) => Effect.Effect<void>
 }
@@ -45,11 +56,39 @@ interface Reader<A> {
   readonly available: Signal.Signal
   /** Woken when the buffer has room again, or the reader is gone (publishers wait on it). */
   readonly room: Signal.Signal
+  /** A `runForEach` waiting for events: published ones go straight to it while the buffer is empty. */
+  direct: Direct<A> | undefined
+}
+
+/** A `runForEach` of a reader. */
+interface Direct<A> {
+  readonly handler: (event: A) => Effect.Effect<unknown, unknown, unknown> | void
+  /** What the handler gave back (or threw) when called directly: the read's fiber runs it next. */
+  pending: Effect.Effect<unknown, unknown, unknown> | undefined
+}
+
+/** Calls `handler`; gives back the effect to wait for, if any (a throw becomes a defect). */
+const callHandler = <A>(
+  handler: (event: A) => Effect.Effect<unknown, unknown, unknown> | void,
+  event: A
+): Effect.Effect<unknown, unknown, unknown> | undefined => {
+  try {
+    const result = handler(event)
+    return result !== undefined && Effect.isEffect(result) ? result : undefined
+  } catch (defect) {
+    return Effect.die(defect)
+  }
 }
 
 export const make = <A>(capacity: number, endsChunk: (event: A) => boolean): Effect.Effect<EventHub<A>> =>
   Effect.sync(() => {
-    const makeReader = (): Reader<A> => ({ items: [], ended: false, available: Signal.make(), room: Signal.make() })
+    const makeReader = (): Reader<A> => ({
+      items: [],
+      ended: false,
+      available: Signal.make(),
+      room: Signal.make(),
+      direct: undefined
+    })
     const primary = makeReader()
     const readers = new Set<Reader<A>>([primary])
     /** The last event, once the hub has ended. */
@@ -72,12 +111,41 @@ export const make = <A>(capacity: number, endsChunk: (event: A) => boolean): Eff
       let full: Array<Reader<A>> | undefined
       for (const reader of readers) {
         if (reader.ended) continue
-        for (const event of events) reader.items.push(event)
+        const from = reader.direct === undefined || reader.items.length > 0 || delivering
+          ? 0
+          : deliver(reader, reader.direct, events)
+        if (from === events.length) continue
+        for (let index = from; index < events.length; index++) reader.items.push(events[index])
         wakeTaker(reader)
         if (reader.items.length >= capacity) (full ??= []).push(reader)
       }
       if (full === undefined) return undefined
       return full.length === 1 ? awaitRoom(full[0]) : Effect.forEach(full, awaitRoom, { discard: true })
+    }
+
+    /** A handler is being called: what it publishes meanwhile is buffered, after what it is handed. */
+    let delivering = false
+
+    /**
+     * Hands `events` to a waiting `runForEach`'s handler, up to the first that gives back an effect
+     * (then its fiber takes over); gives back how many were handed over.
+     */
+    const deliver = (reader: Reader<A>, direct: Direct<A>, events: ReadonlyArray<A>): number => {
+      delivering = true
+      try {
+        for (let index = 0; index < events.length; index++) {
+          const pending = callHandler(direct.handler, events[index])
+          if (pending !== undefined) {
+            reader.direct = undefined
+            direct.pending = pending
+            wakeTaker(reader)
+            return index + 1
+          }
+        }
+        return events.length
+      } finally {
+        delivering = false
+      }
     }
 
     const publish = (events: ReadonlyArray<A>): Effect.Effect<void> => Effect.suspend(() => offer(events) ?? Effect.void)
@@ -131,6 +199,50 @@ export const make = <A>(capacity: number, endsChunk: (event: A) => boolean): Eff
         return loop
       }))
 
+    const runForEach = <X = void, E = never, R = never>(handler: (event: A) => Effect.Effect<X, E, R> | void): Effect.Effect<void, E, R> =>
+      Effect.suspend(() => {
+        const reader = primary
+        const direct: Direct<A> = { handler, pending: undefined }
+        /** Runs `batch` from `index` on; gives back what to wait for first, if anything. */
+        const runBatch = (batch: ReadonlyArray<A>, index: number): Effect.Effect<unknown, unknown, unknown> | undefined => {
+          for (let at = index; at < batch.length; at++) {
+            const pending = callHandler(direct.handler, batch[at])
+            if (pending !== undefined) return Effect.zipRight(pending, Effect.suspend(() => runBatch(batch, at + 1) ?? Effect.void))
+          }
+          return undefined
+        }
+        const step: Effect.Effect<unknown, unknown, unknown> = Effect.suspend(() => {
+          if (reader.direct === direct) reader.direct = undefined
+          const pending = direct.pending
+          if (pending !== undefined) {
+            direct.pending = undefined
+            return Effect.zipRight(pending, step)
+          }
+          if (reader.items.length > 0) {
+            const batch = reader.items
+            reader.items = []
+            releasePublishers(reader)
+            const wait = runBatch(batch, 0)
+            return wait === undefined ? step : Effect.zipRight(wait, step)
+          }
+          if (reader.ended) {
+            return lastEvent === undefined ? Effect.void : callHandler(direct.handler, lastEvent.value) ?? Effect.void
+          }
+          // Waiting: events published from now on go straight to the handler.
+          reader.direct = direct
+          return Effect.zipRight(
+            reader.available.awaitUntil(() => direct.pending !== undefined || reader.items.length > 0 || reader.ended),
+            step
+          )
+        })
+        return Effect.ensuring(
+          step,
+          Effect.sync(() => {
+            if (reader.direct === direct) reader.direct = undefined
+          })
+        ) as Effect.Effect<void, E, R>
+      })
+
     const subscribe = Effect.suspend(() => {
       if (lastEvent !== undefined) return Effect.succeed(Stream.make(lastEvent.value))
       return Effect.acquireRelease(
@@ -161,5 +273,5 @@ export const make = <A>(capacity: number, endsChunk: (event: A) => boolean): Eff
         }
       })
 
-    return { publish, offer, events: streamOf(primary), subscribe, end }
+    return { publish, offer, events: streamOf(primary), runForEach, subscribe, end }
   })

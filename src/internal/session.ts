@@ -785,6 +785,7 @@ const open = <R>(
       },
       setup,
       events: hub.events,
+      runForEach: hub.runForEach,
       subscribe: hub.subscribe,
       sendClientContent: (input = {}) => sendEncoded("sendClientContent", Protocol.encodeClientContent(input)),
       sendRealtimeInput: (input) => sendEncoded("sendRealtimeInput", Protocol.encodeRealtimeInput(input)),

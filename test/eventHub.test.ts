@@ -1,0 +1,150 @@
+/**
+ * The event hub's `runForEach`: events handed straight to a waiting handler, effects it gives back
+ * holding back what follows, failures, interruption, and nothing lost or reordered on the way.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Context, Deferred, Effect, Exit, Fiber, Stream } from "effect"
+import * as EventHub from "../src/internal/eventHub.js"
+
+const hubOf = (capacity = 16) => EventHub.make<number>(capacity, () => false)
+
+/** Lets forked fibers run until they wait. */
+const settle = Effect.repeatN(Effect.yieldNow(), 20)
+
+/** Offers synchronously, ignoring backpressure (the tests stay below the capacity). */
+const offer = (hub: EventHub.EventHub<number>, ...events: Array<number>) => Effect.sync(() => hub.offer(events))
+
+describe("EventHub.runForEach", () => {
+  it.effect("takes the buffered events, then each published one at once, then the last, and ends", () =>
+    Effect.gen(function*() {
+      const hub = yield* hubOf()
+      const seen: Array<number> = []
+      yield* hub.publish([1, 2])
+      const reading = yield* Effect.fork(hub.runForEach((event) => void seen.push(event)))
+      yield* settle
+      expect(seen).toEqual([1, 2])
+      // Handed over in the publisher's call, without the reader's fiber running in between.
+      hub.offer([3, 4])
+      expect(seen).toEqual([1, 2, 3, 4])
+      yield* hub.end(99)
+      yield* Fiber.join(reading)
+      expect(seen).toEqual([1, 2, 3, 4, 99])
+    }))
+
+  it.effect("an effect the handler gives back holds back the events after it, in order", () =>
+    Effect.gen(function*() {
+      const hub = yield* hubOf()
+      const gate = yield* Deferred.make<void>()
+      const seen: Array<number> = []
+      const reading = yield* Effect.fork(hub.runForEach((event) => {
+        seen.push(event)
+        if (event === 1) return Deferred.await(gate)
+      }))
+      yield* settle
+      hub.offer([1, 2, 3])
+      hub.offer([4])
+      yield* settle
+      expect(seen).toEqual([1])
+      yield* Deferred.succeed(gate, undefined)
+      yield* settle
+      expect(seen).toEqual([1, 2, 3, 4])
+      // Waiting again: handed over directly.
+      hub.offer([5])
+      expect(seen).toEqual([1, 2, 3, 4, 5])
+      yield* hub.end(99)
+      yield* Fiber.join(reading)
+      expect(seen).toEqual([1, 2, 3, 4, 5, 99])
+    }))
+
+  it.effect("a failure ends the read with it; what follows stays buffered for the next read", () =>
+    Effect.gen(function*() {
+      const hub = yield* hubOf()
+      const reading = yield* Effect.fork(hub.runForEach((event) => (event === 2 ? Effect.fail("two" as const) : undefined)))
+      yield* settle
+      hub.offer([1, 2, 3])
+      const exit = yield* Fiber.await(reading)
+      expect(exit).toEqual(Exit.fail("two"))
+      hub.offer([4])
+      yield* hub.end(99)
+      const rest = yield* Stream.runCollect(hub.events)
+      expect([...rest]).toEqual([3, 4, 99])
+    }))
+
+  it.effect("a throw is a defect of the read, not of the publisher", () =>
+    Effect.gen(function*() {
+      const hub = yield* hubOf()
+      const boom = new Error("boom")
+      const reading = yield* Effect.fork(hub.runForEach((event) => {
+        if (event === 1) throw boom
+      }))
+      yield* settle
+      expect(() => hub.offer([1, 2])).not.toThrow()
+      const exit = yield* Fiber.await(reading)
+      expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toBe(boom)
+      yield* hub.end(99)
+      expect([...(yield* Stream.runCollect(hub.events))]).toEqual([2, 99])
+    }))
+
+  it.effect("interrupted while waiting: later events are buffered, not lost", () =>
+    Effect.gen(function*() {
+      const hub = yield* hubOf()
+      const seen: Array<number> = []
+      const reading = yield* Effect.fork(hub.runForEach((event) => void seen.push(event)))
+      yield* settle
+      yield* Fiber.interrupt(reading)
+      yield* offer(hub, 1, 2)
+      yield* hub.end(99)
+      expect(seen).toEqual([])
+      expect([...(yield* Stream.runCollect(hub.events))]).toEqual([1, 2, 99])
+    }))
+
+  it.effect("what a handler publishes comes after the rest of the publication it is handling", () =>
+    Effect.gen(function*() {
+      const hub = yield* hubOf()
+      const seen: Array<number> = []
+      const reading = yield* Effect.fork(hub.runForEach((event) => {
+        seen.push(event)
+        if (event === 1) hub.offer([10])
+      }))
+      yield* settle
+      hub.offer([1, 2])
+      yield* settle
+      yield* hub.end(99)
+      yield* Fiber.join(reading)
+      expect(seen).toEqual([1, 2, 10, 99])
+    }))
+
+  it.effect("a full buffer holds the publisher back while the handler's effect runs", () =>
+    Effect.gen(function*() {
+      const hub = yield* hubOf(2)
+      const gate = yield* Deferred.make<void>()
+      const seen: Array<number> = []
+      yield* Effect.fork(hub.runForEach((event) => {
+        seen.push(event)
+        if (event === 1) return Deferred.await(gate)
+      }))
+      yield* settle
+      expect(hub.offer([1, 2])).toBeUndefined()
+      const wait = hub.offer([3])
+      expect(wait).toBeDefined()
+      const publisher = yield* Effect.fork(wait!)
+      yield* settle
+      expect(publisher.unsafePoll()).toBeNull()
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(publisher)
+      expect(seen).toEqual([1, 2, 3])
+    }))
+
+  it.effect("the handler's effects run with the caller's services", () =>
+    Effect.gen(function*() {
+      class Log extends Context.Tag("Log")<Log, Array<string>>() {}
+      const hub = yield* hubOf()
+      const log: Array<string> = []
+      yield* hub.publish([1])
+      yield* hub.end(99)
+      yield* hub.runForEach((event) => Effect.flatMap(Log, (lines) => Effect.sync(() => lines.push(`event ${event}`)))).pipe(
+        Effect.provideService(Log, log)
+      )
+      expect(log).toEqual(["event 1", "event 99"])
+    }))
+})
