@@ -3,13 +3,13 @@
  * says (no tuning the others could not do):
  *
  * - `ours`: `GeminiLive.layer({ apiKey, httpOptions: { baseUrl } })`, `connect({ audioBufferSize: 0 })`,
- *   `sendAudio` with a Stream, decoded audio from the `AudioDelta` events of `session.events` (so
- *   `session.audio`, which would keep a copy, is off);
- * - `ours-audio`: the same, with the audio taken from `session.audio` (the events drained alongside,
+ *   decoded audio from the `AudioDelta` events through `session.runForEach` (so `session.audio`,
+ *   which would keep a copy, is off), live input (latency, scale) pushed with
+ *   `session.audioInput().unsafeOffer(frame)`, and uplink as fast as possible with `sendAudio`;
+ * - `ours-stream`: the same through streams only: `Stream.runForEach(session.events, ...)` and live
+ *   input as a `sendAudio` stream fed from a queue (`Stream.fromQueue`);
+ * - `ours-audio`: `ours` with the audio taken from `session.audio` (the events drained alongside,
  *   as an application must);
- * - `ours-push`: the same, but live input (latency, scale) pushed frame by frame with
- *   `Effect.runSync(session.sendRealtimeInput({ audio: { data: bytes, mimeType } }))` instead of a
- *   `sendAudio` stream (uplink as fast as possible still uses `sendAudio`);
  * - `ours-stats`: `ours` with `statistics: true` (byte and event counts, Effect metrics): the cost of
  *   observing a session;
  * - `genai`: `@google/genai`'s `ai.live.connect`, `sendRealtimeInput({ audio: { data: base64,
@@ -33,7 +33,7 @@ import * as GeminiLive from "../src/GeminiLive.js"
 import { within } from "./stats.js"
 
 export const clientNames = ["ours", "genai", "floor"] as const
-export type ClientName = (typeof clientNames)[number] | "ours-audio" | "ours-push" | "ours-stats"
+export type ClientName = (typeof clientNames)[number] | "ours-stream" | "ours-audio" | "ours-stats"
 
 /** One open session of a client under test. */
 export interface BenchSession {
@@ -95,23 +95,35 @@ const closeSocket = (ws: WebSocket): Promise<void> =>
 // ours
 // -----------------------------------------------------------------------------
 
-const ours = (baseUrl: string, key: string, fromPlayback: boolean, push: boolean, statistics = false): BenchClient => {
+/** How an `ours` variant uses the session. */
+interface OursVariant {
+  /** Where model audio is taken: `session.runForEach`, `Stream.runForEach(session.events)`, or `session.audio`. */
+  readonly read: "handler" | "stream" | "playback"
+  /** How live input goes up: pushed into `session.audioInput`, or a `sendAudio` stream fed from a queue. */
+  readonly live: "push" | "stream"
+  readonly statistics: boolean
+}
+
+const ours = (baseUrl: string, key: string, variant: OursVariant): BenchClient => {
   const runtime = ManagedRuntime.make(
-    GeminiLive.layer({ apiKey: key, httpOptions: { baseUrl }, connectConfig: { responseModalities: ["AUDIO"] }, statistics })
+    GeminiLive.layer({ apiKey: key, httpOptions: { baseUrl }, connectConfig: { responseModalities: ["AUDIO"] }, statistics: variant.statistics })
   )
   return {
     connect: async (onAudio) => {
       const scope = Effect.runSync(Scope.make())
       // Reading the audio from the events, `session.audio` is turned off (no copy kept), as documented.
-      const session = await runtime.runPromise(Scope.extend(GeminiLive.connect({ audioBufferSize: fromPlayback ? undefined : 0 }), scope)).catch(async (error) => {
+      const audioBufferSize = variant.read === "playback" ? undefined : 0
+      const session = await runtime.runPromise(Scope.extend(GeminiLive.connect({ audioBufferSize }), scope)).catch(async (error) => {
         await Effect.runPromise(Scope.close(scope, Exit.void))
         throw error
       })
-      const consumer = fromPlayback
+      const consumer = variant.read === "playback"
         ? Effect.zipRight(
-          Effect.forkIn(Stream.runDrain(session.events), scope),
+          Effect.forkIn(session.runForEach(() => {}), scope),
           Stream.runForEach(session.audio, (chunk) => Effect.sync(() => onAudio(chunk.data)))
         )
+        : variant.read === "stream"
+        ? Stream.runForEach(session.events, (event) => event._tag === "AudioDelta" ? Effect.sync(() => onAudio(event.data)) : Effect.void)
         : session.runForEach((event) => {
           if (event._tag === "AudioDelta") onAudio(event.data)
         })
@@ -124,10 +136,10 @@ const ours = (baseUrl: string, key: string, fromPlayback: boolean, push: boolean
           if (summary.framesSent !== frames.length) throw new Error(`ours sent ${summary.framesSent} of ${frames.length} frames`)
         },
         startLive: (frameMillis) => {
-          if (push) {
-            // Not through sendAudio: each frame sent at once with sendRealtimeInput (bytes are encoded for us).
+          if (variant.live === "push") {
+            const input = Effect.runSync(Scope.extend(session.audioInput({ frameMillis, audioStreamEnd: false }), scope))
             return (frame) => {
-              Effect.runSync(Effect.ignore(session.sendRealtimeInput({ audio: { data: frame, mimeType: inputMime } })))
+              input.unsafeOffer(frame)
             }
           }
           const queue = Effect.runSync(Queue.unbounded<Uint8Array>())
@@ -248,13 +260,13 @@ const floor = (baseUrl: string, key: string): BenchClient => {
 export const makeClient = (name: ClientName, baseUrl: string, key: string): BenchClient => {
   switch (name) {
     case "ours":
-      return ours(baseUrl, key, false, false)
+      return ours(baseUrl, key, { read: "handler", live: "push", statistics: false })
+    case "ours-stream":
+      return ours(baseUrl, key, { read: "stream", live: "stream", statistics: false })
     case "ours-audio":
-      return ours(baseUrl, key, true, false)
-    case "ours-push":
-      return ours(baseUrl, key, false, true)
+      return ours(baseUrl, key, { read: "playback", live: "push", statistics: false })
     case "ours-stats":
-      return ours(baseUrl, key, false, false, true)
+      return ours(baseUrl, key, { read: "handler", live: "push", statistics: true })
     case "genai":
       return genai(baseUrl, key)
     case "floor":

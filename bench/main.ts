@@ -278,7 +278,10 @@ const throughput = async (
   return { count, reps, median: medians, runs }
 }
 
-/** With `--cpu-profile file`: the in-process V8 profiler (100 µs sampling) around the measured repetitions. */
+/**
+ * With `--cpu-profile file`: the in-process V8 profiler (100 µs sampling) around the measured
+ * repetitions (for latency, the last repetition's measured window).
+ */
 const startProfiler = async (): Promise<{ readonly stop: () => Promise<void> }> => {
   if (profileFile === undefined) return { stop: async () => {} }
   const session = new Inspector.Session()
@@ -303,7 +306,8 @@ interface LatencyRun {
   readonly eventLoopDelayP99Millis: number
 }
 
-const latencyOnce = async (server: Server, client: ClientName): Promise<LatencyRun> => {
+/** One latency run; `profile`: with `--cpu-profile`, around its measured window (steady state only). */
+const latencyOnce = async (server: Server, client: ClientName, profile: boolean): Promise<LatencyRun> => {
   const { chunkMillis, seconds, sessions: count, warmSeconds } = config.latency
   const key = keyFor("rt", chunkMillis, client)
   const bench = makeClient(client, server.baseUrl, key)
@@ -319,9 +323,11 @@ const latencyOnce = async (server: Server, client: ClientName): Promise<LatencyR
     server.tell({ type: "measureFrom", key, at: measureFrom })
     const delay = monitorEventLoopDelay({ resolution: 10 })
     delay.enable()
+    const profiler = profile ? await startProfiler() : undefined
     const cpu = process.cpuUsage()
     await sleep(seconds * 1000)
     const cpuMicros = cpuSince(cpu)
+    await profiler?.stop()
     const elapsed = now() - measureFrom
     delay.disable()
     ticker.stop()
@@ -358,10 +364,9 @@ interface LatencyResult {
 
 const latency = async (server: Server): Promise<LatencyResult> => {
   const runs: PerClient<Array<LatencyRun>> = {}
-  const profiler = await startProfiler()
   for (let rep = 0; rep < config.latency.reps; rep++) {
     for (const client of rotated(rep)) {
-      const run = await latencyOnce(server, client)
+      const run = await latencyOnce(server, client, rep === config.latency.reps - 1)
       ;(runs[client] ??= []).push(run)
       log(
         `  latency ${client} #${rep + 1}: down p50 ${round(run.downlink.p50)} p99 ${round(run.downlink.p99)} ms (${run.downlink.count}), ` +
@@ -369,7 +374,6 @@ const latency = async (server: Server): Promise<LatencyResult> => {
       )
     }
   }
-  await profiler.stop()
   const medians: LatencyResult["median"] = {}
   for (const client of clients) {
     const list = runs[client] ?? []

@@ -13,7 +13,7 @@ import * as Exit from "effect/Exit"
 import * as Mailbox from "effect/Mailbox"
 import * as Stream from "effect/Stream"
 import { encodeServerMessage } from "../src/internal/emulator/wire.js"
-import * as AudioInput from "../src/internal/audioInput.js"
+import * as SendAudio from "../src/internal/sendAudio.js"
 import * as EventHub from "../src/internal/eventHub.js"
 import * as ModelAudio from "../src/internal/modelAudio.js"
 import * as Playback from "../src/internal/playback.js"
@@ -144,7 +144,7 @@ await measure("up: floor: Buffer base64 + JSON.stringify", () => {
 await measure("up: ours: Buffer base64 + Protocol.encodeRealtimeAudio", () => {
   for (const f of frames) sink = Protocol.encodeRealtimeAudio(Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString("base64"), mime)
 })
-const noSink: AudioInput.Sink = {
+const noSink: SendAudio.Sink = {
   write: (_method, message) => Effect.sync(() => (sink = message)),
   trySend: (message) => {
     sink = message
@@ -155,7 +155,7 @@ const noSink: AudioInput.Sink = {
   framesDropped: () => {}
 }
 await measure("up: ours: sendAudio(pacing none) to a sink that keeps nothing (the whole per-frame path but ws.send)", () =>
-  Effect.runPromise(AudioInput.sendAudio(noSink, Stream.fromIterable(frames), { pacing: "none", frameMillis: 20, audioStreamEnd: false })).then(() => {}))
+  Effect.runPromise(SendAudio.sendAudio(noSink, Stream.fromIterable(frames), { pacing: "none", frameMillis: 20, audioStreamEnd: false })).then(() => {}))
 
 void sink
 console.log(`µs of CPU per item, best of ${runs} × ${count} (node ${process.version}); no sockets`)

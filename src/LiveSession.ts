@@ -73,6 +73,15 @@ export interface LiveSession {
     options?: SendAudioOptions
   ) => Effect.Effect<SendAudioSummary, E | SessionClosed | ConfigError | AudioError, R>
   /**
+   * A live audio input to push chunks into from callbacks (a phone line's media events, a
+   * microphone's): `unsafeOffer(chunk)` converts the chunk to 16 kHz PCM16, cuts it into frames and
+   * writes each one at once, in the caller's call (no stream, no fiber wake-up: about a third of the
+   * CPU of `sendAudio` fed from a queue). Frames the connection cannot take now (a full socket
+   * buffer, a reconnection) wait, at most `bufferMillis` of them, oldest dropped beyond (counted).
+   * `end` sends the rest and `audioStreamEnd`; closing the scope stops it.
+   */
+  readonly audioInput: (options?: AudioInputOptions) => Effect.Effect<AudioInput, ConfigError, Scope.Scope>
+  /**
    * The model's audio for playback: 24 kHz PCM16 chunks, buffered from the start and delivered once
    * each (one player). Audio not yet taken is dropped when the user barges in (`Interrupted`). While
    * read, a full buffer slows the socket; while not read, it keeps the latest ~30 s. Off (a defect to
@@ -131,6 +140,36 @@ export interface SendAudioOptions {
   readonly bufferMillis?: number | undefined
   /** Send `audioStreamEnd` after the stream; default: when automatic activity detection is on. */
   readonly audioStreamEnd?: boolean | undefined
+}
+
+/**
+ * How `audioInput` sends: as `sendAudio` with `overflow: "dropOldest"`, paced by its source.
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export type AudioInputOptions = Pick<SendAudioOptions, "format" | "frameMillis" | "bufferMillis" | "audioStreamEnd">
+
+/**
+ * A live audio input (`session.audioInput`).
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export interface AudioInput {
+  /**
+   * Hands over a chunk of audio (any length, in the input's format): its whole frames are sent
+   * before this returns when the connection takes them, else they wait. The bytes are not kept (the
+   * caller may reuse its buffer). `false` once the input has ended (nothing was sent).
+   */
+  readonly unsafeOffer: (chunk: Uint8Array) => boolean
+  /** `unsafeOffer` as an effect. */
+  readonly offer: (chunk: Uint8Array) => Effect.Effect<boolean>
+  /**
+   * Ends the input: sends the last, shorter frame and the frames waiting, then `audioStreamEnd`
+   * (when on); gives what was sent. Fails if the session closed before all of it was sent.
+   */
+  readonly end: Effect.Effect<SendAudioSummary, SessionClosed>
 }
 
 /**

@@ -48,6 +48,74 @@ const echo = (turn: LiveEmulator.Turn) => {
   return [LiveEmulator.say("echo", { audio })]
 }
 
+describe("audioInput", () => {
+  it.scopedLive("chunks pushed from a callback go out framed and byte-exact; end sends the rest, then audioStreamEnd", () =>
+    Effect.gen(function*() {
+      const emulator = yield* LiveEmulator.make({ onTurn: () => [] })
+      const session = yield* (yield* socketClient(emulator)).connect()
+      const input = yield* session.audioInput()
+      const audio = Buffer.concat([tone(1000), new Uint8Array(16_000 * 2 * 0.3)])
+      // The caller's buffer is reused between chunks, as a device's would be.
+      const reused = new Uint8Array(3000)
+      for (let offset = 0; offset < audio.length; offset += reused.length) {
+        const piece = audio.subarray(offset, offset + reused.length)
+        reused.set(piece)
+        expect(input.unsafeOffer(reused.subarray(0, piece.length))).toBe(true)
+      }
+      const summary = yield* input.end
+      expect(summary).toEqual({ framesSent: Math.ceil(audio.length / 1280), bytesSent: audio.length, framesDropped: 0, durationMillis: 1300 })
+      expect(input.unsafeOffer(reused)).toBe(false)
+      yield* session.close()
+
+      const [record] = yield* emulator.connections
+      const frames = audioMessages(record.clientMessages)
+      expect(frames.every((f) => f.mimeType === "audio/pcm;rate=16000")).toBe(true)
+      const sizes = frames.map((f) => Buffer.from(f.data, "base64").length)
+      expect(sizes.slice(0, -1).every((size) => size === 1280)).toBe(true)
+      expect(Buffer.concat(frames.map((f) => Buffer.from(f.data, "base64")))).toEqual(audio)
+      expect(record.clientMessages.at(-1)).toEqual({ realtimeInput: { audioStreamEnd: true } })
+    }))
+
+  it.scopedLive("telephony: 8 kHz mu-law pushed in 20 ms packets arrives as 16 kHz PCM of the same duration", () =>
+    Effect.gen(function*() {
+      const emulator = yield* LiveEmulator.make({ onTurn: () => [] })
+      const session = yield* (yield* socketClient(emulator)).connect()
+      const input = yield* session.audioInput({ format: Audio.MULAW_8K, frameMillis: 20, audioStreamEnd: false })
+      const mulaw = Audio.mulawEncode(tone(500, 8000))
+      for (let offset = 0; offset < mulaw.length; offset += 160) yield* input.offer(mulaw.subarray(offset, offset + 160))
+      const summary = yield* input.end
+      expect(summary).toMatchObject({ framesSent: 25, bytesSent: 16_000, durationMillis: 500 })
+      yield* session.close()
+      const [record] = yield* emulator.connections
+      expect(audioMessages(record.clientMessages).length).toBe(25)
+      expect(record.clientMessages).not.toContainEqual({ realtimeInput: { audioStreamEnd: true } })
+    }))
+
+  it.scopedLive("closing its scope stops the input (audioStreamEnd sent); the session goes on", () =>
+    Effect.gen(function*() {
+      const emulator = yield* LiveEmulator.make({ onTurn: () => [] })
+      const session = yield* (yield* socketClient(emulator)).connect()
+      const scope = yield* Scope.make()
+      const input = yield* Scope.extend(session.audioInput({ audioStreamEnd: true }), scope)
+      expect(input.unsafeOffer(tone(200))).toBe(true)
+      yield* Scope.close(scope, Exit.void)
+      expect(input.unsafeOffer(tone(200))).toBe(false)
+      yield* session.sendRealtimeInput({ text: "still there" })
+      yield* session.close()
+      const [record] = yield* emulator.connections
+      expect(audioMessages(record.clientMessages).length).toBe(5)
+      expect(record.clientMessages.slice(-2)).toEqual([{ realtimeInput: { audioStreamEnd: true } }, { realtimeInput: { text: "still there" } }])
+    }))
+
+  it.scoped("refuses a bad frame duration", () =>
+    Effect.gen(function*() {
+      const emulator = yield* LiveEmulator.make()
+      const session = yield* (yield* memoryClient(emulator)).connect()
+      const error = yield* Effect.flip(session.audioInput({ frameMillis: 5 }))
+      expect(error).toMatchObject({ _tag: "ConfigError", module: "LiveSession", method: "audioInput", path: "frameMillis" })
+    }))
+})
+
 describe("sendAudio", () => {
   it.scopedLive("round trip: 16 kHz in, framed 40 ms on the wire, byte-exact; the echo comes back at 24 kHz", () =>
     Effect.gen(function*() {

@@ -3,7 +3,7 @@
  * policy, and sends issued while reconnecting delivered once, in order.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Clock, Effect, Fiber, Layer, Schedule, Schema, Stream, TestClock } from "effect"
+import { Chunk, Clock, Deferred, Effect, Fiber, Layer, Schedule, Schema, Stream, TestClock } from "effect"
 import { Backend, GeminiLive, LiveEvent, type LiveSession, type Parameters, ReconnectPolicy, Tool } from "../src/index.js"
 import { LiveEmulator } from "../src/testing/index.js"
 
@@ -95,6 +95,31 @@ describe("long sessions", () => {
       expect(records.flatMap((r) => texts(r.clientMessages))).toEqual(["one", "drop", "after"])
       expect(closes).toEqual([1006])
       expect((yield* session.statistics).reconnects).toBe(1)
+    }))
+
+  it.scopedLive("audioInput across a drop: frames wait for the next connection, oldest dropped beyond bufferMillis, counted", () =>
+    Effect.gen(function*() {
+      const emulator = yield* LiveEmulator.make({ onTurn: counting })
+      const session = yield* (yield* client(emulator, { statistics: true })).connect()
+      const input = yield* session.audioInput({ frameMillis: 20, bufferMillis: 200, audioStreamEnd: false })
+      const frames = Array.from({ length: 100 }, (_, i) => new Uint8Array(640).fill(i))
+      const pushed = yield* Deferred.make<void>()
+      const reading = yield* Effect.fork(session.runForEach((event) => {
+        if (event._tag !== "Reconnecting") return
+        // Pushed from the callback that sees the connection gone: none of them can be written now.
+        for (const frame of frames) input.unsafeOffer(frame)
+        return Deferred.succeed(pushed, undefined)
+      }))
+      yield* session.sendRealtimeInput({ text: "drop" })
+      yield* Deferred.await(pushed)
+      const summary = yield* input.end
+      // The first waits for the next connection; of the 99 queued behind it, the newest 10 are kept.
+      expect(summary).toMatchObject({ framesSent: 11, framesDropped: 89 })
+      expect((yield* session.statistics).inputFramesDropped).toBe(89)
+      yield* session.close()
+      yield* Fiber.join(reading)
+      const records = yield* emulator.connections
+      expect(records.map((record) => frameNumbers(record.clientMessages))).toEqual([[], [0, ...Array.from({ length: 10 }, (_, i) => 90 + i)]])
     }))
 
   it.scopedLive("a drop mid-turn: the partial answer, then Reconnecting and Reconnected, in order; the next turn goes on", () =>

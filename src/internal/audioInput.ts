@@ -1,226 +1,151 @@
 /**
- * `session.sendAudio`: a stream of audio in any supported format, sent as `realtimeInput.audio`.
+ * `session.audioInput`: audio pushed from callbacks, sent as `realtimeInput.audio` frames.
  *
- *   source ─> Audio.convert (to 16 kHz PCM16) ─> frames of `frameMillis` ─> [drop-oldest buffer]
- *          ─> pacing at real time ─> one template-encoded JSON frame each ─> the socket
+ *   unsafeOffer(chunk) ─> converter (to 16 kHz PCM16) ─> frames ─> one template-encoded JSON frame
+ *                      ─> the socket, in the caller's call       (or, when it cannot take it now:)
+ *                      ─> waiting (at most bufferMillis, oldest dropped) ─> a fiber that writes them
  *
- * Per frame: one base64 pass over a view of the bytes (no copy when the source's chunks are whole
- * frames), one string build, one socket write. Frames go a chunk at a time, in a plain loop: the
- * frames of a chunk reach the socket in one synchronous run (so they share its system calls) unless
- * pacing or a full socket buffer makes one wait.
+ * The source sets the pace (a live source cannot be slowed down), so there is no pacing and no
+ * backpressure: a frame is written at once while the connection takes it, with no Effect, fiber or
+ * queue on the way. Only when it does not (a full socket buffer, a reconnection) do frames wait,
+ * already encoded (the caller's bytes are never kept), for a fiber started then, which writes them
+ * in order; frames offered meanwhile queue behind them.
  */
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as Mailbox from "effect/Mailbox"
-import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
+import * as FiberHandle from "effect/FiberHandle"
+import type * as Scope from "effect/Scope"
 import * as Audio from "../Audio.js"
-import { ConfigError, type SessionClosed } from "../LiveError.js"
-import type { SendAudioOptions, SendAudioSummary } from "../LiveSession.js"
+import type { ConfigError, SessionClosed } from "../LiveError.js"
+import type { AudioInput, AudioInputOptions, SendAudioSummary } from "../LiveSession.js"
 import * as Protocol from "../Protocol.js"
+import * as SendAudio from "./sendAudio.js"
+import * as Signal from "./signal.js"
 
-/** What `sendAudio` needs from its session. */
-export interface Sink {
-  readonly write: (method: string, frame: string) => Effect.Effect<void, SessionClosed>
-  /** Writes a frame at once if the connection can take it now (`true`); else nothing happened: `write`. */
-  readonly trySend: (frame: string) => boolean
-  readonly awaitWritable: Effect.Effect<void>
-  /** Whether the server detects activity itself (then `audioStreamEnd` closes an input stream). */
-  readonly automaticActivityDetection: boolean
-  readonly framesDropped: (count: number) => void
-}
-
-/** The default frame: 40 ms (see the README's "Streaming audio" for the measurement). */
-export const defaultFrameMillis = 40
-
-/** How much a drop-oldest buffer keeps by default. */
-export const defaultBufferMillis = 1000
-
-const audioStreamEnd = JSON.stringify({ realtimeInput: { audioStreamEnd: true } })
-
-const optionError = (path: string, description: string) =>
-  new ConfigError({ module: "LiveSession", method: "sendAudio", path, description })
-
-/**
- * Cuts PCM into frames of `frameBytes`: whole frames of a chunk are views of it (no copy), the rest
- * waits in a frame-sized buffer for the next chunk; `rest` is the last, shorter frame.
- */
-const makeFramer = (frameBytes: number) => {
-  let pending: Uint8Array | undefined
-  let filled = 0
-  /** Adds the whole frames `chunk` completes to `frames`. */
-  const push = (chunk: Uint8Array, frames: Array<Uint8Array>): void => {
-    let offset = 0
-    if (pending !== undefined) {
-      const take = Math.min(frameBytes - filled, chunk.byteLength)
-      pending.set(chunk.subarray(0, take), filled)
-      filled += take
-      offset = take
-      if (filled < frameBytes) return
-      frames.push(pending)
-      pending = undefined
-      filled = 0
-    }
-    while (chunk.byteLength - offset >= frameBytes) {
-      frames.push(chunk.subarray(offset, offset + frameBytes))
-      offset += frameBytes
-    }
-    if (offset < chunk.byteLength) {
-      pending = new Uint8Array(frameBytes)
-      pending.set(chunk.subarray(offset), 0)
-      filled = chunk.byteLength - offset
-    }
-  }
-  const rest = (): Uint8Array | undefined => (pending === undefined ? undefined : pending.subarray(0, filled))
-  return { push, rest }
-}
-
-/** Frames of a chunk of PCM, as one flat array. */
-const framesOf = (framer: ReturnType<typeof makeFramer>, chunk: Chunk.Chunk<Uint8Array>): Array<Uint8Array> => {
-  const frames: Array<Uint8Array> = []
-  for (const pcm of chunk) framer.push(pcm, frames)
-  return frames
-}
-
-/** `makeFramer` as a stream operator (state per run of the stream). */
-export const toFrames = (frameBytes: number) => <E, R>(pcm: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E, R> =>
-  Stream.suspend(() => {
-    const framer = makeFramer(frameBytes)
-    return pcm.pipe(
-      Stream.mapChunks((chunk) => Chunk.unsafeFromArray(framesOf(framer, chunk))),
-      Stream.concat(Stream.suspend(() => {
-        const rest = framer.rest()
-        return rest === undefined ? Stream.empty : Stream.make(rest)
-      }))
-    )
-  })
-
-/**
- * Runs `onChunk` on each chunk of `stream`, in order, through a pull loop: a live source costs one
- * pull a chunk, without a sink's machinery in between.
- */
-const forEachChunk = <A, E, R, E2>(
-  stream: Stream.Stream<A, E, R>,
-  onChunk: (chunk: Chunk.Chunk<A>) => Effect.Effect<void, E2>
-): Effect.Effect<void, E | E2, R> =>
-  Effect.scoped(Effect.flatMap(Stream.toPull(stream), (pull) => {
-    const loop: Effect.Effect<void, E | E2, R> = Effect.matchEffect(pull, {
-      onFailure: Option.match({ onNone: () => Effect.void, onSome: Effect.fail }),
-      onSuccess: (chunk) => Effect.zipRight(onChunk(chunk), Effect.suspend(() => loop))
-    })
-    return loop
-  }))
-
-/** A buffer of at most `capacity` frames that drops the oldest when the source outruns the sender. */
-const dropOldest = <E, R>(
-  frames: Stream.Stream<Uint8Array, E, R>,
-  capacity: number,
-  onDrop: () => void
-): Stream.Stream<Uint8Array, E, R> =>
-  Stream.unwrapScoped(Effect.gen(function*() {
-    const buffer = yield* Mailbox.make<Uint8Array, E>({ capacity, strategy: "sliding" })
-    yield* frames.pipe(
-      // Copied: a live source may reuse its buffers while frames wait here.
-      Stream.runForEach((frame) =>
-        Effect.sync(() => {
-          if (buffer.unsafeSize().pipe((size) => size._tag === "Some" && size.value >= capacity)) onDrop()
-          buffer.unsafeOffer(frame.slice())
-        })
-      ),
-      Mailbox.into(buffer),
-      Effect.forkScoped
-    )
-    return Mailbox.toStream(buffer)
-  }))
-
-/** Sends `audio` through `sink` as `realtimeInput.audio` frames. */
-export const sendAudio = <E, R>(
-  sink: Sink,
-  audio: Stream.Stream<Uint8Array, E, R>,
-  options: SendAudioOptions = {}
-): Effect.Effect<SendAudioSummary, E | SessionClosed | ConfigError, R> =>
+/** Makes an input on `sink`, stopped with the scope. */
+export const make = (
+  sink: SendAudio.Sink,
+  options: AudioInputOptions = {}
+): Effect.Effect<AudioInput, ConfigError, Scope.Scope> =>
   Effect.gen(function*() {
+    const { bufferMillis, frameMillis } = yield* SendAudio.frameOptions("audioInput", options)
     const format = options.format ?? Audio.INPUT_FORMAT
-    const frameMillis = options.frameMillis ?? defaultFrameMillis
-    if (!Number.isInteger(frameMillis) || frameMillis < 10 || frameMillis > 1000) {
-      return yield* optionError("frameMillis", "must be a whole number of milliseconds from 10 to 1000")
-    }
-    const bufferMillis = options.bufferMillis ?? defaultBufferMillis
-    if (!(bufferMillis >= frameMillis)) {
-      return yield* optionError("bufferMillis", `must be at least one frame (${frameMillis} ms)`)
-    }
-    const frameBytes = Audio.bytesFor(Audio.INPUT_FORMAT, frameMillis)
+    const converter = SendAudio.sameFormat(format, Audio.INPUT_FORMAT) ? undefined : Audio.makeConverter(format, Audio.INPUT_FORMAT)
+    const framer = SendAudio.makeFramer(Audio.bytesFor(Audio.INPUT_FORMAT, frameMillis))
     const encode = Protocol.realtimeAudioEncoder(Audio.mimeType(Audio.INPUT_FORMAT))
-    const bytesPerMilli = Audio.bytesPerSecond(Audio.INPUT_FORMAT) / 1000
-    const realtime = (options.pacing ?? "realtime") === "realtime"
+    const capacity = Math.max(1, Math.floor(bufferMillis / frameMillis))
+    const endOfStream = options.audioStreamEnd ?? sink.automaticActivityDetection
     const summary = { framesSent: 0, bytesSent: 0, framesDropped: 0, durationMillis: 0 }
+    const runFork = yield* FiberHandle.makeRuntime<never>()
 
-    const pcm = sameFormat(format, Audio.INPUT_FORMAT) ? audio : audio.pipe(Audio.convert(format, Audio.INPUT_FORMAT))
+    /** Encoded frames the connection did not take at once (with their sizes), oldest first. */
+    let waiting: Array<{ readonly json: string; readonly bytes: number }> = []
+    /** A fiber is writing `waiting` (frames go behind it). */
+    let writing = false
+    /** Woken when `writing` ends. */
+    const written = Signal.make()
+    let ended = false
+    /** `end` has sent `audioStreamEnd` (or had nothing to send): a second `end` only waits. */
+    let finished = false
+    /** Why the writing stopped (the session closed), if it did. */
+    let failure: SessionClosed | undefined
 
-    const clock = yield* Effect.clock
-    const start = clock.unsafeCurrentTimeMillis()
-    const sent = (frame: Uint8Array) => {
+    const sent = (bytes: number) => {
       summary.framesSent++
-      summary.bytesSent += frame.byteLength
+      summary.bytesSent += bytes
     }
-    /**
-     * Sends `frames` from `index` on, in order, in a plain loop: each frame is written synchronously
-     * while the connection takes it at once (`trySend`, the usual case); an effect only where pacing
-     * asks for a wait, or the connection does not take the frame now (a full socket buffer, between
-     * links): then `write`, which waits for it, and the loop goes on after.
-     */
-    const sendFrom = (frames: ReadonlyArray<Uint8Array>, from: number): Effect.Effect<void, SessionClosed> => {
-      for (let index = from; index < frames.length; index++) {
-        const frame = frames[index]
-        if (realtime) {
-          const wait = start + summary.bytesSent / bytesPerMilli - clock.unsafeCurrentTimeMillis()
-          if (wait > 0) return Effect.zipRight(Effect.sleep(wait), Effect.suspend(() => sendFrom(frames, index)))
-        }
-        const json = encode(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString("base64"))
-        if (!sink.trySend(json)) return writeThen(frames, index, json)
-        sent(frame)
+
+    /** Writes `waiting`, oldest first, through the session's effectful write (it waits for room, or the next link). */
+    const writeWaiting: Effect.Effect<void> = Effect.suspend(() => {
+      const next = waiting.shift()
+      if (next === undefined) {
+        writing = false
+        written.wake()
+        return Effect.void
       }
-      return Effect.void
-    }
-    /** The effectful write of frame `index` (waiting for room, or for the next link), then the rest. */
-    const writeThen = (frames: ReadonlyArray<Uint8Array>, index: number, json: string): Effect.Effect<void, SessionClosed> =>
-      Effect.zipRight(realtime ? Effect.void : sink.awaitWritable, sink.write("sendAudio", json)).pipe(
-        Effect.flatMap(() => {
-          sent(frames[index])
-          return sendFrom(frames, index + 1)
+      return Effect.zipRight(sink.awaitWritable, sink.write("audioInput", next.json)).pipe(
+        Effect.matchEffect({
+          onFailure: (error) => {
+            failure = error
+            ended = true
+            waiting = []
+            writing = false
+            written.wake()
+            return Effect.void
+          },
+          onSuccess: () => {
+            sent(next.bytes)
+            return writeWaiting
+          }
         })
       )
+    })
 
-    const endOfStream = options.audioStreamEnd ?? sink.automaticActivityDetection
-    const sending = options.overflow === "dropOldest"
-      ? forEachChunk(
-        dropOldest(pcm.pipe(toFrames(frameBytes)), Math.max(1, Math.floor(bufferMillis / frameMillis)), () => {
-          summary.framesDropped++
-          sink.framesDropped(1)
-        }),
-        (chunk) => sendFrom(Chunk.toReadonlyArray(chunk), 0)
-      )
-      : Effect.suspend(() => {
-        // Framed here, in the loop: no stream stage between the source and the socket.
-        const framer = makeFramer(frameBytes)
-        return forEachChunk(pcm, (chunk) => sendFrom(framesOf(framer, chunk), 0)).pipe(
-          Effect.zipRight(Effect.suspend(() => {
-            const rest = framer.rest()
-            return rest === undefined ? Effect.void : sendFrom([rest], 0)
-          }))
-        )
-      })
-    yield* sending.pipe(
-      Effect.onInterrupt(() => endOfStream ? Effect.ignore(sink.write("sendAudio", audioStreamEnd)) : Effect.void)
-    )
-    if (endOfStream) yield* sink.write("sendAudio", audioStreamEnd)
-    summary.durationMillis = Audio.durationMillis(Audio.INPUT_FORMAT, summary.bytesSent)
-    if (summary.framesDropped > 0) {
-      yield* Effect.logWarning(
-        `effect-gemini-live: sendAudio dropped ${summary.framesDropped} frames: the source outran the connection`
-      )
+    const send = (frame: Uint8Array) => {
+      const json = encode(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString("base64"))
+      if (!writing && sink.trySend(json)) return sent(frame.byteLength)
+      if (waiting.length >= capacity) {
+        waiting.shift()
+        summary.framesDropped++
+        sink.framesDropped(1)
+      }
+      waiting.push({ json, bytes: frame.byteLength })
+      if (!writing) {
+        writing = true
+        runFork(writeWaiting)
+      }
     }
-    return summary as SendAudioSummary
-  })
 
-const sameFormat = (a: Audio.Format, b: Audio.Format) => a.encoding === b.encoding && a.sampleRate === b.sampleRate
+    const frames: Array<Uint8Array> = []
+    const sendFrames = (pcm: Uint8Array) => {
+      framer.push(pcm, frames)
+      for (const frame of frames) send(frame)
+      frames.length = 0
+    }
+
+    const unsafeOffer = (chunk: Uint8Array): boolean => {
+      if (ended) return false
+      sendFrames(converter === undefined ? chunk : converter.push(chunk))
+      return true
+    }
+
+    const end: Effect.Effect<SendAudioSummary, SessionClosed> = Effect.suspend(() => {
+      if (!ended) {
+        ended = true
+        if (converter !== undefined) sendFrames(converter.flush())
+        const rest = framer.rest()
+        if (rest !== undefined) send(rest)
+      }
+      return written.awaitUntil(() => !writing)
+    }).pipe(
+      Effect.zipRight(Effect.suspend(() => {
+        if (failure !== undefined) return Effect.fail(failure)
+        if (finished || !endOfStream) return Effect.void
+        finished = true
+        return sink.write("audioInput", SendAudio.audioStreamEnd)
+      })),
+      Effect.zipRight(Effect.suspend(() => {
+        summary.durationMillis = Audio.durationMillis(Audio.INPUT_FORMAT, summary.bytesSent)
+        return summary.framesDropped === 0 ? Effect.void : Effect.logWarning(
+          `effect-gemini-live: audioInput dropped ${summary.framesDropped} frames: the connection could not take them in time`
+        )
+      })),
+      Effect.as(summary as SendAudioSummary)
+    )
+
+    // Closing the scope stops the input (the writing fiber too, by the FiberHandle's own finalizer).
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        if (ended) return
+        ended = true
+        waiting = []
+        // As an interrupted `sendAudio` does, when the server detects activity; if the connection can take it now.
+        if (endOfStream) sink.trySend(SendAudio.audioStreamEnd)
+      })
+    )
+
+    return {
+      unsafeOffer,
+      offer: (chunk) => Effect.sync(() => unsafeOffer(chunk)),
+      end
+    } satisfies AudioInput
+  })

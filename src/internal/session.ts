@@ -43,6 +43,7 @@ import * as WireTrace from "../WireTrace.js"
 import * as Audio from "../Audio.js"
 import * as AudioData from "./audioData.js"
 import * as AudioInput from "./audioInput.js"
+import * as SendAudio from "./sendAudio.js"
 import * as EventHub from "./eventHub.js"
 import * as ModelAudio from "./modelAudio.js"
 import * as Playback from "./playback.js"
@@ -778,6 +779,17 @@ const open = <R>(
 
     yield* activate(yield* connectLink(undefined))
 
+    /** What `sendAudio` and `audioInput` write through (made on first use). */
+    let sink: SendAudio.Sink | undefined
+    const audioSink = (): SendAudio.Sink =>
+      sink ??= {
+        write,
+        trySend,
+        awaitWritable: Effect.suspend(() => current?.connection.awaitWritable ?? Effect.void),
+        automaticActivityDetection: automaticActivityDetection(setup),
+        framesDropped: statistics.inputFramesDropped
+      }
+
     return {
       id,
       get sessionId() {
@@ -790,18 +802,8 @@ const open = <R>(
       sendClientContent: (input = {}) => sendEncoded("sendClientContent", Protocol.encodeClientContent(input)),
       sendRealtimeInput: (input) => sendEncoded("sendRealtimeInput", Protocol.encodeRealtimeInput(input)),
       sendToolResponse,
-      sendAudio: (audio, audioOptions) =>
-        AudioInput.sendAudio(
-          {
-            write,
-            trySend,
-            awaitWritable: Effect.suspend(() => current?.connection.awaitWritable ?? Effect.void),
-            automaticActivityDetection: automaticActivityDetection(setup),
-            framesDropped: statistics.inputFramesDropped
-          },
-          audio,
-          audioOptions
-        ),
+      sendAudio: (audio, audioOptions) => SendAudio.sendAudio(audioSink(), audio, audioOptions),
+      audioInput: (inputOptions) => AudioInput.make(audioSink(), inputOptions),
       audio: playback.stream,
       audioAs: (format) => playbackAs(playback.stream, format),
       clearAudio: playback.clear,
