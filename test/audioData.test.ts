@@ -33,6 +33,22 @@ describe("AudioData", () => {
     }
   })
 
+  it("canonical: decoded bytes are 8-byte aligned views of shared slabs, kept intact as slabs fill", () => {
+    const sources = Array.from({ length: 100 }, (_, n) => Buffer.from(Array.from({ length: 9601 + n }, (_, i) => (i * 31 + n) & 255)))
+    const decoded = sources.map((bytes) => AudioData.canonical(bytes.toString("base64"))!)
+    decoded.forEach((bytes, n) => {
+      expect(bytes.byteOffset % 8).toBe(0)
+      expect(Buffer.compare(bytes, sources[n])).toBe(0)
+    })
+    // Several decodes share a slab, and the 100 needed more than one.
+    const slabs = new Set(decoded.map((bytes) => bytes.buffer))
+    expect(slabs.size).toBeGreaterThan(1)
+    expect(slabs.size).toBeLessThan(decoded.length)
+    // A large blob gets a buffer of its own.
+    const large = Buffer.alloc(100_000, 7)
+    expect(Buffer.compare(AudioData.canonical(large.toString("base64"))!, large)).toBe(0)
+  })
+
   it("decodeInPlace: the message stays equal to what was sent, and the events carry the same bytes", () => {
     const pcm = Buffer.from(Array.from({ length: 960 }, (_, i) => i & 255))
     const frame = audioMessage(pcm.toString("base64"))
