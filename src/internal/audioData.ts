@@ -56,7 +56,7 @@ let slabUsed = 0
 
 /** The bytes of `base64`, which decodes to at most `byteLength` bytes. */
 const decodeInto = (base64: string, byteLength: number): Buffer => {
-  if (byteLength > slabSize / 8) return Buffer.from(base64, "base64")
+  if (byteLength > slabSize / 4) return Buffer.from(base64, "base64")
   if (slab === undefined || slab.byteLength - slabUsed < byteLength) {
     slab = Buffer.allocUnsafeSlow(slabSize)
     slabUsed = 0

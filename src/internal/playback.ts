@@ -44,6 +44,14 @@ export const disabled: Playback = {
   droppedBytes: () => 0
 }
 
+/**
+ * The chunk as the buffer keeps it: with bytes of its own when they are a view of a larger buffer
+ * (model audio is decoded into shared slabs). A chunk may wait here for up to the buffer's length of
+ * audio (~30 s unread), and its view would keep the whole slab, other sessions' audio included.
+ */
+const kept = (chunk: AudioChunk): AudioChunk =>
+  chunk.data.byteLength === chunk.data.buffer.byteLength ? chunk : { ...chunk, data: Buffer.from(chunk.data) }
+
 export const make = (capacity: number): Effect.Effect<Playback> =>
   Effect.sync(() => {
     const chunks: Array<AudioChunk> = []
@@ -70,13 +78,13 @@ export const make = (capacity: number): Effect.Effect<Playback> =>
     const offer = (chunk: AudioChunk): boolean => {
       if (ended) return true
       if (chunks.length < capacity) {
-        chunks.push(chunk)
+        chunks.push(kept(chunk))
         wake()
         return true
       }
       if (readers === 0) {
         dropped += chunks.shift()!.data.byteLength
-        chunks.push(chunk)
+        chunks.push(kept(chunk))
         return true
       }
       return false
