@@ -51,7 +51,9 @@ export interface LiveSession {
    * `handler` gives back an effect, the events after it wait until that effect is done (in order;
    * the bounded buffer, then the socket, hold them meanwhile). Ends after `Closed` is handled; fails
    * with the first failure of an effect `handler` gave back (a throw is a defect), and the session
-   * goes on. Keep the synchronous part short: the session's reading waits for it.
+   * goes on; events it had not taken stay buffered for the next read. (As with a stream, an
+   * interruption may leave the effect given back for the last event handed over not run.) Keep the
+   * synchronous part short: the session's reading waits for it.
    */
   readonly runForEach: <X = void, E = never, R = never>(handler: (event: LiveEvent) => Effect.Effect<X, E, R> | void) => Effect.Effect<void, E, R>
   /** An additional reader of every event published from now on (explicit fan-out). */

@@ -70,6 +70,25 @@ describe("EventHub.runForEach", () => {
       expect([...rest]).toEqual([3, 4, 99])
     }))
 
+  it.effect("a read that stops in the middle of buffered events leaves the rest buffered", () =>
+    Effect.gen(function*() {
+      const failing = yield* hubOf()
+      yield* failing.publish([1, 2, 3])
+      expect(yield* Effect.exit(failing.runForEach((event) => (event === 2 ? Effect.fail("two" as const) : undefined)))).toEqual(
+        Exit.fail("two")
+      )
+      yield* failing.end(99)
+      expect([...(yield* Stream.runCollect(failing.events))]).toEqual([3, 99])
+
+      const interrupted = yield* hubOf()
+      yield* interrupted.publish([1, 2, 3])
+      const reading = yield* Effect.fork(interrupted.runForEach((event) => (event === 1 ? Effect.never : undefined)))
+      yield* settle
+      yield* Fiber.interrupt(reading)
+      yield* interrupted.end(99)
+      expect([...(yield* Stream.runCollect(interrupted.events))]).toEqual([2, 3, 99])
+    }))
+
   it.effect("a throw is a defect of the read, not of the publisher", () =>
     Effect.gen(function*() {
       const hub = yield* hubOf()
@@ -112,6 +131,29 @@ describe("EventHub.runForEach", () => {
       yield* hub.end(99)
       yield* Fiber.join(reading)
       expect(seen).toEqual([1, 2, 10, 99])
+    }))
+
+  it.scoped("what a handler publishes, or its end, reaches every reader in publication order", () =>
+    Effect.gen(function*() {
+      const hub = yield* hubOf()
+      const other = yield* Effect.fork(Stream.runCollect(yield* hub.subscribe))
+      const seen: Array<number> = []
+      const reading = yield* Effect.fork(hub.runForEach((event) => {
+        seen.push(event)
+        if (event === 1) {
+          hub.offer([10])
+          // Given back with more of its publication to come: those come before the 10.
+          return Effect.void
+        }
+        if (event === 3) return hub.end(99)
+      }))
+      yield* settle
+      hub.offer([1, 2])
+      yield* settle
+      hub.offer([3, 4])
+      yield* Fiber.join(reading)
+      expect(seen).toEqual([1, 2, 10, 3, 4, 99])
+      expect([...(yield* Fiber.join(other))]).toEqual([1, 2, 10, 3, 4, 99])
     }))
 
   it.effect("a full buffer holds the publisher back while the handler's effect runs", () =>

@@ -19,6 +19,7 @@ describe("Playback", () => {
       const [first, second] = Chunk.toReadonlyArray(yield* Stream.runCollect(playback.stream))
       expect([...first.data]).toEqual([8, 9, 10, 11, 12, 13, 14, 15])
       expect(first.data.buffer).not.toBe(slab.buffer)
+      expect(first.data.buffer.byteLength).toBe(8)
       expect(second).toBe(whole)
     }))
 })

@@ -14,6 +14,7 @@
  * hidden class: a getter written in an object literal would be a new closure, and a new hidden
  * class, per message, which cost more than the decoding saves (8 µs a message in `npm run bench`).
  */
+import { markAsUntransferable } from "node:worker_threads"
 import type * as Protocol from "../Protocol.js"
 
 /** The bytes of the blobs made here. */
@@ -48,7 +49,8 @@ export const canonical = (base64: string): Buffer | undefined => {
  * Decoded audio is written into shared slabs, as Node's own pool does for small buffers: one
  * allocation (and one external-memory report to the garbage collector) per 256 KiB, not per
  * message, which costs less than the decoding itself. Views start on 8-byte boundaries (an
- * `Int16Array` over one needs only its `byteOffset`). A slab lives as long as any of its views.
+ * `Int16Array` over one needs only its `byteOffset`). A slab lives as long as any of its views, so
+ * what keeps audio for long copies it (`session.audio`'s buffer does).
  */
 const slabSize = 256 * 1024
 let slab: Buffer | undefined
@@ -58,7 +60,10 @@ let slabUsed = 0
 const decodeInto = (base64: string, byteLength: number): Buffer => {
   if (byteLength > slabSize / 4) return Buffer.from(base64, "base64")
   if (slab === undefined || slab.byteLength - slabUsed < byteLength) {
-    slab = Buffer.allocUnsafeSlow(slabSize)
+    // Zeroed (a view's `.buffer` shows nothing but audio), and not transferable: posting one
+    // view's buffer to a worker would empty every other view of the slab.
+    slab = Buffer.alloc(slabSize)
+    markAsUntransferable(slab.buffer)
     slabUsed = 0
   }
   const written = slab.write(base64, slabUsed, byteLength, "base64")

@@ -12,7 +12,8 @@
  * in order; frames offered meanwhile queue behind them.
  */
 import * as Effect from "effect/Effect"
-import * as FiberHandle from "effect/FiberHandle"
+import * as Fiber from "effect/Fiber"
+import * as FiberSet from "effect/FiberSet"
 import type * as Scope from "effect/Scope"
 import * as Audio from "../Audio.js"
 import type { ConfigError, SessionClosed } from "../LiveError.js"
@@ -35,7 +36,7 @@ export const make = (
     const capacity = Math.max(1, Math.floor(bufferMillis / frameMillis))
     const endOfStream = options.audioStreamEnd ?? sink.automaticActivityDetection
     const summary = { framesSent: 0, bytesSent: 0, framesDropped: 0, durationMillis: 0 }
-    const runFork = yield* FiberHandle.makeRuntime<never>()
+    const runFork = yield* FiberSet.makeRuntime<never>()
 
     /** Encoded frames the connection did not take at once (with their sizes), oldest first. */
     let waiting: Array<{ readonly json: string; readonly bytes: number }> = []
@@ -43,11 +44,14 @@ export const make = (
     let writing = false
     /** Woken when `writing` ends. */
     const written = Signal.make()
-    let ended = false
-    /** `end` has sent `audioStreamEnd` (or had nothing to send): a second `end` only waits. */
-    let finished = false
-    /** Why the writing stopped (the session closed), if it did. */
+    /** No more chunks are taken: `end` was called, or the scope or the session closed. */
+    let closed = false
+    /** The scope closed: nothing more is written. */
+    let stopped = false
+    /** Why the writing stopped (the session closed), if it did: what follows is not sent. */
     let failure: SessionClosed | undefined
+    /** The run of `end` (one, however many callers wait for it). */
+    let ending: Fiber.RuntimeFiber<SendAudioSummary, SessionClosed> | undefined
 
     const sent = (bytes: number) => {
       summary.framesSent++
@@ -66,7 +70,7 @@ export const make = (
         Effect.matchEffect({
           onFailure: (error) => {
             failure = error
-            ended = true
+            closed = true
             waiting = []
             writing = false
             written.wake()
@@ -80,7 +84,15 @@ export const make = (
       )
     })
 
+    /** The writer, also when interrupted (the scope closed) leaving `writing` false for whoever waits. */
+    const writer = Effect.onInterrupt(writeWaiting, () =>
+      Effect.sync(() => {
+        writing = false
+        written.wake()
+      }))
+
     const send = (frame: Uint8Array) => {
+      if (failure !== undefined || stopped) return
       const json = encode(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString("base64"))
       if (!writing && sink.trySend(json)) return sent(frame.byteLength)
       if (waiting.length >= capacity) {
@@ -91,7 +103,7 @@ export const make = (
       waiting.push({ json, bytes: frame.byteLength })
       if (!writing) {
         writing = true
-        runFork(writeWaiting)
+        runFork(writer)
       }
     }
 
@@ -103,14 +115,21 @@ export const make = (
     }
 
     const unsafeOffer = (chunk: Uint8Array): boolean => {
-      if (ended) return false
+      if (closed) return false
       sendFrames(converter === undefined ? chunk : converter.push(chunk))
-      return true
+      return failure === undefined
     }
 
-    const end: Effect.Effect<SendAudioSummary, SessionClosed> = Effect.suspend(() => {
-      if (!ended) {
-        ended = true
+    const reportDrops = Effect.suspend(() =>
+      summary.framesDropped === 0 ? Effect.void : Effect.logWarning(
+        `effect-gemini-live: audioInput dropped ${summary.framesDropped} frames: the connection could not take them in time`
+      )
+    )
+
+    /** The rest (a last, shorter frame), what waits, then `audioStreamEnd`. */
+    const finish: Effect.Effect<SendAudioSummary, SessionClosed> = Effect.suspend(() => {
+      if (!closed) {
+        closed = true
         if (converter !== undefined) sendFrames(converter.flush())
         const rest = framer.rest()
         if (rest !== undefined) send(rest)
@@ -119,27 +138,38 @@ export const make = (
     }).pipe(
       Effect.zipRight(Effect.suspend(() => {
         if (failure !== undefined) return Effect.fail(failure)
-        if (finished || !endOfStream) return Effect.void
-        finished = true
-        return sink.write("audioInput", SendAudio.audioStreamEnd)
+        return endOfStream ? sink.write("audioInput", SendAudio.audioStreamEnd) : Effect.void
       })),
       Effect.zipRight(Effect.suspend(() => {
         summary.durationMillis = Audio.durationMillis(Audio.INPUT_FORMAT, summary.bytesSent)
-        return summary.framesDropped === 0 ? Effect.void : Effect.logWarning(
-          `effect-gemini-live: audioInput dropped ${summary.framesDropped} frames: the connection could not take them in time`
-        )
+        return reportDrops
       })),
       Effect.as(summary as SendAudioSummary)
     )
 
-    // Closing the scope stops the input (the writing fiber too, by the FiberHandle's own finalizer).
+    const end: Effect.Effect<SendAudioSummary, SessionClosed> = Effect.suspend(() => {
+      // After the scope closed, nothing more goes out: what was sent.
+      if (stopped) return failure === undefined ? Effect.succeed(summary) : Effect.fail(failure)
+      ending ??= runFork(finish)
+      return Fiber.join(ending)
+    })
+
+    // Closing the scope stops the input (the fibers too, by the FiberSet's own finalizer, after this).
     yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
-        if (ended) return
-        ended = true
-        waiting = []
-        // As an interrupted `sendAudio` does, when the server detects activity; if the connection can take it now.
-        if (endOfStream) sink.trySend(SendAudio.audioStreamEnd)
+      Effect.suspend(() => {
+        if (stopped) return Effect.void
+        stopped = true
+        closed = true
+        // Frames still waiting are not sent: counted as dropped.
+        if (waiting.length > 0) {
+          summary.framesDropped += waiting.length
+          sink.framesDropped(waiting.length)
+          waiting = []
+        }
+        // As an interrupted `sendAudio` does, when the server detects activity (if the connection
+        // can take it now, and `end` is not already doing it).
+        if (endOfStream && ending === undefined && failure === undefined) sink.trySend(SendAudio.audioStreamEnd)
+        return reportDrops
       })
     )
 

@@ -106,18 +106,32 @@ export const make = <A>(capacity: number, endsChunk: (event: A) => boolean): Eff
         return Effect.zipRight(reader.room.awaitUntil(() => hasRoom(reader)), awaitRoom(reader))
       })
 
+    /** Appends `events` from `from` on to `reader`'s buffer; adds the reader to `full` when it is. */
+    const append = (reader: Reader<A>, events: ReadonlyArray<A>, from: number, full: Array<Reader<A>> | undefined) => {
+      for (let index = from; index < events.length; index++) reader.items.push(events[index])
+      wakeTaker(reader)
+      return reader.items.length >= capacity ? [...(full ?? []), reader] : full
+    }
+
     const offer = (events: ReadonlyArray<A>): Effect.Effect<void> | undefined => {
       if (events.length === 0) return undefined
       let full: Array<Reader<A>> | undefined
+      /** The reader whose `runForEach` waits with an empty buffer: handed the events after the others have them. */
+      let waiting: Reader<A> | undefined
       for (const reader of readers) {
         if (reader.ended) continue
-        const from = reader.direct === undefined || reader.items.length > 0 || delivering
-          ? 0
-          : deliver(reader, reader.direct, events)
-        if (from === events.length) continue
-        for (let index = from; index < events.length; index++) reader.items.push(events[index])
-        wakeTaker(reader)
-        if (reader.items.length >= capacity) (full ??= []).push(reader)
+        if (reader.direct !== undefined && reader.items.length === 0 && !delivering) waiting = reader
+        else full = append(reader, events, 0, full)
+      }
+      if (waiting !== undefined) {
+        const from = deliver(waiting, waiting.direct!, events)
+        if (from < events.length) {
+          // Before anything the handler published meanwhile.
+          const published = waiting.items
+          waiting.items = []
+          full = append(waiting, events, from, full)
+          for (const event of published) waiting.items.push(event)
+        }
       }
       if (full === undefined) return undefined
       return full.length === 1 ? awaitRoom(full[0]) : Effect.forEach(full, awaitRoom, { discard: true })
@@ -203,14 +217,6 @@ export const make = <A>(capacity: number, endsChunk: (event: A) => boolean): Eff
       Effect.suspend(() => {
         const reader = primary
         const direct: Direct<A> = { handler, pending: undefined }
-        /** Runs `batch` from `index` on; gives back what to wait for first, if anything. */
-        const runBatch = (batch: ReadonlyArray<A>, index: number): Effect.Effect<unknown, unknown, unknown> | undefined => {
-          for (let at = index; at < batch.length; at++) {
-            const pending = callHandler(direct.handler, batch[at])
-            if (pending !== undefined) return Effect.zipRight(pending, Effect.suspend(() => runBatch(batch, at + 1) ?? Effect.void))
-          }
-          return undefined
-        }
         const step: Effect.Effect<unknown, unknown, unknown> = Effect.suspend(() => {
           if (reader.direct === direct) reader.direct = undefined
           const pending = direct.pending
@@ -218,12 +224,13 @@ export const make = <A>(capacity: number, endsChunk: (event: A) => boolean): Eff
             direct.pending = undefined
             return Effect.zipRight(pending, step)
           }
-          if (reader.items.length > 0) {
-            const batch = reader.items
-            reader.items = []
-            releasePublishers(reader)
-            const wait = runBatch(batch, 0)
-            return wait === undefined ? step : Effect.zipRight(wait, step)
+          // One event at a time out of the buffer: if the read stops (a failure, an interruption),
+          // what it has not taken stays there for the next read.
+          while (reader.items.length > 0) {
+            const event = reader.items.shift()!
+            if (reader.items.length < capacity) releasePublishers(reader)
+            const wait = callHandler(direct.handler, event)
+            if (wait !== undefined) return Effect.zipRight(wait, step)
           }
           if (reader.ended) {
             return lastEvent === undefined ? Effect.void : callHandler(direct.handler, lastEvent.value) ?? Effect.void

@@ -49,8 +49,13 @@ export const disabled: Playback = {
  * (model audio is decoded into shared slabs). A chunk may wait here for up to the buffer's length of
  * audio (~30 s unread), and its view would keep the whole slab, other sessions' audio included.
  */
-const kept = (chunk: AudioChunk): AudioChunk =>
-  chunk.data.byteLength === chunk.data.buffer.byteLength ? chunk : { ...chunk, data: Buffer.from(chunk.data) }
+const kept = (chunk: AudioChunk): AudioChunk => {
+  if (chunk.data.byteLength === chunk.data.buffer.byteLength) return chunk
+  // A buffer of its own (`Buffer.from` would put a small copy in Node's shared pool).
+  const data = Buffer.allocUnsafeSlow(chunk.data.byteLength)
+  data.set(chunk.data)
+  return { ...chunk, data }
+}
 
 export const make = (capacity: number): Effect.Effect<Playback> =>
   Effect.sync(() => {
