@@ -45,8 +45,8 @@ export interface LiveSession {
    */
   readonly events: Stream.Stream<LiveEvent>
   /**
-   * Reads `events` with a handler, without a stream: the fastest way to take them (about half the
-   * CPU a message of `Stream.runForEach(session.events, f)`, and no fiber wake-up per event). While
+   * Reads `events` with a handler, without a stream: the fastest way to take them (two thirds of
+   * the CPU a message of `Stream.runForEach(session.events, f)`, and no fiber wake-up per event). While
    * it waits, each event is handed to `handler` as it arrives, in the socket's callback; when
    * `handler` gives back an effect, the events after it wait until that effect is done (in order;
    * the bounded buffer, then the socket, hold them meanwhile). Ends after `Closed` is handled; fails
@@ -77,8 +77,8 @@ export interface LiveSession {
   /**
    * A live audio input to push chunks into from callbacks (a phone line's media events, a
    * microphone's): `unsafeOffer(chunk)` converts the chunk to 16 kHz PCM16, cuts it into frames and
-   * writes each one at once, in the caller's call (no stream, no fiber wake-up: about a third of the
-   * CPU of `sendAudio` fed from a queue). Frames the connection cannot take now (a full socket
+   * writes each one at once, in the caller's call (no stream, no queue, no fiber wake-up per
+   * frame, as `sendAudio` fed from a queue has). Frames the connection cannot take now (a full socket
    * buffer, a reconnection) wait, at most `bufferMillis` of them, oldest dropped beyond (counted).
    * `end` sends the rest and `audioStreamEnd`; closing the scope stops it.
    */
