@@ -147,7 +147,7 @@ export interface SendAudioOptions {
 /**
  * How `audioInput` sends: as `sendAudio` with `overflow: "dropOldest"`, paced by its source.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category Models
  */
 export type AudioInputOptions = Pick<SendAudioOptions, "format" | "frameMillis" | "bufferMillis" | "audioStreamEnd">
@@ -155,7 +155,7 @@ export type AudioInputOptions = Pick<SendAudioOptions, "format" | "frameMillis" 
 /**
  * A live audio input (`session.audioInput`).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category Models
  */
 export interface AudioInput {
