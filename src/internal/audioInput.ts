@@ -93,7 +93,7 @@ export const make = (
 
     const send = (frame: Uint8Array) => {
       if (failure !== undefined || stopped) return
-      const json = encode(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString("base64"))
+      const json = SendAudio.encodeFrame(encode, frame)
       if (!writing && sink.trySend(json)) return sent(frame.byteLength)
       if (waiting.length >= capacity) {
         waiting.shift()
