@@ -1,8 +1,13 @@
+import { defaultServerConditions } from "vite"
 import { defineConfig } from "vitest/config"
 
 export default defineConfig({
+  // The package's own name resolves to its TypeScript sources (the "source" export condition), not
+  // to the build in dist/ that users get (the examples and the CLI run that, as users do).
+  ssr: { resolve: { conditions: ["source", ...defaultServerConditions] } },
   test: {
     include: ["test/**/*.test.ts"],
+    globalSetup: ["test/globalSetup.ts"],
     testTimeout: 20_000,
     hookTimeout: 20_000
   }

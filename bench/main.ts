@@ -96,10 +96,10 @@ const log = (message: string) => process.stderr.write(`${message}\n`)
 // The server process
 // -----------------------------------------------------------------------------
 
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
-/** A sibling script: `.ts` under tsx, `.js` when compiled (`bench/profile.ts`). */
-const here = (file: string) =>
-  fileURLToPath(new URL(import.meta.url.endsWith(".js") ? file.replace(/\.ts$/, ".js") : file, import.meta.url))
+/** Compiled (`bench/run.ts`, `bench/profile.ts`): sibling scripts are `.js`, run by plain Node; else `.ts`, under tsx. */
+const compiled = import.meta.url.endsWith(".js")
+const loader = compiled ? [] : ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href]
+const here = (file: string) => fileURLToPath(new URL(compiled ? file.replace(/\.ts$/, ".js") : file, import.meta.url))
 
 interface Server {
   readonly baseUrl: string
@@ -110,7 +110,7 @@ interface Server {
 }
 
 const startServer = async (): Promise<Server> => {
-  const child = fork(here("./server.ts"), [], { execArgv: ["--import", tsx], stdio: ["ignore", "inherit", "inherit", "ipc"] })
+  const child = fork(here("./server.ts"), [], { execArgv: loader, stdio: ["ignore", "inherit", "inherit", "ipc"] })
   const waiting = new Set<(report: Report) => boolean>()
   child.on("message", (report: Report) => {
     for (const waiter of waiting) if (waiter(report)) waiting.delete(waiter)
@@ -406,7 +406,7 @@ const scaleOnce = async (server: Server, client: ClientName): Promise<ScaleClien
     closeTimeoutMillis: closeTimeout
   }
   const worker: ChildProcess = fork(here("./scale.ts"), [JSON.stringify(input)], {
-    execArgv: ["--expose-gc", "--import", tsx],
+    execArgv: ["--expose-gc", ...loader],
     stdio: ["ignore", "inherit", "inherit", "ipc"]
   })
   try {

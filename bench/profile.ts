@@ -4,9 +4,8 @@
  * server is another process), then prints the functions with the most self time, the share of
  * each package and the heaviest call paths, idle time left out.
  *
- * `src/` and `bench/` are first compiled to plain JS with TypeScript's `transpileModule` (as `tsc`
- * would ship them), in a temporary tree: under tsx every function of ours would show as
- * "(anonymous) file:1" (esbuild's minified whitespace and keepNames wrappers).
+ * It runs on the compiled tree, as `npm run bench` does (`compiled.ts`); under tsx every function of
+ * ours would also show as "(anonymous) file:1" (esbuild's minified whitespace).
  *
  *   npx tsx bench/profile.ts uplink ours            # or downlink / latency; genai / floor / ours-audio
  *   npx tsx bench/profile.ts --summarize file.cpuprofile [tree]
@@ -14,12 +13,10 @@
  * Forced collections between runs are switched off (BENCH_NO_GC=1), so the GC share is the client's own.
  */
 import { spawnSync } from "node:child_process"
-import ts from "typescript"
 import * as Fs from "node:fs"
-import { createRequire } from "node:module"
-import * as Os from "node:os"
 import * as Path from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { fileURLToPath } from "node:url"
+import { compileTree, projectRoot } from "./compiled.js"
 
 interface CallFrame {
   readonly functionName: string
@@ -37,7 +34,6 @@ interface Profile {
   readonly timeDeltas: ReadonlyArray<number>
 }
 
-const projectRoot = Path.resolve(fileURLToPath(new URL("..", import.meta.url)))
 
 /** Where a function lives: our src, a package, node itself, or V8's pseudo-frames. */
 const packageOf = (root: string, frame: CallFrame): string => {
@@ -116,27 +112,6 @@ export const summarize = (file: string, root = projectRoot, top = 40): string =>
   return lines.join("\n")
 }
 
-/** `src/` and `bench/` as ES2022 modules in `out` (same layout; `node_modules` linked). */
-const compile = (out: string) => {
-  const walk = (dir: string): Array<string> =>
-    Fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-      entry.isDirectory()
-        ? entry.name.startsWith(".") ? [] : walk(Path.join(dir, entry.name))
-        : entry.name.endsWith(".ts") ? [Path.join(dir, entry.name)] : []
-    )
-  for (const file of [...walk(Path.join(projectRoot, "src")), ...walk(Path.join(projectRoot, "bench"))]) {
-    const { outputText } = ts.transpileModule(Fs.readFileSync(file, "utf8"), {
-      fileName: file,
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true }
-    })
-    const target = Path.join(out, Path.relative(projectRoot, file)).replace(/\.ts$/, ".js")
-    Fs.mkdirSync(Path.dirname(target), { recursive: true })
-    Fs.writeFileSync(target, outputText)
-  }
-  Fs.writeFileSync(Path.join(out, "package.json"), JSON.stringify({ type: "module" }))
-  Fs.symlinkSync(Path.join(projectRoot, "node_modules"), Path.join(out, "node_modules"))
-}
-
 const main = () => {
   const args = process.argv.slice(2)
   if (args[0] === "--summarize") {
@@ -144,16 +119,11 @@ const main = () => {
     return
   }
   const [scenario = "uplink", client = "ours", reps = "3"] = args
-  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "gemini-live-profile-"))
-  const out = Path.join(dir, "tree")
-  compile(out)
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
-  const path = Path.join(dir, `${scenario}-${client}.cpuprofile`)
+  const out = compileTree("gemini-live-profile-")
+  const path = Path.join(Path.dirname(out), `${scenario}-${client}.cpuprofile`)
   const result = spawnSync(
     process.execPath,
     [
-      "--import",
-      tsx,
       Path.join(out, "bench", "main.js"),
       "--only",
       scenario,

@@ -1,6 +1,3 @@
 #!/usr/bin/env node
-// The gemini-live command. The package ships TypeScript sources: tsx runs them.
-import { register } from "tsx/esm/api"
-
-register()
-await import("../src/cli/main.ts")
+// The gemini-live command (built into dist/ by `npm run build`, which `npm install` runs).
+await import("../dist/cli/main.js")

@@ -14,7 +14,7 @@ const limitMillis = 30_000
 const runQuick = () =>
   new Promise<{ code: number | null; stdout: string; stderr: string; millis: number; timedOut: boolean }>((resolve) => {
     const started = Date.now()
-    const child = spawn(tsx, ["bench/main.ts", "--quick", "--json"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(tsx, ["bench/run.ts", "--quick", "--json"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
     let timedOut = false

@@ -26,6 +26,7 @@ import * as Exit from "effect/Exit"
 import * as FiberHandle from "effect/FiberHandle"
 import * as FiberId from "effect/FiberId"
 import * as Redacted from "effect/Redacted"
+import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -375,10 +376,10 @@ const open = <R>(
           const reading = connection.runFrames === undefined
             ? Stream.runForEachChunk(connection.frames, (frames) => handleFrames(link, Chunk.toReadonlyArray(frames), 0))
             : connection.runFrames((frame) => handleFrame(link, frame))
-          yield* reading.pipe(
-            Effect.zipRight(Effect.flatMap(connection.closed, (info) => linkClosed(link, info))),
-            Effect.forkScoped
-          )
+          const readerRuntime = yield* Effect.runtime<never>()
+          Runtime.runFork(readerRuntime)(reading.pipe(
+            Effect.zipRight(Effect.flatMap(connection.closed, (info) => linkClosed(link, info)))
+          ), { scope })
           const linkSetup = resumeWith === undefined
             ? setup
             : { ...setup, sessionResumption: { ...(setup.sessionResumption as object), handle: resumeWith } }

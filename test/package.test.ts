@@ -1,0 +1,79 @@
+/**
+ * The package as users get it: `npm run build` (run before the tests, and by `npm install`) puts
+ * JavaScript and type declarations in dist/, and plain Node (no TypeScript loader) imports it by
+ * name and holds a conversation with it.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { spawnSync } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+
+const root = Path.join(import.meta.dirname, "..")
+
+interface Export {
+  readonly source: string
+  readonly types: string
+  readonly default: string
+}
+
+const exportsMap = (JSON.parse(Fs.readFileSync(Path.join(root, "package.json"), "utf8")) as {
+  readonly exports: Record<string, Export>
+}).exports
+
+/** A conversation in plain JavaScript, with the package imported by name (ESM, no loader). */
+const program = `
+import { Effect, Stream } from "effect"
+import { GeminiLive, LiveEvent } from "effect-gemini-live"
+import { LiveEmulator } from "effect-gemini-live/testing"
+
+const turn = Effect.gen(function*() {
+  const session = yield* GeminiLive.connect()
+  yield* session.sendClientContent({ turns: "Hello from plain Node" })
+  let transcript = ""
+  yield* session.events.pipe(
+    Stream.takeUntil(LiveEvent.is("TurnComplete")),
+    Stream.runForEach((event) => Effect.sync(() => {
+      if (event._tag === "OutputTranscription") transcript += event.text
+    }))
+  )
+  return transcript
+}).pipe(Effect.scoped)
+
+const program = Effect.gen(function*() {
+  const emulator = yield* LiveEmulator.make()
+  const layer = GeminiLive.layer({
+    apiKey: "emulator",
+    connectConfig: { responseModalities: ["AUDIO"], outputAudioTranscription: {} },
+    httpOptions: { baseUrl: emulator.url }
+  })
+  console.log(import.meta.resolve("effect-gemini-live"))
+  console.log(yield* Effect.provide(turn, layer))
+}).pipe(Effect.scoped)
+
+await Effect.runPromise(program)
+`
+
+describe("package", () => {
+  it("every export has its JavaScript and its declarations in dist/, and its source in src/", () => {
+    expect(Object.keys(exportsMap)).toEqual([".", "./testing"])
+    for (const entry of Object.values(exportsMap)) {
+      expect(entry.default).toMatch(/^\.\/dist\/.*\.js$/)
+      expect(entry.types).toBe(entry.default.replace(/\.js$/, ".d.ts"))
+      expect(entry.source).toBe(entry.default.replace(/^\.\/dist\//, "./src/").replace(/\.js$/, ".ts"))
+      for (const file of [entry.source, entry.types, entry.default]) expect(Fs.existsSync(Path.join(root, file)), file).toBe(true)
+    }
+  })
+
+  it("plain Node imports it by name and holds a conversation", () => {
+    const result = spawnSync(process.execPath, ["--input-type=module", "--eval", program], {
+      cwd: root,
+      encoding: "utf8",
+      timeout: 30_000
+    })
+    expect(result.stderr).toBe("")
+    expect(result.status).toBe(0)
+    const [resolved, transcript] = result.stdout.trim().split("\n")
+    expect(resolved).toBe(`file://${Path.join(root, "dist", "index.js")}`)
+    expect(transcript).toBe(`You said: "Hello from plain Node"`)
+  }, 30_000)
+})
