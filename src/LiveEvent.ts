@@ -28,7 +28,8 @@ export type LiveEvent = Data.TaggedEnum<{
    * Model audio: PCM16 little-endian mono bytes at `sampleRate` (24 kHz from the Live API). The
    * bytes are shared (with the `ServerContent` event's blob): read them, copy them to change them.
    * Like Node's small buffers, they are a view of a larger one (mind `byteOffset`, 8-byte aligned,
-   * over `.buffer`) that they keep alive: copy a chunk to keep it for long (`session.audio` does).
+   * over `.buffer`: the frame they came in, or a slab) that they keep alive: copy a chunk to keep
+   * it for long (`session.audio` does).
    */
   AudioDelta: { readonly data: Uint8Array; readonly mimeType: string; readonly sampleRate: number }
   /** Model text (TEXT modality); `thought` marks thinking summaries. */

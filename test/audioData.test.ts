@@ -76,6 +76,61 @@ describe("AudioData", () => {
     expect(events.find(LiveEvent.is("ServerContent"))!.content.modelTurn!.parts![0].inlineData!.data).toBe(pcm.toString("base64"))
   })
 
+  it("decodeInPlace with the frame: the audio is decoded into the frame's memory, 8-byte aligned; the message stays equal", () => {
+    const first = Buffer.from(Array.from({ length: 9600 }, (_, i) => (i * 7) & 255))
+    const second = Buffer.from(Array.from({ length: 4801 }, (_, i) => (i * 13) & 255))
+    const json = JSON.stringify({
+      serverContent: {
+        modelTurn: {
+          parts: [
+            { inlineData: { mimeType: "audio/pcm;rate=24000", data: first.toString("base64") } },
+            { text: "between" },
+            { inlineData: { data: second.toString("base64"), mimeType: "audio/pcm;rate=24000" } }
+          ]
+        }
+      }
+    }, null, 2)
+    // The frame as a socket read gives it: a view into a larger buffer, at an odd offset.
+    const read = Buffer.alloc(json.length + 100)
+    const frame = read.subarray(33, 33 + read.write(json, 33))
+    const message = Either.getOrThrow(Protocol.decodeServerMessage(frame))
+    AudioData.decodeInPlace(message, frame)
+    expect(JSON.stringify(message, null, 2)).toBe(json)
+    const audio = LiveEvent.fromServerMessage(message).filter(LiveEvent.is("AudioDelta"))
+    expect(audio.map((event) => Buffer.compare(event.data, [first, second][audio.indexOf(event)]))).toEqual([0, 0])
+    for (const event of audio) {
+      expect(event.data.buffer).toBe(read.buffer)
+      expect(event.data.byteOffset % 8).toBe(0)
+    }
+    expect(audio[1].data.byteOffset).toBeGreaterThanOrEqual(audio[0].data.byteOffset + first.length)
+    // Not transferable: posting it would take the socket's read from under it.
+    const { port1, port2 } = new MessageChannel()
+    try {
+      port1.postMessage(read.buffer, [read.buffer])
+    } catch {
+      // refused
+    }
+    port1.close()
+    port2.close()
+    expect(read.byteLength).toBe(json.length + 100)
+  })
+
+  it("decodeInPlace with the frame: a frame under 4 KiB (maybe Node's shared pool) or not a Buffer is left alone: slabs", () => {
+    const pcm = Buffer.from(Array.from({ length: 960 }, (_, i) => i & 255))
+    const small = audioMessage(pcm.toString("base64"))
+    expect(small.byteLength).toBeLessThan(4096)
+    const large = Buffer.from(Array.from({ length: 9600 }, (_, i) => i & 255))
+    const plain = new Uint8Array(audioMessage(large.toString("base64")))
+    for (const frame of [small, plain]) {
+      const copy = Buffer.from(frame)
+      const message = Either.getOrThrow(Protocol.decodeServerMessage(frame))
+      AudioData.decodeInPlace(message, frame)
+      const audio = LiveEvent.fromServerMessage(message).find(LiveEvent.is("AudioDelta"))!
+      expect(audio.data.buffer).not.toBe(frame.buffer)
+      expect(Buffer.compare(frame, copy)).toBe(0)
+    }
+  })
+
   it("decodeInPlace: leaves alone non-canonical data, other fields, and other media", () => {
     const cases = [
       audioMessage("AB=="),

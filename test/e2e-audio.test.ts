@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Layer, Scope, Exit, Stream, TestClock } from "effect"
-import { Audio, GeminiLive, LiveEvent, type LiveSession, type Parameters } from "../src/index.js"
+import { Audio, GeminiLive, LiveEvent, type LiveSession, type Parameters, WireTrace } from "../src/index.js"
 import { LiveEmulator } from "../src/testing/index.js"
 
 type Event = LiveEvent.LiveEvent
@@ -113,6 +113,62 @@ describe("audioInput", () => {
       const session = yield* (yield* memoryClient(emulator)).connect()
       const error = yield* Effect.flip(session.audioInput({ frameMillis: 5 }))
       expect(error).toMatchObject({ _tag: "ConfigError", module: "LiveSession", method: "audioInput", path: "frameMillis" })
+    }))
+})
+
+describe("model audio", () => {
+  /** One second of 24 kHz audio the model says (the emulator sends it in 200 ms chunks). */
+  const spoken = Buffer.from(Array.from({ length: 48_000 }, (_, i) => (i * 31 + (i >> 8)) & 255))
+  const speak = () => [LiveEmulator.say("here it is", { audio: spoken })]
+  const blobsOf = (events: ReadonlyArray<Event>) =>
+    events.filter(LiveEvent.is("ServerContent")).flatMap((event) => event.content.modelTurn?.parts ?? [])
+      .flatMap((part) => part.inlineData === undefined ? [] : [Buffer.from(part.inlineData.data, "base64")])
+
+  it.scopedLive("over a socket: byte-exact, decoded into the memory of the frame it came in (no slab), 8-byte aligned", () =>
+    Effect.gen(function*() {
+      const emulator = yield* LiveEmulator.make({ onTurn: speak })
+      const session = yield* (yield* socketClient(emulator)).connect()
+      yield* session.sendClientContent({ turns: "say it" })
+      const reply = yield* untilTurnComplete(session)
+      const audio = reply.filter(LiveEvent.is("AudioDelta"))
+      expect(audio.length).toBe(5)
+      expect(Buffer.concat(audio.map((event) => event.data))).toEqual(spoken)
+      for (const event of audio) {
+        expect(event.data.buffer.byteLength).not.toBe(256 * 1024)
+        expect(event.data.byteOffset % 8).toBe(0)
+      }
+      // The content as the server sent it: its blobs give the same bytes.
+      expect(Buffer.concat(blobsOf(reply))).toEqual(spoken)
+    }))
+
+  it.scopedLive("a trace that keeps the frames it is given finds them as they arrived (the audio goes elsewhere)", () =>
+    Effect.gen(function*() {
+      const kept: Array<Uint8Array> = []
+      const keeping = Layer.succeed(WireTrace.WireTrace, WireTrace.WireTrace.of({
+        open: () =>
+          Effect.succeed({
+            enabled: true,
+            sent: () => {},
+            received: (frame) => {
+              if (typeof frame !== "string") kept.push(frame)
+            },
+            note: () => {},
+            location: undefined
+          })
+      }))
+      const emulator = yield* LiveEmulator.make({ onTurn: speak })
+      const client = yield* GeminiLive.GeminiLive.pipe(Effect.provide(
+        GeminiLive.layer({ apiKey: "k", httpOptions: { baseUrl: emulator.url, timeout: 5000 } }).pipe(Layer.provide(keeping))
+      ))
+      const session = yield* client.connect()
+      yield* session.sendClientContent({ turns: "say it" })
+      const reply = yield* untilTurnComplete(session)
+      expect(Buffer.concat(reply.filter(LiveEvent.is("AudioDelta")).map((event) => event.data))).toEqual(spoken)
+      const messages = kept.map((frame) => JSON.parse(Buffer.from(frame).toString()) as Record<string, any>)
+      const audioInFrames = messages.flatMap((message) =>
+        (message.serverContent?.modelTurn?.parts ?? []).map((part: any) => Buffer.from(part.inlineData.data, "base64"))
+      )
+      expect(Buffer.concat(audioInFrames)).toEqual(spoken)
     }))
 })
 

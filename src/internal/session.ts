@@ -300,7 +300,8 @@ const open = <R>(
         statistics.protocolError()
         return hub.offer([LiveEvent.Unknown({ message: frameText(frame), error: decoded.left })])
       }
-      AudioData.decodeInPlace(decoded.right)
+      // The frame's memory takes the audio when nothing else will read it (a custom trace might keep it).
+      AudioData.decodeInPlace(decoded.right, link.connection.ownsFrames === true && trace?.enabled !== true && typeof frame !== "string" ? frame : undefined)
       const message = quirks.incoming(decoded.right)
       let events = LiveEvent.fromServerMessage(message)
       observe(link, message, events)

@@ -259,7 +259,8 @@ export const fromWebSocket = (
 
     yield* Scope.addFinalizer(scope, close(1000))
 
-    return { send, trySend, awaitWritable, frames, runFrames, close, terminate, closed } satisfies Connection
+    // `ws` gives each binary message its own bytes (a socket read, or the fragments joined).
+    return { send, trySend, awaitWritable, frames, runFrames, ownsFrames: true, close, terminate, closed } satisfies Connection
   })
 
 const httpStatus = (message: string): number | undefined => {
