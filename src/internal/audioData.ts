@@ -91,10 +91,10 @@ const smallestFrameReused = 4096
  * `frame`: the binary frame the message was decoded from, when nothing reads or writes it any more
  * (the transport gave it to the session alone, and no trace keeps it). The audio is then decoded
  * into the frame's own memory, from its start: its text was already read, and the bytes are 3/4 of
- * the base64 that was in it. No allocation, and no external memory reported to the garbage
- * collector, whose full collections that memory starts (see README, "Performance"). The frame's
- * `ArrayBuffer` (a socket read, shared with the frames around it until the socket is done with
- * them) is made untransferable, as slabs are.
+ * the base64 that was in it. No allocation, and no new external memory (which V8 counts toward
+ * starting a full collection: see README, "Performance"). The frame's `ArrayBuffer` (a socket read,
+ * shared with the frames around it until the socket is done with them) is made untransferable, as
+ * slabs are.
  */
 export const decodeInPlace = (message: Protocol.ServerMessage, frame?: Uint8Array): void => {
   const parts = message.serverContent?.modelTurn?.parts
