@@ -85,12 +85,6 @@ export interface Connection {
    * when many) until it has completed. Interrupting the read leaves later frames to the next read.
    */
   readonly runFrames?: ((handle: (frame: Frame) => Effect.Effect<void> | undefined) => Effect.Effect<void>) | undefined
-  /**
-   * Optional, `false` when absent: each binary frame received is the reader's own (a buffer no one
-   * else reads or writes, as `ws` gives them), so the session may reuse its memory once it has read
-   * it (it decodes model audio into it).
-   */
-  readonly ownsFrames?: boolean | undefined
   /** Starts the closing handshake (if still open) and waits until the connection has closed. */
   readonly close: (code?: number, reason?: string) => Effect.Effect<CloseInfo>
   /** Drops the connection without a closing handshake (the peer sees 1006). */

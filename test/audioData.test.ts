@@ -131,6 +131,22 @@ describe("AudioData", () => {
     }
   })
 
+  it("decodeInPlace with the frame: below half of a raised Buffer.poolSize (maybe the pool), slabs", () => {
+    const pcm = Buffer.from(Array.from({ length: 9600 }, (_, i) => i & 255))
+    const frame = audioMessage(pcm.toString("base64"))
+    const poolSize = Buffer.poolSize
+    Buffer.poolSize = 64 * 1024
+    try {
+      const message = Either.getOrThrow(Protocol.decodeServerMessage(frame))
+      AudioData.decodeInPlace(message, frame)
+      const audio = LiveEvent.fromServerMessage(message).find(LiveEvent.is("AudioDelta"))!
+      expect(audio.data.buffer).not.toBe(frame.buffer)
+      expect(Buffer.compare(audio.data, pcm)).toBe(0)
+    } finally {
+      Buffer.poolSize = poolSize
+    }
+  })
+
   it("decodeInPlace: leaves alone non-canonical data, other fields, and other media", () => {
     const cases = [
       audioMessage("AB=="),

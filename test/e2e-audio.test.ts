@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Layer, Scope, Exit, Stream, TestClock } from "effect"
-import { Audio, GeminiLive, LiveEvent, type LiveSession, type Parameters, WireTrace } from "../src/index.js"
+import { Audio, GeminiLive, LiveEvent, type LiveSession, type Parameters, Transport, WireTrace } from "../src/index.js"
 import { LiveEmulator } from "../src/testing/index.js"
 
 type Event = LiveEvent.LiveEvent
@@ -120,6 +120,11 @@ describe("model audio", () => {
   /** One second of 24 kHz audio the model says (the emulator sends it in 200 ms chunks). */
   const spoken = Buffer.from(Array.from({ length: 48_000 }, (_, i) => (i * 31 + (i >> 8)) & 255))
   const speak = () => [LiveEmulator.say("here it is", { audio: spoken })]
+  /** The model audio in binary frames kept as received (each must still be the JSON that came). */
+  const audioInFrames = (frames: ReadonlyArray<Uint8Array>) =>
+    frames.map((frame) => JSON.parse(Buffer.from(frame).toString()) as Record<string, any>).flatMap((message) =>
+      (message.serverContent?.modelTurn?.parts ?? []).map((part: any) => Buffer.from(part.inlineData.data, "base64"))
+    )
   const blobsOf = (events: ReadonlyArray<Event>) =>
     events.filter(LiveEvent.is("ServerContent")).flatMap((event) => event.content.modelTurn?.parts ?? [])
       .flatMap((part) => part.inlineData === undefined ? [] : [Buffer.from(part.inlineData.data, "base64")])
@@ -164,11 +169,32 @@ describe("model audio", () => {
       yield* session.sendClientContent({ turns: "say it" })
       const reply = yield* untilTurnComplete(session)
       expect(Buffer.concat(reply.filter(LiveEvent.is("AudioDelta")).map((event) => event.data))).toEqual(spoken)
-      const messages = kept.map((frame) => JSON.parse(Buffer.from(frame).toString()) as Record<string, any>)
-      const audioInFrames = messages.flatMap((message) =>
-        (message.serverContent?.modelTurn?.parts ?? []).map((part: any) => Buffer.from(part.inlineData.data, "base64"))
-      )
-      expect(Buffer.concat(audioInFrames)).toEqual(spoken)
+      expect(Buffer.concat(audioInFrames(kept))).toEqual(spoken)
+    }))
+
+  it.scopedLive("a transport wrapping the WebSocket one that keeps the frames finds them as they arrived", () =>
+    Effect.gen(function*() {
+      const kept: Array<Uint8Array> = []
+      const recording = Layer.succeed(Transport.Transport, Transport.Transport.of({
+        open: (request) =>
+          Effect.map(Transport.webSocket.open(request), (connection) => ({
+            ...connection,
+            runFrames: (handle) =>
+              connection.runFrames!((frame) => {
+                if (typeof frame !== "string") kept.push(frame)
+                return handle(frame)
+              })
+          }))
+      }))
+      const emulator = yield* LiveEmulator.make({ onTurn: speak })
+      const client = yield* GeminiLive.GeminiLive.pipe(Effect.provide(
+        GeminiLive.layer({ apiKey: "k", httpOptions: { baseUrl: emulator.url, timeout: 5000 } }).pipe(Layer.provide(recording))
+      ))
+      const session = yield* client.connect()
+      yield* session.sendClientContent({ turns: "say it" })
+      const reply = yield* untilTurnComplete(session)
+      expect(Buffer.concat(reply.filter(LiveEvent.is("AudioDelta")).map((event) => event.data))).toEqual(spoken)
+      expect(Buffer.concat(audioInFrames(kept))).toEqual(spoken)
     }))
 })
 

@@ -11,7 +11,7 @@ import * as Path from "node:path"
 const root = Path.join(import.meta.dirname, "..")
 
 interface Export {
-  readonly source: string
+  readonly "effect-gemini-live:source": string
   readonly types: string
   readonly default: string
 }
@@ -59,9 +59,15 @@ describe("package", () => {
     for (const entry of Object.values(exportsMap)) {
       expect(entry.default).toMatch(/^\.\/dist\/.*\.js$/)
       expect(entry.types).toBe(entry.default.replace(/\.js$/, ".d.ts"))
-      expect(entry.source).toBe(entry.default.replace(/^\.\/dist\//, "./src/").replace(/\.js$/, ".ts"))
-      for (const file of [entry.source, entry.types, entry.default]) expect(Fs.existsSync(Path.join(root, file)), file).toBe(true)
+      expect(entry["effect-gemini-live:source"]).toBe(entry.default.replace(/^\.\/dist\//, "./src/").replace(/\.js$/, ".ts"))
+      for (const file of [entry["effect-gemini-live:source"], entry.types, entry.default]) expect(Fs.existsSync(Path.join(root, file)), file).toBe(true)
     }
+  })
+
+  it("in these tests, the package's name resolves to its sources (the effect-gemini-live:source condition)", async () => {
+    const byName = await import("effect-gemini-live")
+    const bySource = await import("../src/index.js")
+    expect(byName.GeminiLive).toBe(bySource.GeminiLive)
   })
 
   it("plain Node imports it by name and holds a conversation", () => {

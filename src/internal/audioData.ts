@@ -79,10 +79,11 @@ const decodeInto = (base64: string, byteLength: number): Buffer => {
 
 /**
  * The smallest frame whose memory the audio is decoded into. A smaller `Buffer` may be a slice of
- * Node's shared pool (`Buffer.allocUnsafe` pools below 4 KiB), which holds whatever else the
- * process put there; a larger one is a socket read (this connection's bytes only) or its own.
+ * Node's shared pool (`Buffer.allocUnsafe` pools below half of `Buffer.poolSize`, 4 KiB unless the
+ * application changed it), which holds whatever else the process put there; a larger one is a
+ * socket read (this connection's bytes only) or its own.
  */
-const smallestFrameReused = 4096
+const smallestFrameReused = () => Math.max(4096, Buffer.poolSize >>> 1)
 
 /**
  * Replaces, in a message freshly decoded by the session (no one else holds it), each audio part's
@@ -99,7 +100,7 @@ const smallestFrameReused = 4096
 export const decodeInPlace = (message: Protocol.ServerMessage, frame?: Uint8Array): void => {
   const parts = message.serverContent?.modelTurn?.parts
   if (parts === undefined) return
-  const into = frame !== undefined && frame.byteLength >= smallestFrameReused && Buffer.isBuffer(frame) ? frame : undefined
+  const into = frame !== undefined && frame.byteLength >= smallestFrameReused() && Buffer.isBuffer(frame) ? frame : undefined
   /** Where the next part's bytes go in `into`: 8-byte aligned in its `ArrayBuffer`, as in slabs. */
   let at = into === undefined ? 0 : (8 - (into.byteOffset & 7)) & 7
   for (const part of parts) {

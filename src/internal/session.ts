@@ -51,6 +51,7 @@ import * as Playback from "./playback.js"
 import * as ReplayLog from "./replayLog.js"
 import * as Signal from "./signal.js"
 import * as ToolDispatcher from "./toolDispatcher.js"
+import * as WebSocketConnection from "./webSocketConnection.js"
 import * as Tool from "../Tool.js"
 
 const defaultEventBufferSize = 256
@@ -138,6 +139,8 @@ interface Link {
    * given up, and the old one's late handles must not move the handle past what a new link resumed).
    */
   readonly heldUpdates: Array<ResumptionUpdate>
+  /** Its binary frames are the session's alone once read (`WebSocketConnection.ownsFrames`). */
+  readonly ownsFrames: boolean
 }
 
 const open = <R>(
@@ -301,7 +304,7 @@ const open = <R>(
         return hub.offer([LiveEvent.Unknown({ message: frameText(frame), error: decoded.left })])
       }
       // The frame's memory takes the audio when nothing else will read it (a custom trace might keep it).
-      AudioData.decodeInPlace(decoded.right, link.connection.ownsFrames === true && trace?.enabled !== true && typeof frame !== "string" ? frame : undefined)
+      AudioData.decodeInPlace(decoded.right, link.ownsFrames && trace?.enabled !== true && typeof frame !== "string" ? frame : undefined)
       const message = quirks.incoming(decoded.right)
       let events = LiveEvent.fromServerMessage(message)
       observe(link, message, events)
@@ -372,7 +375,8 @@ const open = <R>(
             activated: false,
             superseded: false,
             outputWhileSwitching: false,
-            heldUpdates: []
+            heldUpdates: [],
+            ownsFrames: WebSocketConnection.ownsFrames(connection)
           }
           const reading = connection.runFrames === undefined
             ? Stream.runForEachChunk(connection.frames, (frames) => handleFrames(link, Chunk.toReadonlyArray(frames), 0))

@@ -259,9 +259,20 @@ export const fromWebSocket = (
 
     yield* Scope.addFinalizer(scope, close(1000))
 
-    // `ws` gives each binary message its own bytes (a socket read, or the fragments joined).
-    return { send, trySend, awaitWritable, frames, runFrames, ownsFrames: true, close, terminate, closed } satisfies Connection
+    const connection: Connection = { send, trySend, awaitWritable, frames, runFrames, close, terminate, closed }
+    made.add(connection)
+    return connection
   })
+
+/** The connections made here, as they were made (a copy or a wrapper is not one of them). */
+const made = new WeakSet<Connection>()
+
+/**
+ * Whether `connection` is one of ours, unwrapped: `ws` gives each binary message bytes of its own
+ * (a socket read, or the fragments joined) that nothing reads after it, so the session may reuse
+ * their memory once it has read a frame. A wrapper (which may keep the frames) is not.
+ */
+export const ownsFrames = (connection: Connection): boolean => made.has(connection)
 
 const httpStatus = (message: string): number | undefined => {
   const match = /Unexpected server response: (\d+)/.exec(message)
