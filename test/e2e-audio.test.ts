@@ -125,6 +125,19 @@ describe("model audio", () => {
     frames.map((frame) => JSON.parse(Buffer.from(frame).toString()) as Record<string, any>).flatMap((message) =>
       (message.serverContent?.modelTurn?.parts ?? []).map((part: any) => Buffer.from(part.inlineData.data, "base64"))
     )
+  /** With `layer` (a service that keeps frames into `kept`), a spoken turn arrives whole, and so do the kept frames. */
+  const expectKeptIntact = <S>(layer: Layer.Layer<S>, kept: ReadonlyArray<Uint8Array>) =>
+    Effect.gen(function*() {
+      const emulator = yield* LiveEmulator.make({ onTurn: speak })
+      const client = yield* GeminiLive.GeminiLive.pipe(Effect.provide(
+        GeminiLive.layer({ apiKey: "k", httpOptions: { baseUrl: emulator.url, timeout: 5000 } }).pipe(Layer.provide(layer))
+      ))
+      const session = yield* client.connect()
+      yield* session.sendClientContent({ turns: "say it" })
+      const reply = yield* untilTurnComplete(session)
+      expect(Buffer.concat(reply.filter(LiveEvent.is("AudioDelta")).map((event) => event.data))).toEqual(spoken)
+      expect(Buffer.concat(audioInFrames(kept))).toEqual(spoken)
+    })
   const blobsOf = (events: ReadonlyArray<Event>) =>
     events.filter(LiveEvent.is("ServerContent")).flatMap((event) => event.content.modelTurn?.parts ?? [])
       .flatMap((part) => part.inlineData === undefined ? [] : [Buffer.from(part.inlineData.data, "base64")])
@@ -161,15 +174,7 @@ describe("model audio", () => {
             location: undefined
           })
       }))
-      const emulator = yield* LiveEmulator.make({ onTurn: speak })
-      const client = yield* GeminiLive.GeminiLive.pipe(Effect.provide(
-        GeminiLive.layer({ apiKey: "k", httpOptions: { baseUrl: emulator.url, timeout: 5000 } }).pipe(Layer.provide(keeping))
-      ))
-      const session = yield* client.connect()
-      yield* session.sendClientContent({ turns: "say it" })
-      const reply = yield* untilTurnComplete(session)
-      expect(Buffer.concat(reply.filter(LiveEvent.is("AudioDelta")).map((event) => event.data))).toEqual(spoken)
-      expect(Buffer.concat(audioInFrames(kept))).toEqual(spoken)
+      yield* expectKeptIntact(keeping, kept)
     }))
 
   it.scopedLive("a transport wrapping the WebSocket one that keeps the frames finds them as they arrived", () =>
@@ -186,15 +191,7 @@ describe("model audio", () => {
               })
           }))
       }))
-      const emulator = yield* LiveEmulator.make({ onTurn: speak })
-      const client = yield* GeminiLive.GeminiLive.pipe(Effect.provide(
-        GeminiLive.layer({ apiKey: "k", httpOptions: { baseUrl: emulator.url, timeout: 5000 } }).pipe(Layer.provide(recording))
-      ))
-      const session = yield* client.connect()
-      yield* session.sendClientContent({ turns: "say it" })
-      const reply = yield* untilTurnComplete(session)
-      expect(Buffer.concat(reply.filter(LiveEvent.is("AudioDelta")).map((event) => event.data))).toEqual(spoken)
-      expect(Buffer.concat(audioInFrames(kept))).toEqual(spoken)
+      yield* expectKeptIntact(recording, kept)
     }))
 })
 
