@@ -1,8 +1,8 @@
 /**
  * The benchmarks run the code users run: `src/` and `bench/` compiled to plain JavaScript (what
  * `npm run build` emits for the package, file by file), in a temporary tree, under plain Node — not
- * under tsx, whose transform of every module (TypeScript or not) changes what is measured (each
- * named closure gets its name defined on it).
+ * under tsx, whose esbuild transform of every module (TypeScript or not) changes what is measured
+ * (an idle session: 54 KiB of heap under tsx, 36 KiB compiled).
  */
 import ts from "typescript"
 import * as Fs from "node:fs"

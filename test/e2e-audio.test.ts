@@ -41,6 +41,20 @@ const audioMessages = (messages: ReadonlyArray<unknown>) =>
     return audio === undefined ? [] : [audio]
   })
 
+/**
+ * What reached the server: 16 kHz PCM in frames of 40 ms (1280 bytes; the last may be shorter) that
+ * join into `audio` byte for byte, then `audioStreamEnd`.
+ */
+const expectFramedOnWire = (clientMessages: ReadonlyArray<unknown>, audio: Uint8Array) => {
+  const frames = audioMessages(clientMessages)
+  expect(frames.every((f) => f.mimeType === "audio/pcm;rate=16000")).toBe(true)
+  const sizes = frames.map((f) => Buffer.from(f.data, "base64").length)
+  expect(sizes.slice(0, -1).every((size) => size === 1280)).toBe(true)
+  expect(sizes.at(-1)).toBe(audio.length % 1280 || 1280)
+  expect(Buffer.concat(frames.map((f) => Buffer.from(f.data, "base64")))).toEqual(Buffer.from(audio))
+  expect(clientMessages.at(-1)).toEqual({ realtimeInput: { audioStreamEnd: true } })
+}
+
 /** The model echoes the user's audio back, at 24 kHz. */
 const echo = (turn: LiveEmulator.Turn) => {
   const resampler = Audio.makeResampler(16_000, 24_000)
@@ -68,12 +82,7 @@ describe("audioInput", () => {
       yield* session.close()
 
       const [record] = yield* emulator.connections
-      const frames = audioMessages(record.clientMessages)
-      expect(frames.every((f) => f.mimeType === "audio/pcm;rate=16000")).toBe(true)
-      const sizes = frames.map((f) => Buffer.from(f.data, "base64").length)
-      expect(sizes.slice(0, -1).every((size) => size === 1280)).toBe(true)
-      expect(Buffer.concat(frames.map((f) => Buffer.from(f.data, "base64")))).toEqual(audio)
-      expect(record.clientMessages.at(-1)).toEqual({ realtimeInput: { audioStreamEnd: true } })
+      expectFramedOnWire(record.clientMessages, audio)
     }))
 
   it.scopedLive("telephony: 8 kHz mu-law pushed in 20 ms packets arrives as 16 kHz PCM of the same duration", () =>
@@ -213,13 +222,7 @@ describe("sendAudio", () => {
       expect(Chunk.toReadonlyArray(played).map((c) => c.data)).toEqual(echoed.map((e) => e.data))
 
       const [record] = yield* emulator.connections
-      const frames = audioMessages(record.clientMessages)
-      expect(frames.every((f) => f.mimeType === "audio/pcm;rate=16000")).toBe(true)
-      const sizes = frames.map((f) => Buffer.from(f.data, "base64").length)
-      expect(sizes.slice(0, -1).every((s) => s === 1280)).toBe(true)
-      expect(sizes.at(-1)).toBe(input.length % 1280 || 1280)
-      expect(Buffer.concat(frames.map((f) => Buffer.from(f.data, "base64")))).toEqual(input)
-      expect(record.clientMessages.at(-1)).toEqual({ realtimeInput: { audioStreamEnd: true } })
+      expectFramedOnWire(record.clientMessages, input)
     }))
 
   it.scopedLive("telephony: 8 kHz mu-law in arrives as 16 kHz PCM of the same duration", () =>
