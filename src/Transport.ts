@@ -7,12 +7,14 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
-import type * as Stream from "effect/Stream"
+import * as Stream from "effect/Stream"
 import * as MemoryConnection from "./internal/memoryConnection.js"
 import * as WebSocketConnection from "./internal/webSocketConnection.js"
 import type { ConnectError, SessionClosed } from "./LiveError.js"
@@ -79,12 +81,11 @@ export interface Connection {
    */
   readonly frames: Stream.Stream<Frame>
   /**
-   * Optional, instead of `frames`: calls `handle` on each frame as it arrives, in order, without a
-   * fiber hop or a queue per frame, until the connection has closed and every frame was handled.
-   * When `handle` gives back an effect, the frames that follow wait (buffered, the socket paused
-   * when many) until it has completed. Interrupting the read leaves later frames to the next read.
+   * Optional, instead of `frames` (read a connection with `Transport.listen`, which uses it when
+   * there): hands each frame to the listener as it arrives, in the socket's own callback, with no
+   * fiber or queue per frame. See `Listener`.
    */
-  readonly runFrames?: ((handle: (frame: Frame) => Effect.Effect<void> | undefined) => Effect.Effect<void>) | undefined
+  readonly listen?: ((listener: Listener) => Effect.Effect<void, never, Scope.Scope>) | undefined
   /** Starts the closing handshake (if still open) and waits until the connection has closed. */
   readonly close: (code?: number, reason?: string) => Effect.Effect<CloseInfo>
   /** Drops the connection without a closing handshake (the peer sees 1006). */
@@ -92,6 +93,45 @@ export interface Connection {
   /** Completes once the connection has closed, however it closed. */
   readonly closed: Effect.Effect<CloseInfo>
 }
+
+/**
+ * What reads a connection (`Transport.listen`): `frame` is called on each frame, in order, then
+ * `closed` once the connection has closed and every frame was handled. When `frame` gives back an
+ * effect, the frames that follow wait (buffered, the socket paused when many) until it has run.
+ * Nothing runs in a fiber but those waits and `closed`; a listener that throws has the defect
+ * logged, and the frames that follow are still handled. Listening stops when its scope closes.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Listener {
+  readonly frame: (frame: Frame) => Effect.Effect<void> | undefined
+  readonly closed: (info: CloseInfo) => Effect.Effect<void>
+}
+
+/**
+ * Reads `connection` with `listener` until the scope closes: through the connection's own `listen`
+ * when it has one (a fiber only while a wait runs), otherwise from `frames` in a fiber.
+ *
+ * @since 0.1.0
+ * @category Reading
+ */
+export const listen = (connection: Connection, listener: Listener): Effect.Effect<void, never, Scope.Scope> =>
+  connection.listen !== undefined
+    ? connection.listen(listener)
+    : Effect.flatMap(Effect.runtime<never>(), (runtime) =>
+      Effect.flatMap(Effect.scope, (scope) =>
+        Effect.sync(() => {
+          // A root fiber bound to the scope: it does not keep the caller's fiber alive.
+          Runtime.runFork(runtime)(readFrames(connection, listener), { scope })
+        })))
+
+const readFrames = (connection: Connection, listener: Listener): Effect.Effect<void> =>
+  Stream.runForEach(connection.frames, (frame) =>
+    Effect.catchAllDefect(
+      Effect.suspend(() => listener.frame(frame) ?? Effect.void),
+      (defect) => Effect.logError("effect-gemini-live: a frame listener failed; the frames that follow are handled", Cause.die(defect))
+    )).pipe(Effect.zipRight(Effect.flatMap(connection.closed, listener.closed)))
 
 /**
  * @since 0.1.0

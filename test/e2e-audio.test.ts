@@ -193,10 +193,13 @@ describe("model audio", () => {
         open: (request) =>
           Effect.map(Transport.webSocket.open(request), (connection) => ({
             ...connection,
-            runFrames: (handle) =>
-              connection.runFrames!((frame) => {
-                if (typeof frame !== "string") kept.push(frame)
-                return handle(frame)
+            listen: (listener) =>
+              connection.listen!({
+                ...listener,
+                frame: (frame) => {
+                  if (typeof frame !== "string") kept.push(frame)
+                  return listener.frame(frame)
+                }
               })
           }))
       }))

@@ -1,55 +1,141 @@
 /**
- * The `ws` Connection's synchronous read (`runFrames`): frames handled in the socket's callback,
- * queued only behind a handler's wait, in order, none lost, and the read ends after the close.
+ * The `ws` Connection's synchronous read (`listen`): frames handled in the socket's callback,
+ * queued only behind a listener's wait, in order, none lost, `closed` after the last; a fiber only
+ * while a wait runs; a listener that throws does not stop the read.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Deferred, Effect, Exit, Logger, LogLevel, Scope, Supervisor } from "effect"
 import { type WebSocket, WebSocketServer } from "ws"
 import { Transport } from "../src/index.js"
 
-const serve = (frames: number, closeCode: number) =>
+/** A server that sends each connection `frames` frames (binary and text in turn), then closes with `closeCode`. */
+const serve = (frames: number, closeCode: number, gate: Effect.Effect<void> = Effect.void) =>
   Effect.acquireRelease(
     Effect.async<WebSocketServer>((resume) => {
       const server: WebSocketServer = new WebSocketServer({ port: 0, host: "127.0.0.1" }, () => resume(Effect.succeed(server)))
       server.on("connection", (socket: WebSocket) => {
-        for (let i = 0; i < frames; i++) socket.send(i % 2 === 0 ? Buffer.from(`${i}`) : `${i}`)
-        socket.close(closeCode, "done")
+        Effect.runFork(Effect.andThen(gate, () => {
+          for (let i = 0; i < frames; i++) socket.send(i % 2 === 0 ? Buffer.from(`${i}`) : `${i}`)
+          socket.close(closeCode, "done")
+        }))
       })
     }),
     (server) => Effect.async<void>((resume) => server.close(() => resume(Effect.void)))
   )
 
+const openOn = (server: WebSocketServer) =>
+  Transport.webSocket.open({ url: `ws://127.0.0.1:${(server.address() as { port: number }).port}`, headers: {}, openTimeout: "2 seconds" })
+
 const text = (frame: Transport.Frame) => (typeof frame === "string" ? frame : Buffer.from(frame).toString())
 
-describe("the ws Connection's runFrames", () => {
-  it.scopedLive("handles every frame in order, waits where the handler asks, ends after the close", () =>
+describe("the ws Connection's listen", () => {
+  it.scopedLive("handles every frame in order, waits where the listener asks, then `closed` once", () =>
     Effect.gen(function*() {
       const server = yield* serve(2000, 4001)
-      const { port } = server.address() as { port: number }
-      const connection = yield* Transport.webSocket.open({ url: `ws://127.0.0.1:${port}`, headers: {}, openTimeout: "2 seconds" })
-      expect(connection.runFrames).toBeDefined()
+      const connection = yield* openOn(server)
+      expect(connection.listen).toBeDefined()
       const seen: Array<string> = []
       const kinds = new Set<string>()
-      yield* connection.runFrames!((frame) => {
-        kinds.add(typeof frame)
-        seen.push(text(frame))
-        // A slow consumer now and then: the frames that follow queue behind the wait.
-        return seen.length % 300 === 0 ? Effect.sleep("20 millis") : undefined
+      const closes: Array<Transport.CloseInfo> = []
+      const done = yield* Deferred.make<void>()
+      yield* Transport.listen(connection, {
+        frame: (frame) => {
+          kinds.add(typeof frame)
+          seen.push(text(frame))
+          // A slow consumer now and then: the frames that follow queue behind the wait.
+          return seen.length % 300 === 0 ? Effect.sleep("20 millis") : undefined
+        },
+        closed: (info) => Effect.zipRight(Effect.sync(() => closes.push(info)), Deferred.succeed(done, undefined))
       })
+      yield* Deferred.await(done)
       expect(seen).toEqual(Array.from({ length: 2000 }, (_, i) => `${i}`))
       expect(kinds).toEqual(new Set(["string", "object"]))
-      expect(yield* connection.closed).toEqual({ code: 4001, reason: "done", wasClean: true })
+      expect(closes).toEqual([{ code: 4001, reason: "done", wasClean: true }])
+      yield* Effect.sleep("50 millis")
+      expect(closes.length).toBe(1)
     }))
 
-  it.scopedLive("a handler that throws fails the read with a defect", () =>
+  it.scopedLive("no fiber while no wait runs: one runs the wait, and ends with it", () =>
+    Effect.gen(function*() {
+      const release = yield* Deferred.make<void>()
+      const server = yield* serve(3, 1000, Deferred.await(release))
+      const connection = yield* openOn(server)
+      // Every fiber the listening starts reports to it.
+      const supervisor = yield* Supervisor.track
+      const fibers = Effect.map(supervisor.value, (running) => running.length)
+      const waiting = yield* Deferred.make<void>()
+      const seen: Array<string> = []
+      const done = yield* Deferred.make<void>()
+      yield* Transport.listen(connection, {
+        frame: (frame) => {
+          seen.push(text(frame))
+          return seen.length === 2 ? Deferred.await(waiting) : undefined
+        },
+        closed: () => Deferred.succeed(done, undefined)
+      }).pipe(Effect.supervised(supervisor))
+      expect(yield* fibers).toBe(0)
+      yield* Deferred.succeed(release, undefined)
+      yield* Effect.sleep("100 millis")
+      // The second frame's wait: the third frame and the close queue behind it, in a fiber.
+      expect({ seen, fibers: yield* fibers }).toEqual({ seen: ["0", "1"], fibers: 1 })
+      yield* Deferred.succeed(waiting, undefined)
+      yield* Deferred.await(done)
+      expect(seen).toEqual(["0", "1", "2"])
+      yield* Effect.sleep("20 millis")
+      expect(yield* fibers).toBe(0)
+    }))
+
+  it.scopedLive("a listener that throws: the defect is logged, the frames that follow are handled, `closed` runs", () =>
     Effect.gen(function*() {
       const server = yield* serve(5, 1000)
-      const { port } = server.address() as { port: number }
-      const connection = yield* Transport.webSocket.open({ url: `ws://127.0.0.1:${port}`, headers: {}, openTimeout: "2 seconds" })
-      const exit = yield* Effect.exit(connection.runFrames!(() => {
-        throw new Error("bug")
-      }))
-      expect(exit._tag).toBe("Failure")
+      const connection = yield* openOn(server)
+      const logged: Array<string> = []
+      const seen: Array<string> = []
+      const done = yield* Deferred.make<void>()
+      yield* Transport.listen(connection, {
+        frame: (frame) => {
+          seen.push(text(frame))
+          if (seen.length === 2) throw new Error("bug")
+          return undefined
+        },
+        closed: () => Deferred.succeed(done, undefined)
+      }).pipe(
+        Effect.provide(Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => logged.push(String(message))))),
+        Logger.withMinimumLogLevel(LogLevel.Error)
+      )
+      yield* Deferred.await(done)
+      expect(seen).toEqual(["0", "1", "2", "3", "4"])
+      expect(logged).toEqual(["effect-gemini-live: a frame listener failed; the frames that follow are handled"])
+    }))
+
+  it.scopedLive("listening stops when its scope closes; a later listener is handed what came meanwhile", () =>
+    Effect.gen(function*() {
+      const release = yield* Deferred.make<void>()
+      const server = yield* serve(4, 1000, Deferred.await(release))
+      const connection = yield* openOn(server)
+      const first: Array<string> = []
+      const scope = yield* Scope.make()
+      yield* Transport.listen(connection, {
+        frame: (frame) => {
+          first.push(text(frame))
+          return Effect.never
+        },
+        closed: () => Effect.void
+      }).pipe(Scope.extend(scope))
+      yield* Deferred.succeed(release, undefined)
+      yield* Effect.sleep("100 millis")
+      yield* Scope.close(scope, Exit.void)
+      const second: Array<string> = []
+      const done = yield* Deferred.make<Transport.CloseInfo>()
+      yield* Transport.listen(connection, {
+        frame: (frame) => {
+          second.push(text(frame))
+          return undefined
+        },
+        closed: (info) => Deferred.succeed(done, info)
+      })
+      expect((yield* Deferred.await(done)).code).toBe(1000)
+      expect({ first, second }).toEqual({ first: ["0"], second: ["1", "2", "3"] })
     }))
 })
 
@@ -71,13 +157,13 @@ describe("the ws Connection's close while the read is paused", () => {
         })
     )
 
-  const closesCleanly = (read: (connection: Transport.Connection) => Effect.Effect<void, never, never> | undefined) =>
+  const closesCleanly = (read: (connection: Transport.Connection) => Effect.Effect<void, never, Scope.Scope> | undefined) =>
     Effect.gen(function*() {
       const server = yield* flood(3000)
       const { port } = server.address() as { port: number }
       const connection = yield* Transport.webSocket.open({ url: `ws://127.0.0.1:${port}`, headers: {}, openTimeout: "2 seconds" })
       const reading = read(connection)
-      if (reading !== undefined) yield* Effect.forkScoped(reading)
+      if (reading !== undefined) yield* reading
       // The backlog reaches its high-water mark: the socket is paused.
       yield* Effect.sleep("300 millis")
       const started = Date.now()
@@ -87,5 +173,5 @@ describe("the ws Connection's close while the read is paused", () => {
     })
 
   it.scopedLive("nobody reading", () => closesCleanly(() => undefined), 10_000)
-  it.scopedLive("the handler waiting (a full event buffer)", () => closesCleanly((connection) => connection.runFrames!(() => Effect.never)), 10_000)
+  it.scopedLive("the handler waiting (a full event buffer)", () => closesCleanly((connection) => Transport.listen(connection, { frame: () => Effect.never, closed: () => Effect.void })), 10_000)
 })

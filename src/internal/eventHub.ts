@@ -217,8 +217,17 @@ export const make = <A>(capacity: number, endsChunk: (event: A) => boolean): Eff
       Effect.suspend(() => {
         const reader = primary
         const direct: Direct<A> = { handler, pending: undefined }
+        /** While the read waits (and only then: no finalizer), events published go straight to the handler. */
+        const waiting = {
+          start: () => {
+            reader.direct = direct
+          },
+          stop: () => {
+            if (reader.direct === direct) reader.direct = undefined
+          }
+        }
+        const ready = () => direct.pending !== undefined || reader.items.length > 0 || reader.ended
         const step: Effect.Effect<unknown, unknown, unknown> = Effect.suspend(() => {
-          if (reader.direct === direct) reader.direct = undefined
           const pending = direct.pending
           if (pending !== undefined) {
             direct.pending = undefined
@@ -235,19 +244,9 @@ export const make = <A>(capacity: number, endsChunk: (event: A) => boolean): Eff
           if (reader.ended) {
             return lastEvent === undefined ? Effect.void : callHandler(direct.handler, lastEvent.value) ?? Effect.void
           }
-          // Waiting: events published from now on go straight to the handler.
-          reader.direct = direct
-          return Effect.zipRight(
-            reader.available.awaitUntil(() => direct.pending !== undefined || reader.items.length > 0 || reader.ended),
-            step
-          )
+          return Effect.zipRight(reader.available.awaitUntil(ready, waiting), step)
         })
-        return Effect.ensuring(
-          step,
-          Effect.sync(() => {
-            if (reader.direct === direct) reader.direct = undefined
-          })
-        ) as Effect.Effect<void, E, R>
+        return step as Effect.Effect<void, E, R>
       })
 
     const subscribe = Effect.suspend(() => {
@@ -280,5 +279,15 @@ export const make = <A>(capacity: number, endsChunk: (event: A) => boolean): Eff
         }
       })
 
-    return { publish, offer, events: streamOf(primary), runForEach, subscribe, end }
+    return {
+      publish,
+      offer,
+      // Made when read: a session whose events are read by `runForEach` never makes it.
+      get events() {
+        return streamOf(primary)
+      },
+      runForEach,
+      subscribe,
+      end
+    }
   })

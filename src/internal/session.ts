@@ -2,8 +2,8 @@
  * The session: one logical conversation over a sequence of connections ("links").
  *
  * Each link opens the socket, sends `setup` (with the latest resumption handle when resuming),
- * awaits `setupComplete`, and turns its frames into events as they arrive (in the socket's callback;
- * a reader fiber runs only what must wait), all into one hub. Sends write straight to the current
+ * awaits `setupComplete`, and turns its frames into events as they arrive (in the socket's callback,
+ * `Transport.listen`: a fiber runs only what must wait, while it does), all into one hub. Sends write straight to the current
  * link; between links (a reconnect, a goAway handover) they wait for the next one, in order, or fail
  * with `SessionClosed` if the session ends. The supervisor (a FiberHandle) reconnects after an
  * unexpected close per the ReconnectPolicy, and on `goAway` opens the next link at a safe point,
@@ -15,7 +15,6 @@
  *   send*  ─> Protocol.encode* ─> Statistics + WireTrace (+ ReplayLog) ─> Connection.send
  *   sendAudio ─> audioInput (convert, frame, pace) ─> Connection.trySend, or the same write when it must wait
  */
-import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -26,7 +25,6 @@ import * as Exit from "effect/Exit"
 import * as FiberHandle from "effect/FiberHandle"
 import * as FiberId from "effect/FiberId"
 import * as Redacted from "effect/Redacted"
-import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -157,7 +155,7 @@ const open = <R>(
     const statisticsService = yield* Statistics.Statistics
     const statistics = yield* statisticsService.session
     const countBytes = statisticsService.enabled
-    const id = crypto.randomUUID()
+    const id = newSessionId()
     const sessionScope = yield* Effect.scope
     // Connections and the trace live in a scope that closes AFTER the session's close finalizer
     // (registered below), so that closing the session still sees every socket close.
@@ -170,10 +168,8 @@ const open = <R>(
     const changed = Signal.make()
     /** Set once the session has closed and its last events are out: what `session.closed` gives. */
     let closedInfo: Transport.CloseInfo | undefined
-    const closed: Effect.Effect<Transport.CloseInfo> = Effect.zipRight(
-      changed.awaitUntil(() => closedInfo !== undefined),
-      Effect.sync(() => closedInfo!)
-    )
+    const awaitClosed = (): Effect.Effect<Transport.CloseInfo> =>
+      Effect.zipRight(changed.awaitUntil(() => closedInfo !== undefined), Effect.sync(() => closedInfo!))
     /**
      * Runs the reconnection or the handover in progress; made at the first one (most sessions never
      * need it). It lives in `linksScope`, and `close` interrupts its fiber before the links close.
@@ -240,7 +236,7 @@ const open = <R>(
       })
 
     // -------------------------------------------------------------------------
-    // Receiving: frames -> events (one reader fiber per link, all into one hub)
+    // Receiving: frames -> events (each link's, as they arrive, all into one hub)
     // -------------------------------------------------------------------------
 
     /** Answers function calls, when the session has a toolkit (created once sends exist, below). */
@@ -335,17 +331,6 @@ const open = <R>(
       return effect
     }
 
-    /** Handles frames from `start` on, in order: synchronously until one has to wait, then the rest after it. */
-    const handleFrames = (link: Link, frames: ReadonlyArray<Transport.Frame>, start: number): Effect.Effect<void> => {
-      for (let i = start; i < frames.length; i++) {
-        const waiting = handleFrame(link, frames[i])
-        if (waiting !== undefined) {
-          return i + 1 === frames.length ? waiting : Effect.zipRight(waiting, Effect.suspend(() => handleFrames(link, frames, i + 1)))
-        }
-      }
-      return Effect.void
-    }
-
     // -------------------------------------------------------------------------
     // Connecting: one link = open, setup (with the handle when resuming), setupComplete
     // -------------------------------------------------------------------------
@@ -378,13 +363,7 @@ const open = <R>(
             heldUpdates: [],
             ownsFrames: WebSocketConnection.ownsFrames(connection)
           }
-          const reading = connection.runFrames === undefined
-            ? Stream.runForEachChunk(connection.frames, (frames) => handleFrames(link, Chunk.toReadonlyArray(frames), 0))
-            : connection.runFrames((frame) => handleFrame(link, frame))
-          const readerRuntime = yield* Effect.runtime<never>()
-          Runtime.runFork(readerRuntime)(reading.pipe(
-            Effect.zipRight(Effect.flatMap(connection.closed, (info) => linkClosed(link, info)))
-          ), { scope })
+          yield* Transport.listen(connection, { frame: (frame) => handleFrame(link, frame), closed: (info) => linkClosed(link, info) })
           const linkSetup = resumeWith === undefined
             ? setup
             : { ...setup, sessionResumption: { ...(setup.sessionResumption as object), handle: resumeWith } }
@@ -761,7 +740,7 @@ const open = <R>(
         const link = current
         if (link === undefined) {
           // Between connections: stop reconnecting; the session ends here.
-          return stopSupervisor.pipe(Effect.zipRight(finish(closing, "client")), Effect.zipRight(closed))
+          return stopSupervisor.pipe(Effect.zipRight(finish(closing, "client")), Effect.zipRight(awaitClosed()))
         }
         return link.connection.close(code, reason).pipe(
           Effect.flatMap((info) =>
@@ -771,7 +750,7 @@ const open = <R>(
               finish(info, "client")
             )
           ),
-          Effect.zipRight(closed)
+          Effect.zipRight(awaitClosed())
         )
       })
 
@@ -802,7 +781,9 @@ const open = <R>(
         return sessionIdOf
       },
       setup,
-      events: hub.events,
+      get events() {
+        return hub.events
+      },
       runForEach: hub.runForEach,
       subscribe: hub.subscribe,
       sendClientContent: (input = {}) => sendEncoded("sendClientContent", Protocol.encodeClientContent(input)),
@@ -814,13 +795,21 @@ const open = <R>(
       audioAs: (format) => playbackAs(playback.stream, format),
       clearAudio: playback.clear,
       close,
-      closed,
+      get closed() {
+        return awaitClosed()
+      },
       statistics: statistics.snapshot,
       get trace() {
         return trace?.location
       }
     } satisfies LiveSession
   })
+
+/**
+ * A new session id. Node builds `crypto.randomUUID()` by joining 20 pieces: a tree of strings that
+ * V8 keeps (about 500 bytes) until something reads it flat. A copy is one string of 36 bytes.
+ */
+const newSessionId = (): string => Buffer.from(crypto.randomUUID(), "latin1").toString("latin1")
 
 /** A proto Duration such as "50s" or "0.5s"; unknown forms count as 60 s (what the service announces). */
 const parseDuration = (value: string | undefined): Duration.Duration => {

@@ -1,20 +1,23 @@
 /**
  * A `Connection` over a `ws` WebSocket, client side or server side, on the socket's own events: no
- * fiber of its own. With `runFrames`, the `message` listener hands each frame to the handler at once;
- * frames queue in a backlog only behind a handler's wait (or while nobody reads), and `frames` drains
- * that backlog a chunk at a time. The socket is paused while the backlog holds `readHighWaterMark`
- * frames. Writes go straight to `ws.send` after a state check.
+ * fiber of its own. With `listen`, the `message` listener hands each frame to the listener at once;
+ * frames queue in a backlog only behind a listener's wait (run by a fiber started for it, which ends
+ * with the backlog) or while nobody listens, and `frames` drains that backlog a chunk at a time. The
+ * socket is paused while the backlog holds `readHighWaterMark` frames. Writes go straight to
+ * `ws.send` after a state check.
  */
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import WebSocket from "ws"
 import { ConnectError, SessionClosed } from "../LiveError.js"
-import type { CloseInfo, Connection, Frame, OpenRequest } from "../Transport.js"
+import type { CloseInfo, Connection, Frame, Listener, OpenRequest } from "../Transport.js"
 import * as Signal from "./signal.js"
 
 /** Frames buffered before the socket is paused (the reader is slower than the peer). */
@@ -61,29 +64,70 @@ export const fromWebSocket = (
     let ended = false
     /** How the socket closed, once it has. */
     let closeInfo: CloseInfo | undefined
-    /** `runFrames`' handler, while it runs. */
-    let handler: ((frame: Frame) => Effect.Effect<void> | undefined) | undefined
-    /** Frames queue in the backlog while set: the handler's wait, and the backlog behind it, are in progress. */
+    /** The listener (`listen`), while the connection has one. */
+    let listener: Listener | undefined
+    /** Starts a fiber in the listening scope (to run a listener's wait, or its `closed`). */
+    let fork: ((effect: Effect.Effect<void>) => void) | undefined
+    /** Frames queue in the backlog while set: a fiber runs the listener's wait, then the backlog behind it. */
     let busy = false
-    /** A wait the handler gave back in the socket's callback: the reading fiber runs it. */
-    let pending: Effect.Effect<void> | undefined
-    /** Wakes the reading fiber (frames, a pending wait, or the close). */
+    /** The listener's `closed` has been started (it runs once). */
+    let closeHeard = false
+    /** Wakes the reader of `frames` (frames, or the close), and `closed`'s waiters. */
     const wake = Signal.make()
     const signal = wake.wake
-    const awaitSignal = wake.awaitUntil(() => backlog.length > 0 || pending !== undefined || ended)
     const resume = () => {
       if (paused) {
         paused = false
         socket.resume()
       }
     }
-    /** Runs the handler on one frame; a throwing handler becomes a defect of the read. */
-    const handle = (run: (frame: Frame) => Effect.Effect<void> | undefined, frame: Frame) => {
+    /** Runs the listener on one frame; a throwing listener becomes a defect of the fiber that runs the rest. */
+    const handle = (frame: Frame) => {
       try {
-        return run(frame)
+        return listener!.frame(frame)
       } catch (error) {
         return Effect.die(error)
       }
+    }
+    /**
+     * Handles the backlog in order (the wait of a frame before the next frame), then, once the socket
+     * has closed, tells the listener; then the socket's callback handles frames again.
+     */
+    const drain: Effect.Effect<void> = Effect.suspend(() => {
+      while (backlog.length > 0) {
+        const frames = backlog
+        backlog = []
+        resume()
+        for (let i = 0; i < frames.length; i++) {
+          const waiting = handle(frames[i])
+          if (waiting !== undefined) {
+            backlog = i + 1 === frames.length ? backlog : frames.slice(i + 1).concat(backlog)
+            return Effect.zipRight(waiting, drain)
+          }
+        }
+      }
+      resume()
+      if (ended && !closeHeard) {
+        closeHeard = true
+        return listener!.closed(closeInfo!)
+      }
+      busy = false
+      return Effect.void
+    })
+    /**
+     * Runs `first` (a wait, or nothing), then the backlog. A defect (a listener that threw) is logged
+     * and the frames that follow are still handled, so that `closed` always runs.
+     */
+    const drainAfter = (first: Effect.Effect<void>): Effect.Effect<void> =>
+      Effect.catchAllDefect(Effect.zipRight(first, drain), (defect) =>
+        Effect.zipRight(
+          Effect.logError("effect-gemini-live: a frame listener failed; the frames that follow are handled", Cause.die(defect)),
+          drainAfter(Effect.void)
+        ))
+    /** Has a fiber in the listening scope handle what waits; frames queue meanwhile. */
+    const startDrain = (first: Effect.Effect<void>) => {
+      busy = true
+      fork!(drainAfter(first))
     }
 
     // The finalizers are added with `Scope.addFinalizer`, which (unlike `Effect.addFinalizer` and
@@ -102,14 +146,10 @@ export const fromWebSocket = (
     socket.on("message", (data: WebSocket.RawData, isBinary: boolean) => {
       // `binaryType` is "nodebuffer": binary data is one Buffer (fragments joined); text is decoded as UTF-8.
       const frame = isBinary ? (data as Buffer) : data.toString()
-      if (handler !== undefined && !busy) {
+      if (listener !== undefined && !busy) {
         // The usual case: handled here and now, no queue, no fiber.
-        const waiting = handle(handler, frame)
-        if (waiting !== undefined) {
-          busy = true
-          pending = waiting
-          signal()
-        }
+        const waiting = handle(frame)
+        if (waiting !== undefined) startDrain(waiting)
         return
       }
       backlog.push(frame)
@@ -130,6 +170,7 @@ export const fromWebSocket = (
       closeInfo ??= info
       ended = true
       signal()
+      if (listener !== undefined && !busy) startDrain(Effect.void)
     }
     socket.on("close", (code: number, reason: Buffer) => {
       onClose({ code, reason: reason.toString("utf8"), wasClean: code !== 1006 })
@@ -148,10 +189,8 @@ export const fromWebSocket = (
     opened = undefined
 
     /** Completes once the socket has closed (on the reader's signal, which the close wakes). */
-    const closed: Effect.Effect<CloseInfo> = Effect.zipRight(
-      wake.awaitUntil(() => closeInfo !== undefined),
-      Effect.sync(() => closeInfo!)
-    )
+    const awaitClosed = (): Effect.Effect<CloseInfo> =>
+      Effect.zipRight(wake.awaitUntil(() => closeInfo !== undefined), Effect.sync(() => closeInfo!))
 
     const takeBacklog: Effect.Effect<Chunk.Chunk<Frame>, Option.Option<never>> = Effect.suspend(() => {
       if (backlog.length > 0) {
@@ -160,53 +199,28 @@ export const fromWebSocket = (
         resume()
         return Effect.succeed(Chunk.unsafeFromArray(chunk))
       }
-      return ended ? Effect.fail(Option.none()) : Effect.zipRight(awaitSignal, takeBacklog)
+      return ended ? Effect.fail(Option.none()) : Effect.zipRight(wake.awaitUntil(() => backlog.length > 0 || ended), takeBacklog)
     })
 
-    const frames: Stream.Stream<Frame> = Stream.repeatEffectChunkOption(takeBacklog)
-
-    const runFrames = (run: (frame: Frame) => Effect.Effect<void> | undefined): Effect.Effect<void> => {
-      /** Runs what waits (a pending wait, then the backlog), then lets the socket's callback handle frames again. */
-      const drain: Effect.Effect<void> = Effect.suspend(() => {
-        if (pending !== undefined) {
-          const waiting = pending
-          pending = undefined
-          return Effect.zipRight(waiting, drain)
-        }
-        while (backlog.length > 0) {
-          const frames = backlog
-          backlog = []
-          resume()
-          for (let i = 0; i < frames.length; i++) {
-            const waiting = handle(run, frames[i])
-            if (waiting !== undefined) {
-              backlog = i + 1 === frames.length ? backlog : frames.slice(i + 1).concat(backlog)
-              return Effect.zipRight(waiting, drain)
+    const listen = (next: Listener): Effect.Effect<void, never, Scope.Scope> =>
+      Effect.flatMap(Effect.runtime<never>(), (runtime) =>
+        Effect.flatMap(Effect.scope, (listening) => {
+          const runFork = Runtime.runFork(runtime)
+          return Effect.sync(() => {
+            listener = next
+            fork = (effect) => {
+              runFork(effect, { scope: listening })
             }
-          }
-        }
-        resume()
-        if (ended) return Effect.void
-        busy = false
-        return Effect.zipRight(
-          awaitSignal,
-          Effect.suspend(() => {
-            busy = true
-            return drain
-          })
-        )
-      })
-      return Effect.suspend(() => {
-        handler = run
-        busy = true
-        return drain
-      }).pipe(
-        Effect.ensuring(Effect.sync(() => {
-          handler = undefined
-          busy = false
+            // Frames that came before, or the close.
+            if (backlog.length > 0 || ended) startDrain(Effect.void)
+          }).pipe(
+            Effect.zipRight(Scope.addFinalizer(listening, Effect.sync(() => {
+              listener = undefined
+              fork = undefined
+              busy = false
+            })))
+          )
         }))
-      )
-    }
 
     const send = (frame: Frame): Effect.Effect<void, SessionClosed> => {
       if (socket.readyState === OPEN && closing === undefined) {
@@ -225,13 +239,13 @@ export const fromWebSocket = (
       return true
     }
 
-    const terminate = Effect.sync(() => socket.terminate())
+    const terminate = () => Effect.sync(() => socket.terminate())
 
-    const drained = Effect.sync(() => socket.bufferedAmount <= writeHighWaterMark || socket.readyState !== OPEN)
+    const drained = () => socket.bufferedAmount <= writeHighWaterMark || socket.readyState !== OPEN
     const awaitWritable: Effect.Effect<void> = Effect.suspend(() =>
       socket.bufferedAmount <= writeHighWaterMark
         ? Effect.void
-        : Effect.repeat(Effect.zipRight(Effect.sleep(drainPollInterval), drained), { until: (done) => done }).pipe(
+        : Effect.repeat(Effect.zipRight(Effect.sleep(drainPollInterval), Effect.sync(drained)), { until: (done) => done }).pipe(
           Effect.asVoid
         )
     )
@@ -247,11 +261,11 @@ export const fromWebSocket = (
           closing = { code, reason, wasClean: true }
           socket.close(code, reason)
         }
-        return closed.pipe(
+        return awaitClosed().pipe(
           Effect.timeoutTo({
             duration: closeHandshakeTimeout,
             onSuccess: Effect.succeed,
-            onTimeout: () => Effect.zipRight(terminate, closed)
+            onTimeout: () => Effect.zipRight(terminate(), awaitClosed())
           }),
           Effect.flatten
         )
@@ -259,7 +273,23 @@ export const fromWebSocket = (
 
     yield* Scope.addFinalizer(scope, close(1000))
 
-    const connection: Connection = { send, trySend, awaitWritable, frames, runFrames, close, terminate, closed }
+    // What most connections never use is built when asked for: an idle connection holds less.
+    const connection: Connection = {
+      send,
+      trySend,
+      awaitWritable,
+      listen,
+      close,
+      get frames() {
+        return Stream.repeatEffectChunkOption(takeBacklog)
+      },
+      get terminate() {
+        return terminate()
+      },
+      get closed() {
+        return awaitClosed()
+      }
+    }
     made.add(connection)
     return connection
   })
