@@ -88,7 +88,7 @@ await measure("down: ModelAudio.route + Playback.offer (nobody reading session.a
     const playback = yield* Playback.make(150)
     const scope = yield* Effect.scope
     const clock = yield* Effect.clock
-    const route = ModelAudio.make({ playback, publish: () => Effect.void, scope, clock, playbackBytesDropped: () => {} }).route
+    const { route } = yield* ModelAudio.make({ playback, offer: () => undefined, scope, clock, playbackBytesDropped: () => {} })
     for (let i = 0; i < count; i++) {
       const routed = route(events)
       if (routed.pending !== undefined) yield* routed.pending

@@ -3,7 +3,7 @@
  * session.audio (playback buffer, barge-in, clearAudio, conversion), media events.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Layer, Scope, Exit, Stream, TestClock } from "effect"
+import { Chunk, Effect, Fiber, Layer, Scope, Exit, Stream, Supervisor, TestClock } from "effect"
 import { Audio, GeminiLive, LiveEvent, type LiveSession, type Parameters, Transport, WireTrace } from "../src/index.js"
 import { LiveEmulator } from "../src/testing/index.js"
 
@@ -423,4 +423,23 @@ describe("session.audio", () => {
       const [ended] = Chunk.toReadonlyArray(yield* Fiber.join(next)) as ReadonlyArray<Event>
       expect(ended).toEqual(LiveEvent.MediaEnded({ turn: 0, durationMillis: millis }))
     }))
+
+  it.scopedLive("on the live clock: MediaEnded 1 s after the last audio, and no fiber while the model speaks", () =>
+    Effect.gen(function*() {
+      const emulator = yield* LiveEmulator.make()
+      // Every fiber the session starts reports to it (the test's own reads are not the session's).
+      const supervisor = yield* Supervisor.track
+      const session = yield* (yield* socketClient(emulator)).connect({ reconnect: false }).pipe(Effect.supervised(supervisor))
+      yield* session.sendRealtimeInput({ text: "hi" })
+      const turn = yield* untilTurnComplete(session)
+      const lastAudioAt = Date.now()
+      expect(turn.filter(LiveEvent.is("MediaStarted")).length).toBe(1)
+      // The stretch of speech is timed by a plain timer, not a fiber.
+      expect((yield* supervisor.value).length).toBe(0)
+      const [ended] = Chunk.toReadonlyArray(yield* session.events.pipe(Stream.take(1), Stream.runCollect))
+      const after = Date.now() - lastAudioAt
+      expect(ended?._tag).toBe("MediaEnded")
+      expect(after).toBeGreaterThan(900)
+      expect(after).toBeLessThan(1500)
+    }), 10_000)
 })

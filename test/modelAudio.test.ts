@@ -12,9 +12,9 @@ describe("ModelAudio", () => {
   it.scoped("a stretch whose timer never ran (its reader was interrupted) ends at the next audio", () =>
     Effect.gen(function*() {
       const playback = yield* Playback.make(10)
-      const audio = ModelAudio.make({
+      const audio = yield* ModelAudio.make({
         playback,
-        publish: () => Effect.void,
+        offer: () => undefined,
         scope: yield* Effect.scope,
         clock: yield* Effect.clock,
         playbackBytesDropped: () => {}

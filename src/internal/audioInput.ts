@@ -13,8 +13,8 @@
  */
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as FiberSet from "effect/FiberSet"
-import type * as Scope from "effect/Scope"
+import * as Runtime from "effect/Runtime"
+import * as Scope from "effect/Scope"
 import * as Audio from "../Audio.js"
 import type { ConfigError, SessionClosed } from "../LiveError.js"
 import type { AudioInput, AudioInputOptions, SendAudioSummary } from "../LiveSession.js"
@@ -36,7 +36,10 @@ export const make = (
     const capacity = Math.max(1, Math.floor(bufferMillis / frameMillis))
     const endOfStream = options.audioStreamEnd ?? sink.automaticActivityDetection
     const summary = { framesSent: 0, bytesSent: 0, framesDropped: 0, durationMillis: 0 }
-    const runFork = yield* FiberSet.makeRuntime<never>()
+    // The fibers (a writer, `end`) are root fibers bound to the scope, started from callbacks.
+    const scope = yield* Effect.scope
+    const runtime = Runtime.runFork(yield* Effect.runtime<never>())
+    const runFork = <A, E>(effect: Effect.Effect<A, E>) => runtime(effect, { scope })
 
     /** Encoded frames the connection did not take at once (with their sizes), oldest first. */
     let waiting: Array<{ readonly json: string; readonly bytes: number }> = []
@@ -127,7 +130,7 @@ export const make = (
     )
 
     /** The rest (a last, shorter frame), what waits, then `audioStreamEnd`. */
-    const finish: Effect.Effect<SendAudioSummary, SessionClosed> = Effect.suspend(() => {
+    const finish = (): Effect.Effect<SendAudioSummary, SessionClosed> => Effect.suspend(() => {
       if (!closed) {
         closed = true
         if (converter !== undefined) sendFrames(converter.flush())
@@ -150,12 +153,14 @@ export const make = (
     const end: Effect.Effect<SendAudioSummary, SessionClosed> = Effect.suspend(() => {
       // After the scope closed, nothing more goes out: what was sent.
       if (stopped) return failure === undefined ? Effect.succeed(summary) : Effect.fail(failure)
-      ending ??= runFork(finish)
+      ending ??= runFork(finish())
       return Fiber.join(ending)
     })
 
-    // Closing the scope stops the input (the fibers too, by the FiberSet's own finalizer, after this).
-    yield* Effect.addFinalizer(() =>
+    // Closing the scope stops the input (its fibers, bound to the scope later, are interrupted just
+    // before). `Scope.addFinalizer`: no copy of this fiber's FiberRefs is kept while the input lives.
+    yield* Scope.addFinalizer(
+      scope,
       Effect.suspend(() => {
         if (stopped) return Effect.void
         stopped = true

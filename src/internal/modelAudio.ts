@@ -4,11 +4,19 @@
  * without model audio), and cleared on barge-in (`Interrupted`).
  *
  * Routing is synchronous (it runs for every audio message): only a full playback buffer that is
- * being read, and the start of the media timer, give the session something to wait on.
+ * being read gives the session something to wait on.
+ *
+ * The media timer is a plain `setTimeout` on the live clock: a session speaking holds no fiber for
+ * it. On any other clock (a `TestClock`) it is a fiber sleeping on that clock, started through the
+ * routing's `pending`. `MediaEnded` is handed to the readers when the timer fires; a full reader
+ * buffer does not hold it back (one event per stretch of speech).
  */
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Audio from "../Audio.js"
 import * as LiveEvent from "../LiveEvent.js"
 import type { AudioChunk } from "../LiveSession.js"
@@ -37,20 +45,33 @@ export interface ModelAudio {
   readonly route: (events: ReadonlyArray<LiveEvent.LiveEvent>) => Routed
 }
 
+/** The clock of the default services: time that a `setTimeout` keeps. */
+const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
+
+/** Makes the routing of a session; its media timer stops with `scope`. */
 export const make = (options: {
   readonly playback: Playback
-  /** Where `MediaEnded` goes (it is timed, so it is published on its own). */
-  readonly publish: (events: ReadonlyArray<LiveEvent.LiveEvent>) => Effect.Effect<void>
-  /** The session's scope: the media timer's fiber lives in it. */
+  /** Hands `MediaEnded` to the readers (it is timed, so it goes out on its own; any wait is not waited for). */
+  readonly offer: (events: ReadonlyArray<LiveEvent.LiveEvent>) => unknown
+  /** The session's scope: the media timer (or, on another clock, its fiber) ends with it. */
   readonly scope: Scope.Scope
   /** The session's clock (the media timer's too). */
   readonly clock: Clock.Clock
   readonly playbackBytesDropped: (bytes: number) => void
-}): ModelAudio => {
+}): Effect.Effect<ModelAudio> =>
+  Effect.suspend(() => {
+    const audio = makeRouting(options)
+    return Effect.as(Scope.addFinalizer(options.scope, Effect.sync(audio.stop)), audio)
+  })
+
+const makeRouting = (options: Parameters<typeof make>[0]): ModelAudio & { readonly stop: () => void } => {
   const { clock, playback } = options
   let turn = 0
   let media: { readonly turn: number; bytes: number; lastAt: number } | undefined
   let reportedDrops = 0
+  /** The media timer, on the live clock, while a stretch lasts. */
+  let timeout: ReturnType<typeof setTimeout> | undefined
+  let stopped = false
 
   /** Ends the current stretch of audio: its `MediaEnded`. */
   const endMedia = (): LiveEvent.LiveEvent => {
@@ -59,16 +80,44 @@ export const make = (options: {
     return LiveEvent.MediaEnded({ turn: ended.turn, durationMillis: Audio.durationMillis(Audio.OUTPUT_FORMAT, ended.bytes) })
   }
 
-  const mediaEnd: Effect.Effect<void> = Effect.gen(function*() {
-    while (media !== undefined) {
-      const wait = media.lastAt + mediaEndMillis - (yield* Clock.currentTimeMillis)
-      if (wait > 0) {
-        yield* Effect.sleep(wait)
-        continue
-      }
-      yield* options.publish([endMedia()])
-    }
+  /** Ends the stretch if it has been `mediaEndMillis` without audio; otherwise how long is left. */
+  const checkMediaEnd = (): number | undefined => {
+    if (media === undefined || stopped) return undefined
+    const wait = media.lastAt + mediaEndMillis - clock.unsafeCurrentTimeMillis()
+    if (wait > 0) return wait
+    options.offer([endMedia()])
+    return undefined
+  }
+
+  const onTimeout = () => {
+    timeout = undefined
+    const wait = checkMediaEnd()
+    if (wait !== undefined) startTimeout(wait)
+  }
+  const startTimeout = (millis: number) => {
+    timeout = setTimeout(onTimeout, millis)
+    // A media timer alone does not keep the process alive.
+    timeout.unref()
+  }
+
+  /** The media timer of any other clock: a fiber, sleeping on that clock. */
+  const mediaEndOnClock: Effect.Effect<void> = Effect.suspend(() => {
+    const wait = checkMediaEnd()
+    return wait === undefined ? Effect.void : Effect.zipRight(clock.sleep(Duration.millis(wait)), mediaEndOnClock)
   })
+
+  /** Starts the media timer of a new stretch: at once on the live clock, or what `pending` must run. */
+  const startMediaTimer = (): Effect.Effect<void> | undefined => {
+    if (clock !== liveClock) return Effect.asVoid(Effect.forkIn(mediaEndOnClock, options.scope))
+    if (timeout === undefined) startTimeout(mediaEndMillis)
+    return undefined
+  }
+
+  const stop = () => {
+    stopped = true
+    if (timeout !== undefined) clearTimeout(timeout)
+    timeout = undefined
+  }
 
   const reportDrops = () => {
     const dropped = playback.droppedBytes()
@@ -95,7 +144,8 @@ export const make = (options: {
         if (media === undefined) {
           media = { turn, bytes: 0, lastAt: now }
           mediaEvents = [...(mediaEvents ?? []), LiveEvent.MediaStarted({ turn })]
-          pending = andThen(pending, Effect.asVoid(Effect.forkIn(mediaEnd, options.scope)))
+          const starting = startMediaTimer()
+          if (starting !== undefined) pending = andThen(pending, starting)
         }
         media.bytes += event.data.byteLength
         media.lastAt = now
@@ -116,5 +166,5 @@ export const make = (options: {
     return { events: mediaEvents === undefined ? events : [...mediaEvents, ...events], pending }
   }
 
-  return { route }
+  return { route, stop }
 }

@@ -177,9 +177,9 @@ const open = <R>(
     let supervisor: FiberHandle.FiberHandle<void, never> | undefined
     /** The reconnect policy's schedule, driven across reconnections; made at the first one. */
     let retries: Schedule.ScheduleDriver<unknown, unknown, never> | undefined
-    const modelAudio = ModelAudio.make({
+    const modelAudio = yield* ModelAudio.make({
       playback,
-      publish: hub.publish,
+      offer: hub.offer,
       scope: sessionScope,
       clock: yield* Effect.clock,
       playbackBytesDropped: statistics.playbackBytesDropped
