@@ -7,14 +7,13 @@
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
+import type * as Stream from "effect/Stream"
+import * as Listening from "./internal/listening.js"
 import * as MemoryConnection from "./internal/memoryConnection.js"
 import * as WebSocketConnection from "./internal/webSocketConnection.js"
 import type { ConnectError, SessionClosed } from "./LiveError.js"
@@ -96,10 +95,12 @@ export interface Connection {
 
 /**
  * What reads a connection (`Transport.listen`): `frame` is called on each frame, in order, then
- * `closed` once the connection has closed and every frame was handled. When `frame` gives back an
- * effect, the frames that follow wait (buffered, the socket paused when many) until it has run.
- * Nothing runs in a fiber but those waits and `closed`; a listener that throws has the defect
- * logged, and the frames that follow are still handled. Listening stops when its scope closes.
+ * `closed` once, after the connection has closed and every frame was handled. When `frame` gives
+ * back an effect, the frames that follow wait (buffered, the socket paused when many) until it has
+ * run; a fiber runs it and the frames queued behind it, and ends when none are left. A step that
+ * fails (a throw, a defect, an interrupted wait) is logged and the reading goes on. Listening stops
+ * when its scope closes. Listen with one listener at a time (on the WebSocket transport, a new
+ * `listen` replaces the one before).
  *
  * @since 0.1.0
  * @category Models
@@ -111,27 +112,14 @@ export interface Listener {
 
 /**
  * Reads `connection` with `listener` until the scope closes: through the connection's own `listen`
- * when it has one (a fiber only while a wait runs), otherwise from `frames` in a fiber.
+ * when it has one (frames handled in the socket's callback; a fiber only while a wait runs),
+ * otherwise from `frames`, in a fiber.
  *
  * @since 0.1.0
  * @category Reading
  */
 export const listen = (connection: Connection, listener: Listener): Effect.Effect<void, never, Scope.Scope> =>
-  connection.listen !== undefined
-    ? connection.listen(listener)
-    : Effect.flatMap(Effect.runtime<never>(), (runtime) =>
-      Effect.flatMap(Effect.scope, (scope) =>
-        Effect.sync(() => {
-          // A root fiber bound to the scope: it does not keep the caller's fiber alive.
-          Runtime.runFork(runtime)(readFrames(connection, listener), { scope })
-        })))
-
-const readFrames = (connection: Connection, listener: Listener): Effect.Effect<void> =>
-  Stream.runForEach(connection.frames, (frame) =>
-    Effect.catchAllDefect(
-      Effect.suspend(() => listener.frame(frame) ?? Effect.void),
-      (defect) => Effect.logError("effect-gemini-live: a frame listener failed; the frames that follow are handled", Cause.die(defect))
-    )).pipe(Effect.zipRight(Effect.flatMap(connection.closed, listener.closed)))
+  connection.listen !== undefined ? connection.listen(listener) : Listening.readFrames(connection, listener)
 
 /**
  * @since 0.1.0

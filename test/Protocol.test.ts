@@ -97,6 +97,20 @@ describe("Protocol.decodeServerMessage", () => {
     expect(message).toEqual({ serverContent: { turnComplete: true, futureField: 1 } })
   })
 
+  it("reads a binary frame as UTF-8 whatever it holds: ASCII, other characters, a BOM, a plain Uint8Array", () => {
+    const message = { serverContent: { outputTranscription: { text: "héllo, 日本, \u{1F600}" }, futureField: "ascii" } }
+    const text = JSON.stringify(message, null, 2)
+    const frames: ReadonlyArray<Uint8Array> = [
+      Buffer.from(JSON.stringify({ serverContent: { turnComplete: true, note: "only ASCII" } })),
+      Buffer.from(text),
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]),
+      new Uint8Array(Buffer.from(text))
+    ]
+    for (const frame of frames) {
+      expect(Either.getOrThrow(Protocol.decodeServerMessage(frame))).toEqual(JSON.parse(new TextDecoder().decode(frame)))
+    }
+  })
+
   it("reports frames that are not JSON objects", () => {
     for (const frame of ["not json", "[1]", "null", JSON.stringify({ serverContent: { turnComplete: "yes" } })]) {
       const result = Protocol.decodeServerMessage(frame)

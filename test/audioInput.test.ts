@@ -36,6 +36,20 @@ describe("audioInput", () => {
       expect(dropped).toBe(2)
     }))
 
+  it.live("a chunk offered while the scope closes, before the input stops, is not written after the close", () =>
+    Effect.gen(function*() {
+      let written = 0
+      const sink = sinkOf({ trySend: () => false, write: () => Effect.delay(Effect.sync(() => void written++), "10 millis") })
+      const scope = yield* Scope.make()
+      const input = yield* Scope.extend(AudioInput.make(sink), scope)
+      // Something released before the input (added after it), whose callback still delivers audio.
+      yield* Scope.addFinalizer(scope, Effect.sync(() => input.unsafeOffer(frame)))
+      yield* Scope.close(scope, Exit.void)
+      const atClose = written
+      yield* Effect.sleep("60 millis")
+      expect({ atClose, later: written }).toEqual({ atClose: 0, later: 0 })
+    }))
+
   it.effect("a closed session: the chunk is refused after one failed write, and end fails with SessionClosed", () =>
     Effect.gen(function*() {
       let writes = 0

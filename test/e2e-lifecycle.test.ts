@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Clock, Deferred, Effect, Fiber, Layer, Schedule, Schema, Stream, TestClock } from "effect"
-import { Backend, GeminiLive, LiveEvent, type LiveSession, type Parameters, ReconnectPolicy, Tool } from "../src/index.js"
+import { Backend, GeminiLive, LiveEvent, type LiveSession, type Parameters, ReconnectPolicy, Tool, Transport } from "../src/index.js"
 import { LiveEmulator } from "../src/testing/index.js"
 
 type Event = LiveEvent.LiveEvent
@@ -73,6 +73,31 @@ describe("long sessions", () => {
       expect(texts(records[1].clientMessages)).toEqual(["two"])
       yield* Effect.repeat(Effect.sleep("10 millis"), { until: () => closes.length > 0, times: 100 })
       expect(closes).toEqual([1000])
+    }))
+
+  it.scopedLive("a replaced connection is let go: its scope closes at its close (a handover, a drop), not at the session's", () =>
+    Effect.gen(function*() {
+      const emulator = yield* LiveEmulator.make({ onTurn: counting, connectionLifetime: "1500 millis", goAwayBefore: "1 second" })
+      // A transport that notes when each connection's scope closes.
+      const released: Array<number> = []
+      let opened = 0
+      const noting = Layer.succeed(Transport.Transport, Transport.Transport.of({
+        open: (request) =>
+          Effect.gen(function*() {
+            const index = opened++
+            yield* Effect.addFinalizer(() => Effect.sync(() => released.push(index)))
+            return yield* Transport.webSocket.open(request)
+          })
+      }))
+      const session = yield* (yield* client(emulator).pipe(Effect.provide(noting))).connect()
+      yield* session.events.pipe(Stream.takeUntil(LiveEvent.is("Reconnected")), Stream.runDrain)
+      yield* session.sendRealtimeInput({ text: "drop" })
+      yield* session.events.pipe(Stream.takeUntil(LiveEvent.is("Reconnected")), Stream.runDrain)
+      yield* Effect.repeat(Effect.sleep("10 millis"), { until: () => released.length >= 2, times: 100 })
+      // (The handover's old connection may finish its closing handshake after the drop.)
+      expect({ opened, released: [...released].sort() }).toEqual({ opened: 3, released: [0, 1] })
+      yield* session.close()
+      expect(released.length).toBe(3)
     }))
 
   it.scopedLive("an abrupt drop: reconnect with the handle; a send issued meanwhile arrives once", () =>

@@ -2,13 +2,38 @@
  * Model audio routing: `MediaStarted`/`MediaEnded` around each stretch of audio, even when the
  * stretch's timer never got to run.
  */
-import { describe, expect, it } from "@effect/vitest"
-import { Effect, TestClock } from "effect"
+import { describe, expect, it, vi } from "@effect/vitest"
+import { Effect, Exit, Scope, TestClock } from "effect"
 import { LiveEvent } from "../src/index.js"
 import * as ModelAudio from "../src/internal/modelAudio.js"
 import * as Playback from "../src/internal/playback.js"
 
+const delta = LiveEvent.AudioDelta({ data: new Uint8Array(480), mimeType: "audio/pcm;rate=24000", sampleRate: 24000 })
+
 describe("ModelAudio", () => {
+  it.live("on the live clock, once the scope has closed, audio starts no media timer", () =>
+    Effect.gen(function*() {
+      const playback = yield* Playback.make(10)
+      const offered: Array<string> = []
+      const scope = yield* Scope.make()
+      const audio = yield* ModelAudio.make({
+        playback,
+        offer: (events) => void offered.push(...events.map((e) => e._tag)),
+        scope,
+        clock: yield* Effect.clock,
+        playbackBytesDropped: () => {}
+      })
+      yield* Scope.close(scope, Exit.void)
+      const timeouts = vi.spyOn(globalThis, "setTimeout")
+      try {
+        expect(audio.route([delta]).pending).toBeUndefined()
+        expect(timeouts).not.toHaveBeenCalled()
+      } finally {
+        timeouts.mockRestore()
+      }
+      expect(offered).toEqual([])
+    }))
+
   it.scoped("a stretch whose timer never ran (its reader was interrupted) ends at the next audio", () =>
     Effect.gen(function*() {
       const playback = yield* Playback.make(10)
@@ -19,7 +44,6 @@ describe("ModelAudio", () => {
         clock: yield* Effect.clock,
         playbackBytesDropped: () => {}
       })
-      const delta = LiveEvent.AudioDelta({ data: new Uint8Array(480), mimeType: "audio/pcm;rate=24000", sampleRate: 24000 })
       // The first stretch's timer would be forked by `pending`: it is dropped here, never run.
       expect(audio.route([delta]).events.map((e) => e._tag)).toEqual(["MediaStarted", "AudioDelta"])
       yield* TestClock.adjust("5 seconds")

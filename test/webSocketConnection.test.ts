@@ -4,7 +4,7 @@
  * while a wait runs; a listener that throws does not stop the read.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Logger, LogLevel, Scope, Supervisor } from "effect"
+import { Deferred, Effect, Exit, Fiber, Logger, LogLevel, Scope, Supervisor } from "effect"
 import { type WebSocket, WebSocketServer } from "ws"
 import { Transport } from "../src/index.js"
 
@@ -25,6 +25,13 @@ const serve = (frames: number, closeCode: number, gate: Effect.Effect<void> = Ef
 
 const openOn = (server: WebSocketServer) =>
   Transport.webSocket.open({ url: `ws://127.0.0.1:${(server.address() as { port: number }).port}`, headers: {}, openTimeout: "2 seconds" })
+
+/** Runs an effect with its error logs collected into `logged` (their messages). */
+const logErrorsInto = (logged: Array<string>) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  self.pipe(
+    Effect.provide(Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => logged.push(String(message))))),
+    Logger.withMinimumLogLevel(LogLevel.Error)
+  )
 
 const text = (frame: Transport.Frame) => (typeof frame === "string" ? frame : Buffer.from(frame).toString())
 
@@ -85,27 +92,95 @@ describe("the ws Connection's listen", () => {
       expect(yield* fibers).toBe(0)
     }))
 
-  it.scopedLive("a listener that throws: the defect is logged, the frames that follow are handled, `closed` runs", () =>
+  /** Frame 1's step fails as `fail` makes it: logged once, and every frame after it still handled, then `closed`. */
+  const failingStep = (frames: number, fail: () => Effect.Effect<void> | undefined) =>
     Effect.gen(function*() {
-      const server = yield* serve(5, 1000)
+      const server = yield* serve(frames, 1000)
       const connection = yield* openOn(server)
       const logged: Array<string> = []
-      const seen: Array<string> = []
+      let seen = 0
       const done = yield* Deferred.make<void>()
       yield* Transport.listen(connection, {
-        frame: (frame) => {
-          seen.push(text(frame))
-          if (seen.length === 2) throw new Error("bug")
-          return undefined
-        },
+        frame: () => (++seen === 2 ? fail() : undefined),
         closed: () => Deferred.succeed(done, undefined)
-      }).pipe(
-        Effect.provide(Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => logged.push(String(message))))),
-        Logger.withMinimumLogLevel(LogLevel.Error)
-      )
+      }).pipe(logErrorsInto(logged))
       yield* Deferred.await(done)
-      expect(seen).toEqual(["0", "1", "2", "3", "4"])
-      expect(logged).toEqual(["effect-gemini-live: a frame listener failed; the frames that follow are handled"])
+      expect({ seen, logged }).toEqual({ seen: frames, logged: ["effect-gemini-live: a connection listener failed; the reading goes on"] })
+    })
+
+  it.scopedLive("a listener that throws: the defect is logged, the frames that follow are handled, `closed` runs", () =>
+    failingStep(5, () => {
+      throw new Error("bug")
+    }))
+
+  it.scopedLive("a wait that ends interrupted (not the reading): logged, the reading goes on to `closed`", () =>
+    failingStep(600, () => Effect.interrupt))
+
+  it.scopedLive("a listener whose scope closed during its wait lets go: what is queued goes to the next listener", () =>
+    Effect.gen(function*() {
+      const release = yield* Deferred.make<void>()
+      const server = yield* serve(4, 1000, Deferred.await(release))
+      const connection = yield* openOn(server)
+      const logged: Array<string> = []
+      const first: Array<string> = []
+      const scope = yield* Scope.make()
+      yield* Transport.listen(connection, {
+        frame: (frame) => {
+          first.push(text(frame))
+          // A wait that outlives the scope's close (its fiber started while the scope was closing).
+          return Effect.uninterruptible(Effect.sleep("300 millis"))
+        },
+        closed: () => Effect.void
+      }).pipe(logErrorsInto(logged), Scope.extend(scope))
+      // Something else in the scope takes a while to close: frames arrive meanwhile.
+      yield* Scope.addFinalizer(scope, Effect.sleep("100 millis"))
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* Effect.sleep("20 millis")
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(closing)
+      // After the first listener's wait has ended: nothing was taken from the queue meanwhile.
+      yield* Effect.sleep("400 millis")
+      const second: Array<string> = []
+      const done = yield* Deferred.make<Transport.CloseInfo>()
+      yield* Transport.listen(connection, {
+        frame: (frame) => void second.push(text(frame)),
+        closed: (info) => Deferred.succeed(done, info)
+      })
+      expect((yield* Deferred.await(done)).code).toBe(1000)
+      expect({ first, second, logged }).toEqual({ first: ["0"], second: ["1", "2", "3"], logged: [] })
+    }))
+
+  it.scopedLive("a new listener replaces the one before; closing the old one's scope then leaves it be", () =>
+    Effect.gen(function*() {
+      const release = yield* Deferred.make<void>()
+      const server = yield* serve(3, 1000, Deferred.await(release))
+      const connection = yield* openOn(server)
+      const old: Array<string> = []
+      const scope = yield* Scope.make()
+      yield* Transport.listen(connection, { frame: (frame) => void old.push(text(frame)), closed: () => Effect.void }).pipe(Scope.extend(scope))
+      const seen: Array<string> = []
+      const done = yield* Deferred.make<void>()
+      yield* Transport.listen(connection, { frame: (frame) => void seen.push(text(frame)), closed: () => Deferred.succeed(done, undefined) })
+      yield* Scope.close(scope, Exit.void)
+      yield* Deferred.succeed(release, undefined)
+      yield* Deferred.await(done)
+      expect({ old, seen }).toEqual({ old: [], seen: ["0", "1", "2"] })
+    }))
+
+  it.scopedLive("a listener set up on a connection that has closed is told so too", () =>
+    Effect.gen(function*() {
+      const server = yield* serve(2, 4002)
+      const connection = yield* openOn(server)
+      const infos: Array<number> = []
+      for (let i = 0; i < 2; i++) {
+        const done = yield* Deferred.make<void>()
+        yield* Transport.listen(connection, {
+          frame: () => undefined,
+          closed: (info) => Effect.zipRight(Effect.sync(() => infos.push(info.code)), Deferred.succeed(done, undefined))
+        })
+        yield* Deferred.await(done)
+      }
+      expect(infos).toEqual([4002, 4002])
     }))
 
   it.scopedLive("listening stops when its scope closes; a later listener is handed what came meanwhile", () =>

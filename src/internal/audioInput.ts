@@ -13,12 +13,13 @@
  */
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Runtime from "effect/Runtime"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Scope from "effect/Scope"
 import * as Audio from "../Audio.js"
 import type { ConfigError, SessionClosed } from "../LiveError.js"
 import type { AudioInput, AudioInputOptions, SendAudioSummary } from "../LiveSession.js"
 import * as Protocol from "../Protocol.js"
+import * as ScopedFork from "./scopedFork.js"
 import * as SendAudio from "./sendAudio.js"
 import * as Signal from "./signal.js"
 
@@ -36,10 +37,11 @@ export const make = (
     const capacity = Math.max(1, Math.floor(bufferMillis / frameMillis))
     const endOfStream = options.audioStreamEnd ?? sink.automaticActivityDetection
     const summary = { framesSent: 0, bytesSent: 0, framesDropped: 0, durationMillis: 0 }
-    // The fibers (a writer, `end`) are root fibers bound to the scope, started from callbacks.
+    // The fibers (a writer, `end`) are started from callbacks into a scope of their own, which
+    // closes after the input has stopped (its finalizer, added below, runs first): a chunk offered
+    // while the scope closes never starts one that would outlive it.
     const scope = yield* Effect.scope
-    const runtime = Runtime.runFork(yield* Effect.runtime<never>())
-    const runFork = <A, E>(effect: Effect.Effect<A, E>) => runtime(effect, { scope })
+    const runFork = yield* ScopedFork.make(yield* Scope.fork(scope, ExecutionStrategy.sequential))
 
     /** Encoded frames the connection did not take at once (with their sizes), oldest first. */
     let waiting: Array<{ readonly json: string; readonly bytes: number }> = []
@@ -157,8 +159,7 @@ export const make = (
       return Fiber.join(ending)
     })
 
-    // Closing the scope stops the input (its fibers, bound to the scope later, are interrupted just
-    // before). `Scope.addFinalizer`: no copy of this fiber's FiberRefs is kept while the input lives.
+    // Closing the scope stops the input, then interrupts its fibers (their scope was forked before).
     yield* Scope.addFinalizer(
       scope,
       Effect.suspend(() => {

@@ -5,7 +5,8 @@
  * event is lost before the user starts reading. `subscribe` adds a reader from now on. Publishing
  * appends to every reader's buffer at once (in order, synchronously), then waits while a reader's
  * buffer is full (backpressure up to the socket): a buffer holds at most its capacity plus what one
- * publication adds. The last event (`Closed`) is not buffered: every reader's stream ends with it
+ * publication adds (plus what an `offer` whose wait is not waited for adds: the session's timed
+ * `MediaEnded`, one per stretch of speech). The last event (`Closed`) is not buffered: every reader's stream ends with it
  * once its buffer is drained.
  *
  * Readers take events a chunk at a time (one stream step for many events, not one each), and a chunk
@@ -29,8 +30,8 @@ export interface EventHub<A> {
   readonly publish: (events: ReadonlyArray<A>) => Effect.Effect<void>
   /**
    * Delivers events to every reader now; gives back what to wait on while a reader's buffer is full
-   * (`undefined`, usually: nothing to wait for). The synchronous form of `publish`, for the reader of
-   * the socket.
+   * (`undefined`, usually: nothing to wait for). The synchronous form of `publish`, for callers
+   * outside a fiber: the socket's reader, the media timer.
    */
   readonly offer: (events: ReadonlyArray<A>) => Effect.Effect<void> | undefined
   /** The primary reader: buffered since creation; each event is delivered once. */

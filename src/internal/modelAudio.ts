@@ -4,7 +4,8 @@
  * without model audio), and cleared on barge-in (`Interrupted`).
  *
  * Routing is synchronous (it runs for every audio message): only a full playback buffer that is
- * being read gives the session something to wait on.
+ * being read gives the session something to wait on, and, on a clock other than the live one, the
+ * start of the media timer.
  *
  * The media timer is a plain `setTimeout` on the live clock: a session speaking holds no fiber for
  * it. On any other clock (a `TestClock`) it is a fiber sleeping on that clock, started through the
@@ -108,6 +109,7 @@ const makeRouting = (options: Parameters<typeof make>[0]): ModelAudio & { readon
 
   /** Starts the media timer of a new stretch: at once on the live clock, or what `pending` must run. */
   const startMediaTimer = (): Effect.Effect<void> | undefined => {
+    if (stopped) return undefined
     if (clock !== liveClock) return Effect.asVoid(Effect.forkIn(mediaEndOnClock, options.scope))
     if (timeout === undefined) startTimeout(mediaEndMillis)
     return undefined

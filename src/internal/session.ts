@@ -423,8 +423,14 @@ const open = <R>(
     const linkClosedInfo = (link: Link): Effect.Effect<Transport.CloseInfo> =>
       Effect.zipRight(changed.awaitUntil(() => link.closeInfo !== undefined), Effect.sync(() => link.closeInfo!))
 
-    /** A link's connection closed: tell the application, then decide for the session. */
+    /**
+     * A link's connection closed: tell the application, then decide for the session. The link is
+     * over: its scope closes (what a long session's replaced connections held is let go).
+     */
     const linkClosed = (link: Link, info: Transport.CloseInfo): Effect.Effect<void> =>
+      Effect.ensuring(linkOver(link, info), Scope.close(link.scope, Exit.void))
+
+    const linkOver = (link: Link, info: Transport.CloseInfo): Effect.Effect<void> =>
       Effect.gen(function*() {
         trace?.note(`close ${info.code} ${info.reason}${info.wasClean ? "" : " (not clean)"}`)
         link.closeInfo = info

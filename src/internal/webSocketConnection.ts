@@ -6,18 +6,18 @@
  * socket is paused while the backlog holds `readHighWaterMark` frames. Writes go straight to
  * `ws.send` after a state check.
  */
-import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import WebSocket from "ws"
 import { ConnectError, SessionClosed } from "../LiveError.js"
 import type { CloseInfo, Connection, Frame, Listener, OpenRequest } from "../Transport.js"
+import * as Listening from "./listening.js"
+import * as ScopedFork from "./scopedFork.js"
 import * as Signal from "./signal.js"
 
 /** Frames buffered before the socket is paused (the reader is slower than the peer). */
@@ -64,70 +64,50 @@ export const fromWebSocket = (
     let ended = false
     /** How the socket closed, once it has. */
     let closeInfo: CloseInfo | undefined
-    /** The listener (`listen`), while the connection has one. */
-    let listener: Listener | undefined
-    /** Starts a fiber in the listening scope (to run a listener's wait, or its `closed`). */
-    let fork: ((effect: Effect.Effect<void>) => void) | undefined
-    /** Frames queue in the backlog while set: a fiber runs the listener's wait, then the backlog behind it. */
-    let busy = false
-    /** The listener's `closed` has been started (it runs once). */
-    let closeHeard = false
+    /** The current `listen`, until its scope closes (or `closed` has run, or a newer one replaced it). */
+    let listening: ListenState | undefined
     /** Wakes the reader of `frames` (frames, or the close), and `closed`'s waiters. */
     const wake = Signal.make()
-    const signal = wake.wake
     const resume = () => {
       if (paused) {
         paused = false
         socket.resume()
       }
     }
-    /** Runs the listener on one frame; a throwing listener becomes a defect of the fiber that runs the rest. */
-    const handle = (frame: Frame) => {
-      try {
-        return listener!.frame(frame)
-      } catch (error) {
-        return Effect.die(error)
-      }
-    }
     /**
      * Handles the backlog in order (the wait of a frame before the next frame), then, once the socket
-     * has closed, tells the listener; then the socket's callback handles frames again.
+     * has closed, tells the listener; then the socket's callback handles frames again. A listening
+     * that has stopped stops here, leaving the backlog to the next.
      */
-    const drain: Effect.Effect<void> = Effect.suspend(() => {
-      while (backlog.length > 0) {
-        const frames = backlog
-        backlog = []
-        resume()
-        for (let i = 0; i < frames.length; i++) {
-          const waiting = handle(frames[i])
-          if (waiting !== undefined) {
-            backlog = i + 1 === frames.length ? backlog : frames.slice(i + 1).concat(backlog)
-            return Effect.zipRight(waiting, drain)
+    const drain = (current: ListenState): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (!current.active) return Effect.void
+        while (backlog.length > 0) {
+          const frames = backlog
+          backlog = []
+          resume()
+          for (let i = 0; i < frames.length; i++) {
+            const waiting = Listening.frameStep(current.listener, frames[i])
+            if (waiting !== undefined) {
+              backlog = i + 1 === frames.length ? backlog : frames.slice(i + 1).concat(backlog)
+              return Effect.zipRight(Listening.guarded(waiting), drain(current))
+            }
           }
         }
-      }
-      resume()
-      if (ended && !closeHeard) {
-        closeHeard = true
-        return listener!.closed(closeInfo!)
-      }
-      busy = false
-      return Effect.void
-    })
-    /**
-     * Runs `first` (a wait, or nothing), then the backlog. A defect (a listener that threw) is logged
-     * and the frames that follow are still handled, so that `closed` always runs.
-     */
-    const drainAfter = (first: Effect.Effect<void>): Effect.Effect<void> =>
-      Effect.catchAllDefect(Effect.zipRight(first, drain), (defect) =>
-        Effect.zipRight(
-          Effect.logError("effect-gemini-live: a frame listener failed; the frames that follow are handled", Cause.die(defect)),
-          drainAfter(Effect.void)
-        ))
-    /** Has a fiber in the listening scope handle what waits; frames queue meanwhile. */
-    const startDrain = (first: Effect.Effect<void>) => {
-      busy = true
-      fork!(drainAfter(first))
+        resume()
+        if (ended) {
+          // The last step: the listening is over (and lets go of the listener).
+          current.active = false
+          if (listening === current) listening = undefined
+          return Listening.guarded(Effect.suspend(() => current.listener.closed(closeInfo!)))
+        }
+        current.busy = false
+        return Effect.void
+      })
+    /** Has a fiber of the listening run `first` (a frame's wait, or nothing), then what queued behind it. */
+    const startDrain = (current: ListenState, first: Effect.Effect<void> | undefined) => {
+      current.busy = true
+      current.fork(first === undefined ? drain(current) : Effect.zipRight(Listening.guarded(first), drain(current)))
     }
 
     // The finalizers are added with `Scope.addFinalizer`, which (unlike `Effect.addFinalizer` and
@@ -146,10 +126,11 @@ export const fromWebSocket = (
     socket.on("message", (data: WebSocket.RawData, isBinary: boolean) => {
       // `binaryType` is "nodebuffer": binary data is one Buffer (fragments joined); text is decoded as UTF-8.
       const frame = isBinary ? (data as Buffer) : data.toString()
-      if (listener !== undefined && !busy) {
+      const current = listening
+      if (current !== undefined && !current.busy) {
         // The usual case: handled here and now, no queue, no fiber.
-        const waiting = handle(frame)
-        if (waiting !== undefined) startDrain(waiting)
+        const waiting = Listening.frameStep(current.listener, frame)
+        if (waiting !== undefined) startDrain(current, waiting)
         return
       }
       backlog.push(frame)
@@ -158,7 +139,7 @@ export const fromWebSocket = (
         paused = true
         socket.pause()
       }
-      signal()
+      wake.wake()
     })
     // Before the open, an error is the open's failure; after it, the close that follows says it all.
     // Only the error's message is kept: the error itself may hold the URL, which holds the key.
@@ -169,8 +150,8 @@ export const fromWebSocket = (
       settleOpen(Exit.fail(openFailure(info)))
       closeInfo ??= info
       ended = true
-      signal()
-      if (listener !== undefined && !busy) startDrain(Effect.void)
+      wake.wake()
+      if (listening !== undefined && !listening.busy) startDrain(listening, undefined)
     }
     socket.on("close", (code: number, reason: Buffer) => {
       onClose({ code, reason: reason.toString("utf8"), wasClean: code !== 1006 })
@@ -202,23 +183,23 @@ export const fromWebSocket = (
       return ended ? Effect.fail(Option.none()) : Effect.zipRight(wake.awaitUntil(() => backlog.length > 0 || ended), takeBacklog)
     })
 
-    const listen = (next: Listener): Effect.Effect<void, never, Scope.Scope> =>
-      Effect.flatMap(Effect.runtime<never>(), (runtime) =>
-        Effect.flatMap(Effect.scope, (listening) => {
-          const runFork = Runtime.runFork(runtime)
+    const listen = (listener: Listener): Effect.Effect<void, never, Scope.Scope> =>
+      Effect.flatMap(Effect.scope, (scope) =>
+        Effect.flatMap(ScopedFork.make(scope), (fork) => {
+          const current: ListenState = { listener, fork, active: true, busy: false }
           return Effect.sync(() => {
-            listener = next
-            fork = (effect) => {
-              runFork(effect, { scope: listening })
-            }
+            if (listening !== undefined) listening.active = false
+            listening = current
             // Frames that came before, or the close.
-            if (backlog.length > 0 || ended) startDrain(Effect.void)
+            if (backlog.length > 0 || ended) startDrain(current, undefined)
           }).pipe(
-            Effect.zipRight(Scope.addFinalizer(listening, Effect.sync(() => {
-              listener = undefined
-              fork = undefined
-              busy = false
-            })))
+            Effect.zipRight(Scope.addFinalizer(
+              scope,
+              Effect.sync(() => {
+                current.active = false
+                if (listening === current) listening = undefined
+              })
+            ))
           )
         }))
 
@@ -293,6 +274,15 @@ export const fromWebSocket = (
     made.add(connection)
     return connection
   })
+
+/** One `listen`: frames go to `listener` while it is `active`; `busy` while a fiber of it handles what waits. */
+interface ListenState {
+  readonly listener: Listener
+  /** Starts a fiber in the listening's scope. */
+  readonly fork: ScopedFork.Fork
+  active: boolean
+  busy: boolean
+}
 
 /** The connections made here, as they were made (a copy or a wrapper is not one of them). */
 const made = new WeakSet<Connection>()
