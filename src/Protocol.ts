@@ -668,10 +668,10 @@ export const decodeServerMessage = (frame: Frame): Either.Either<ServerMessage, 
 }
 
 /**
- * UTF-8 text of a binary frame. Model audio frames are all ASCII (JSON around base64): checked at
- * once, they are copied as Latin-1 (what UTF-8 decoding gives for ASCII, at about half the cost).
- * Otherwise `Buffer#toString` where it gives what `TextDecoder` would (no BOM to drop), as it is
- * faster.
+ * UTF-8 text of a binary frame. Model audio frames are all ASCII (JSON around base64): found so by
+ * a fast check, they are copied as Latin-1 (what UTF-8 decoding gives for ASCII, at about half the
+ * cost). Otherwise `Buffer#toString` where it gives what `TextDecoder` would (no BOM to drop), as
+ * it is faster.
  */
 const frameText = (frame: Uint8Array): string => {
   if (!Buffer.isBuffer(frame)) return textDecoder.decode(frame)

@@ -6,8 +6,8 @@
  * appends to every reader's buffer at once (in order, synchronously), then waits while a reader's
  * buffer is full (backpressure up to the socket): a buffer holds at most its capacity plus what one
  * publication adds (plus what an `offer` whose wait is not waited for adds: the session's timed
- * `MediaEnded`, one per stretch of speech). The last event (`Closed`) is not buffered: every reader's stream ends with it
- * once its buffer is drained.
+ * `MediaEnded`, one per stretch of speech). The last event (`Closed`) is not buffered: every
+ * reader's stream ends with it once its buffer is drained.
  *
  * Readers take events a chunk at a time (one stream step for many events, not one each), and a chunk
  * ends after every event that `endsChunk` picks (turn boundaries, tool calls, ...) and at the first

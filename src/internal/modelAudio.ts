@@ -49,8 +49,7 @@ export interface ModelAudio {
 /** The clock of the default services: time that a `setTimeout` keeps. */
 const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
 
-/** Makes the routing of a session; its media timer stops with `scope`. */
-export const make = (options: {
+export interface Options {
   readonly playback: Playback
   /** Hands `MediaEnded` to the readers (it is timed, so it goes out on its own; any wait is not waited for). */
   readonly offer: (events: ReadonlyArray<LiveEvent.LiveEvent>) => unknown
@@ -59,13 +58,16 @@ export const make = (options: {
   /** The session's clock (the media timer's too). */
   readonly clock: Clock.Clock
   readonly playbackBytesDropped: (bytes: number) => void
-}): Effect.Effect<ModelAudio> =>
+}
+
+/** Makes the routing of a session; its media timer stops with `scope`. */
+export const make = (options: Options): Effect.Effect<ModelAudio> =>
   Effect.suspend(() => {
     const audio = makeRouting(options)
     return Effect.as(Scope.addFinalizer(options.scope, Effect.sync(audio.stop)), audio)
   })
 
-const makeRouting = (options: Parameters<typeof make>[0]): ModelAudio & { readonly stop: () => void } => {
+const makeRouting = (options: Options): ModelAudio & { readonly stop: () => void } => {
   const { clock, playback } = options
   let turn = 0
   let media: { readonly turn: number; bytes: number; lastAt: number } | undefined

@@ -3,9 +3,9 @@
  *
  * Each link opens the socket, sends `setup` (with the latest resumption handle when resuming),
  * awaits `setupComplete`, and turns its frames into events as they arrive (in the socket's callback,
- * `Transport.listen`: a fiber runs only what must wait, while it does), all into one hub. Sends write straight to the current
- * link; between links (a reconnect, a goAway handover) they wait for the next one, in order, or fail
- * with `SessionClosed` if the session ends. The supervisor (a FiberHandle) reconnects after an
+ * `Transport.listen`: a fiber runs only what must wait, while it does), all into one hub. Sends
+ * write straight to the current link; between links (a reconnect, a goAway handover) they wait for
+ * the next one, in order, or fail with `SessionClosed` if the session ends. The supervisor (a FiberHandle) reconnects after an
  * unexpected close per the ReconnectPolicy, and on `goAway` opens the next link at a safe point,
  * switches, and closes the old one with 1000. With transparent resumption, a replay log keeps what
  * the server has not consumed, and a new link is sent it first.
@@ -428,9 +428,9 @@ const open = <R>(
      * over: its scope closes (what a long session's replaced connections held is let go).
      */
     const linkClosed = (link: Link, info: Transport.CloseInfo): Effect.Effect<void> =>
-      Effect.ensuring(linkOver(link, info), Scope.close(link.scope, Exit.void))
+      Effect.ensuring(handleLinkClose(link, info), Scope.close(link.scope, Exit.void))
 
-    const linkOver = (link: Link, info: Transport.CloseInfo): Effect.Effect<void> =>
+    const handleLinkClose = (link: Link, info: Transport.CloseInfo): Effect.Effect<void> =>
       Effect.gen(function*() {
         trace?.note(`close ${info.code} ${info.reason}${info.wasClean ? "" : " (not clean)"}`)
         link.closeInfo = info
