@@ -280,15 +280,5 @@ export const make = <A>(capacity: number, endsChunk: (event: A) => boolean): Eff
         }
       })
 
-    return {
-      publish,
-      offer,
-      // Made when read: a session whose events are read by `runForEach` never makes it.
-      get events() {
-        return streamOf(primary)
-      },
-      runForEach,
-      subscribe,
-      end
-    }
+    return { publish, offer, events: streamOf(primary), runForEach, subscribe, end }
   })

@@ -193,7 +193,7 @@ const open = <R>(
     /** The link sends go to; undefined while (re)connecting. */
     let current: Link | undefined
     let linksOpened = 0
-    /** The server's session id (of the first connection that gave one). */
+    /** The server's session id (of the first connection's `setupComplete`). */
     let sessionIdOf: string | undefined
     /** Where sends wait while there is no current link; made by the first that has to. */
     let nextLink: Deferred.Deferred<Link, SessionClosed> | undefined
@@ -781,15 +781,13 @@ const open = <R>(
         framesDropped: statistics.inputFramesDropped
       }
 
+    // Plain properties (no getters: an object literal with accessors is a slow, dictionary-mode
+    // object in V8). The server's session id and the trace are known once the first link is up.
     return {
       id,
-      get sessionId() {
-        return sessionIdOf
-      },
+      sessionId: sessionIdOf,
       setup,
-      get events() {
-        return hub.events
-      },
+      events: hub.events,
       runForEach: hub.runForEach,
       subscribe: hub.subscribe,
       sendClientContent: (input = {}) => sendEncoded("sendClientContent", Protocol.encodeClientContent(input)),
@@ -801,13 +799,9 @@ const open = <R>(
       audioAs: (format) => playbackAs(playback.stream, format),
       clearAudio: playback.clear,
       close,
-      get closed() {
-        return awaitClosed()
-      },
+      closed: Effect.suspend(awaitClosed),
       statistics: statistics.snapshot,
-      get trace() {
-        return trace?.location
-      }
+      trace: trace?.location
     } satisfies LiveSession
   })
 

@@ -220,7 +220,7 @@ export const fromWebSocket = (
       return true
     }
 
-    const terminate = () => Effect.sync(() => socket.terminate())
+    const terminate = Effect.sync(() => socket.terminate())
 
     const drained = () => socket.bufferedAmount <= writeHighWaterMark || socket.readyState !== OPEN
     const awaitWritable: Effect.Effect<void> = Effect.suspend(() =>
@@ -246,7 +246,7 @@ export const fromWebSocket = (
           Effect.timeoutTo({
             duration: closeHandshakeTimeout,
             onSuccess: Effect.succeed,
-            onTimeout: () => Effect.zipRight(terminate(), awaitClosed())
+            onTimeout: () => Effect.zipRight(terminate, awaitClosed())
           }),
           Effect.flatten
         )
@@ -254,22 +254,18 @@ export const fromWebSocket = (
 
     yield* Scope.addFinalizer(scope, close(1000))
 
-    // What most connections never use is built when asked for: an idle connection holds less.
+    // What most connections never use is built when it runs (not pre-built): an idle connection
+    // holds less. Plain properties, not getters: an object literal with accessors is a slow,
+    // dictionary-mode object in V8.
     const connection: Connection = {
       send,
       trySend,
       awaitWritable,
       listen,
       close,
-      get frames() {
-        return Stream.repeatEffectChunkOption(takeBacklog)
-      },
-      get terminate() {
-        return terminate()
-      },
-      get closed() {
-        return awaitClosed()
-      }
+      frames: Stream.suspend(() => Stream.repeatEffectChunkOption(takeBacklog)),
+      terminate,
+      closed: Effect.suspend(awaitClosed)
     }
     made.add(connection)
     return connection
