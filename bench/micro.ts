@@ -88,9 +88,9 @@ await measure("down: ModelAudio.route + Playback.offer (nobody reading session.a
     const playback = yield* Playback.make(150)
     const scope = yield* Effect.scope
     const clock = yield* Effect.clock
-    const { route } = yield* ModelAudio.make({ playback, offer: () => undefined, scope, clock, playbackBytesDropped: () => {} })
+    const audio = yield* ModelAudio.make({ playback, hub: { offer: () => undefined }, scope, clock, playbackBytesDropped: () => {} })
     for (let i = 0; i < count; i++) {
-      const routed = route(events)
+      const routed = audio.route(events)
       if (routed.pending !== undefined) yield* routed.pending
     }
   }).pipe(Effect.scoped)))

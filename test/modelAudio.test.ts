@@ -18,7 +18,7 @@ describe("ModelAudio", () => {
       const scope = yield* Scope.make()
       const audio = yield* ModelAudio.make({
         playback,
-        offer: (events) => void offered.push(...events.map((e) => e._tag)),
+        hub: { offer: (events) => void offered.push(...events.map((e) => e._tag)) },
         scope,
         clock: yield* Effect.clock,
         playbackBytesDropped: () => {}
@@ -39,7 +39,7 @@ describe("ModelAudio", () => {
       const playback = yield* Playback.make(10)
       const audio = yield* ModelAudio.make({
         playback,
-        offer: () => undefined,
+        hub: { offer: () => undefined },
         scope: yield* Effect.scope,
         clock: yield* Effect.clock,
         playbackBytesDropped: () => {}

@@ -17,6 +17,9 @@
  * `runForEach` reads the primary buffer without a stream: while it waits for events, publishing
  * calls its handler directly (no buffer, no fiber wake-up); an effect the handler gives back is run
  * by its fiber, and the events that come meanwhile wait in the buffer, in order, as for a stream.
+ *
+ * A class: a session holds one, and its methods live on the prototype, not in closures made for
+ * each session (what an idle session weighs is what 1,000 of them make the collector mark).
  */
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
@@ -24,30 +27,6 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Signal from "./signal.js"
-
-export interface EventHub<A> {
-  /** Delivers events to every reader, waiting while a reader's buffer is full. */
-  readonly publish: (events: ReadonlyArray<A>) => Effect.Effect<void>
-  /**
-   * Delivers events to every reader now; gives back what to wait on while a reader's buffer is full
-   * (`undefined`, usually: nothing to wait for). The synchronous form of `publish`, for callers
-   * outside a fiber: the socket's reader, the media timer.
-   */
-  readonly offer: (events: ReadonlyArray<A>) => Effect.Effect<void> | undefined
-  /** The primary reader: buffered since creation; each event is delivered once. */
-  readonly events: Stream.Stream<A>
-  /** A new reader of the events published from now on, removed with the scope. */
-  readonly subscribe: Effect.Effect<Stream.Stream<A>, never, Scope.Scope>
-  /**
-   * Reads the primary buffer as `events` does, calling `handler` on each event, `last` included,
-   * then ends. While it waits, events are handed to `handler` as they are published, synchronously;
-   * when `handler` gives back an effect, what follows waits for it. A handler that throws ends the
-   * read with that defect (the session goes on).
-   */
-  readonly runForEach: <X = void, E = never, R = never>(handler: (event: A) => Effect.Effect<X, E, R> | void) => Effect.Effect<void, E, R>
-  /** Ends every reader's stream with `last`, after the events already buffered. */
-  readonly end: (last: A) => Effect.Effect<void>
-}
 
 /** One reader's buffer, with the wake-ups of its taker and of the publishers waiting for room. */
 interface Reader<A> {
@@ -60,6 +39,14 @@ interface Reader<A> {
   /** A `runForEach` waiting for events: published ones go straight to it while the buffer is empty. */
   direct: Direct<A> | undefined
 }
+
+const makeReader = <A>(): Reader<A> => ({
+  items: [],
+  ended: false,
+  available: new Signal.Signal(),
+  room: new Signal.Signal(),
+  direct: undefined
+})
 
 /** A `runForEach` of a reader. */
 interface Direct<A> {
@@ -81,204 +68,265 @@ const callHandler = <A>(
   }
 }
 
-export const make = <A>(capacity: number, endsChunk: (event: A) => boolean): Effect.Effect<EventHub<A>> =>
-  Effect.sync(() => {
-    const makeReader = (): Reader<A> => ({
-      items: [],
-      ended: false,
-      available: Signal.make(),
-      room: Signal.make(),
-      direct: undefined
-    })
-    const primary = makeReader()
-    const readers = new Set<Reader<A>>([primary])
-    /** The last event, once the hub has ended. */
-    let lastEvent: { readonly value: A } | undefined
+/** A read of a reader's buffer by a stream: its state is per run of the stream. */
+interface Read {
+  /** No event taken yet: the first goes alone. */
+  first: boolean
+  /** `last` has been delivered (the end of this read). */
+  done: boolean
+}
 
-    const wakeTaker = (reader: Reader<A>) => reader.available.wake()
-    const releasePublishers = (reader: Reader<A>) => reader.room.wake()
+export class EventHub<A> {
+  /** The primary reader (`events`, `runForEach`): buffered since creation. */
+  private readonly primary: Reader<A> = makeReader()
+  /** The readers added by `subscribe` (made at the first). */
+  private subscribers: Set<Reader<A>> | undefined
+  /** The last event, once the hub has ended. */
+  private lastEvent: { readonly value: A } | undefined
+  /** A handler is being called: what it publishes meanwhile is buffered, after what it is handed. */
+  private delivering = false
 
-    const hasRoom = (reader: Reader<A>) => reader.items.length < capacity || reader.ended || !readers.has(reader)
+  /** The primary reader: buffered since creation; each event is delivered once. */
+  readonly events: Stream.Stream<A>
 
-    /** Waits until `reader` has room (or is gone), however many publishers wait with it. */
-    const awaitRoom = (reader: Reader<A>): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        if (hasRoom(reader)) return Effect.void
-        return Effect.zipRight(reader.room.awaitUntil(() => hasRoom(reader)), awaitRoom(reader))
-      })
+  /** A new reader of the events published from now on, removed with the scope. */
+  readonly subscribe: Effect.Effect<Stream.Stream<A>, never, Scope.Scope>
 
-    /** Appends `events` from `from` on to `reader`'s buffer; adds the reader to `full` when it is. */
-    const append = (reader: Reader<A>, events: ReadonlyArray<A>, from: number, full: Array<Reader<A>> | undefined) => {
-      for (let index = from; index < events.length; index++) reader.items.push(events[index])
-      wakeTaker(reader)
-      return reader.items.length >= capacity ? [...(full ?? []), reader] : full
+  constructor(
+    private readonly capacity: number,
+    /** Which events end a chunk of a stream read (turn boundaries, tool calls, ...). */
+    private readonly endsChunk: (event: A) => boolean
+  ) {
+    this.events = this.streamOf(this.primary)
+    this.subscribe = Effect.suspend(() => this.addSubscriber())
+  }
+
+  /**
+   * Delivers events to every reader now; gives back what to wait on while a reader's buffer is full
+   * (`undefined`, usually: nothing to wait for). The synchronous form of `publish`, for callers
+   * outside a fiber: the socket's reader, the media timer.
+   */
+  offer(events: ReadonlyArray<A>): Effect.Effect<void> | undefined {
+    if (events.length === 0) return undefined
+    const primary = this.primary
+    let full: Array<Reader<A>> | undefined
+    if (this.subscribers !== undefined) {
+      for (const reader of this.subscribers) if (!reader.ended) full = this.append(reader, events, 0, full)
     }
-
-    const offer = (events: ReadonlyArray<A>): Effect.Effect<void> | undefined => {
-      if (events.length === 0) return undefined
-      let full: Array<Reader<A>> | undefined
-      /** The reader whose `runForEach` waits with an empty buffer: handed the events after the others have them. */
-      let waiting: Reader<A> | undefined
-      for (const reader of readers) {
-        if (reader.ended) continue
-        if (reader.direct !== undefined && reader.items.length === 0 && !delivering) waiting = reader
-        else full = append(reader, events, 0, full)
-      }
-      if (waiting !== undefined) {
-        const from = deliver(waiting, waiting.direct!, events)
+    if (!primary.ended) {
+      const direct = primary.direct
+      if (direct === undefined || primary.items.length > 0 || this.delivering) {
+        full = this.append(primary, events, 0, full)
+      } else {
+        // A `runForEach` waits with an empty buffer: handed the events after the others have them.
+        const from = this.deliver(primary, direct, events)
         if (from < events.length) {
           // Before anything the handler published meanwhile.
-          const published = waiting.items
-          waiting.items = []
-          full = append(waiting, events, from, full)
-          for (const event of published) waiting.items.push(event)
+          const published = primary.items
+          primary.items = []
+          full = this.append(primary, events, from, full)
+          for (const event of published) primary.items.push(event)
         }
       }
-      if (full === undefined) return undefined
-      return full.length === 1 ? awaitRoom(full[0]) : Effect.forEach(full, awaitRoom, { discard: true })
     }
+    if (full === undefined) return undefined
+    return full.length === 1 ? this.awaitRoom(full[0]) : Effect.forEach(full, (reader) => this.awaitRoom(reader), { discard: true })
+  }
 
-    /** A handler is being called: what it publishes meanwhile is buffered, after what it is handed. */
-    let delivering = false
+  /** Delivers events to every reader, waiting while a reader's buffer is full. */
+  publish(events: ReadonlyArray<A>): Effect.Effect<void> {
+    return Effect.suspend(() => this.offer(events) ?? Effect.void)
+  }
 
-    /**
-     * Hands `events` to a waiting `runForEach`'s handler, up to the first that gives back an effect
-     * (then its fiber takes over); gives back how many were handed over.
-     */
-    const deliver = (reader: Reader<A>, direct: Direct<A>, events: ReadonlyArray<A>): number => {
-      delivering = true
-      try {
-        for (let index = 0; index < events.length; index++) {
-          const pending = callHandler(direct.handler, events[index])
-          if (pending !== undefined) {
-            reader.direct = undefined
-            direct.pending = pending
-            wakeTaker(reader)
-            return index + 1
-          }
-        }
-        return events.length
-      } finally {
-        delivering = false
-      }
-    }
+  /**
+   * Reads the primary buffer as `events` does, calling `handler` on each event, `last` included,
+   * then ends. While it waits, events are handed to `handler` as they are published, synchronously;
+   * when `handler` gives back an effect, what follows waits for it. A handler that throws ends the
+   * read with that defect (the session goes on).
+   */
+  runForEach<X = void, E = never, R = never>(handler: (event: A) => Effect.Effect<X, E, R> | void): Effect.Effect<void, E, R> {
+    return Effect.suspend(() => new ForEachRead(this, this.primary, handler).step) as Effect.Effect<void, E, R>
+  }
 
-    const publish = (events: ReadonlyArray<A>): Effect.Effect<void> => Effect.suspend(() => offer(events) ?? Effect.void)
-
-    /** A read of `reader`'s buffer: its state is per run of the stream. */
-    interface Read {
-      /** No event taken yet: the first goes alone. */
-      first: boolean
-      /** `last` has been delivered (the end of this read). */
-      done: boolean
-    }
-
-    /**
-     * The next chunk: up to and including the first event that ends a chunk (one event alone for a
-     * read's first); once the buffer has ended and is drained, `last` on its own, then `undefined`
-     * (the end).
-     */
-    const take = (reader: Reader<A>, read: Read): Effect.Effect<Chunk.Chunk<A> | undefined> =>
-      Effect.suspend(() => {
-        const items = reader.items
-        if (items.length === 0) {
-          if (!reader.ended) {
-            return Effect.zipRight(reader.available.awaitUntil(() => reader.items.length > 0 || reader.ended), take(reader, read))
-          }
-          if (read.done || lastEvent === undefined) return Effect.succeed(undefined)
-          read.done = true
-          return Effect.succeed(Chunk.of(lastEvent.value))
-        }
-        let count = 1
-        if (!read.first) {
-          while (count < items.length && !endsChunk(items[count - 1])) count++
-        }
-        read.first = false
-        const chunk = count === items.length ? items : items.splice(0, count)
-        if (chunk === items) reader.items = []
-        if (reader.items.length < capacity) releasePublishers(reader)
-        return Effect.succeed(Chunk.unsafeFromArray(chunk))
-      })
-
-    /**
-     * A reader's stream: a channel written by hand (take a chunk, write it, again), which weighs less
-     * on each of its consumers than `Stream.repeatEffectChunkOption`.
-     */
-    const streamOf = (reader: Reader<A>): Stream.Stream<A> =>
-      Stream.fromChannel(Channel.suspend(() => {
-        const read: Read = { first: true, done: false }
-        const loop: Channel.Channel<Chunk.Chunk<A>> = Channel.flatMap(
-          Channel.fromEffect(take(reader, read)),
-          (chunk) => (chunk === undefined ? Channel.void : Channel.zipRight(Channel.write(chunk), loop))
-        )
-        return loop
-      }))
-
-    const runForEach = <X = void, E = never, R = never>(handler: (event: A) => Effect.Effect<X, E, R> | void): Effect.Effect<void, E, R> =>
-      Effect.suspend(() => {
-        const reader = primary
-        const direct: Direct<A> = { handler, pending: undefined }
-        /** While the read waits (and only then: no finalizer), events published go straight to the handler. */
-        const waiting = {
-          start: () => {
-            reader.direct = direct
-          },
-          stop: () => {
-            if (reader.direct === direct) reader.direct = undefined
-          }
-        }
-        const ready = () => direct.pending !== undefined || reader.items.length > 0 || reader.ended
-        const step: Effect.Effect<unknown, unknown, unknown> = Effect.suspend(() => {
-          const pending = direct.pending
-          if (pending !== undefined) {
-            direct.pending = undefined
-            return Effect.zipRight(pending, step)
-          }
-          // One event at a time out of the buffer: if the read stops (a failure, an interruption),
-          // what it has not taken stays there for the next read.
-          while (reader.items.length > 0) {
-            const event = reader.items.shift()!
-            if (reader.items.length < capacity) releasePublishers(reader)
-            const wait = callHandler(direct.handler, event)
-            if (wait !== undefined) return Effect.zipRight(wait, step)
-          }
-          if (reader.ended) {
-            return lastEvent === undefined ? Effect.void : callHandler(direct.handler, lastEvent.value) ?? Effect.void
-          }
-          return Effect.zipRight(reader.available.awaitUntil(ready, waiting), step)
-        })
-        return step as Effect.Effect<void, E, R>
-      })
-
-    const subscribe = Effect.suspend(() => {
-      if (lastEvent !== undefined) return Effect.succeed(Stream.make(lastEvent.value))
-      return Effect.acquireRelease(
-        Effect.sync(() => {
-          const reader = makeReader()
-          readers.add(reader)
-          return reader
-        }),
-        (reader) =>
-          Effect.sync(() => {
-            readers.delete(reader)
-            reader.ended = true
-            reader.items = []
-            wakeTaker(reader)
-            releasePublishers(reader)
-          })
-      ).pipe(Effect.map(streamOf))
+  /** Ends every reader's stream with `last`, after the events already buffered. */
+  end(last: A): Effect.Effect<void> {
+    return Effect.sync(() => {
+      if (this.lastEvent !== undefined) return
+      this.lastEvent = { value: last }
+      this.endReader(this.primary)
+      if (this.subscribers !== undefined) for (const reader of this.subscribers) this.endReader(reader)
     })
+  }
 
-    const end = (event: A) =>
-      Effect.sync(() => {
-        if (lastEvent !== undefined) return
-        lastEvent = { value: event }
-        for (const reader of readers) {
-          reader.ended = true
-          wakeTaker(reader)
-          releasePublishers(reader)
+  /** The last event, once the hub has ended. */
+  last(): { readonly value: A } | undefined {
+    return this.lastEvent
+  }
+
+  /** `reader` took events out of its buffer: publishers waiting for room look again. */
+  took(reader: Reader<A>): void {
+    if (reader.items.length < this.capacity) reader.room.wake()
+  }
+
+  private endReader(reader: Reader<A>): void {
+    reader.ended = true
+    reader.available.wake()
+    reader.room.wake()
+  }
+
+  private hasRoom(reader: Reader<A>): boolean {
+    return reader.items.length < this.capacity || reader.ended
+  }
+
+  /** Waits until `reader` has room (or is gone), however many publishers wait with it. */
+  private awaitRoom(reader: Reader<A>): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.hasRoom(reader)) return Effect.void
+      return Effect.zipRight(reader.room.awaitUntil(() => this.hasRoom(reader)), this.awaitRoom(reader))
+    })
+  }
+
+  /** Appends `events` from `from` on to `reader`'s buffer; adds the reader to `full` when it is. */
+  private append(reader: Reader<A>, events: ReadonlyArray<A>, from: number, full: Array<Reader<A>> | undefined) {
+    for (let index = from; index < events.length; index++) reader.items.push(events[index])
+    reader.available.wake()
+    return reader.items.length >= this.capacity ? [...(full ?? []), reader] : full
+  }
+
+  /**
+   * Hands `events` to a waiting `runForEach`'s handler, up to the first that gives back an effect
+   * (then its fiber takes over); gives back how many were handed over.
+   */
+  private deliver(reader: Reader<A>, direct: Direct<A>, events: ReadonlyArray<A>): number {
+    this.delivering = true
+    try {
+      for (let index = 0; index < events.length; index++) {
+        const pending = callHandler(direct.handler, events[index])
+        if (pending !== undefined) {
+          reader.direct = undefined
+          direct.pending = pending
+          reader.available.wake()
+          return index + 1
         }
-      })
+      }
+      return events.length
+    } finally {
+      this.delivering = false
+    }
+  }
 
-    return { publish, offer, events: streamOf(primary), runForEach, subscribe, end }
-  })
+  /**
+   * The next chunk: up to and including the first event that ends a chunk (one event alone for a
+   * read's first); once the buffer has ended and is drained, `last` on its own, then `undefined`
+   * (the end).
+   */
+  private take(reader: Reader<A>, read: Read): Effect.Effect<Chunk.Chunk<A> | undefined> {
+    return Effect.suspend(() => {
+      const items = reader.items
+      if (items.length === 0) {
+        if (!reader.ended) {
+          return Effect.zipRight(reader.available.awaitUntil(() => reader.items.length > 0 || reader.ended), this.take(reader, read))
+        }
+        if (read.done || this.lastEvent === undefined) return Effect.succeed(undefined)
+        read.done = true
+        return Effect.succeed(Chunk.of(this.lastEvent.value))
+      }
+      let count = 1
+      if (!read.first) {
+        while (count < items.length && !this.endsChunk(items[count - 1])) count++
+      }
+      read.first = false
+      const chunk = count === items.length ? items : items.splice(0, count)
+      if (chunk === items) reader.items = []
+      this.took(reader)
+      return Effect.succeed(Chunk.unsafeFromArray(chunk))
+    })
+  }
+
+  /**
+   * A reader's stream: a channel written by hand (take a chunk, write it, again), which weighs less
+   * on each of its consumers than `Stream.repeatEffectChunkOption`.
+   */
+  private streamOf(reader: Reader<A>): Stream.Stream<A> {
+    return Stream.fromChannel(Channel.suspend(() => {
+      const read: Read = { first: true, done: false }
+      const loop: Channel.Channel<Chunk.Chunk<A>> = Channel.flatMap(
+        Channel.fromEffect(this.take(reader, read)),
+        (chunk) => (chunk === undefined ? Channel.void : Channel.zipRight(Channel.write(chunk), loop))
+      )
+      return loop
+    }))
+  }
+
+  private addSubscriber(): Effect.Effect<Stream.Stream<A>, never, Scope.Scope> {
+    if (this.lastEvent !== undefined) return Effect.succeed(Stream.make(this.lastEvent.value))
+    return Effect.acquireRelease(
+      Effect.sync(() => {
+        const reader = makeReader<A>()
+        ;(this.subscribers ??= new Set()).add(reader)
+        return reader
+      }),
+      (reader) =>
+        Effect.sync(() => {
+          this.subscribers?.delete(reader)
+          reader.items = []
+          this.endReader(reader)
+        })
+    ).pipe(Effect.map((reader) => this.streamOf(reader)))
+  }
+}
+
+/**
+ * One `runForEach`: the handler, and the read's steps. While the read waits (and only then: no
+ * finalizer), events published go straight to the handler (`start` / `stop`, told by the signal).
+ */
+class ForEachRead<A> implements Direct<A>, Signal.Waiting {
+  pending: Effect.Effect<unknown, unknown, unknown> | undefined = undefined
+  readonly step: Effect.Effect<unknown, unknown, unknown>
+
+  constructor(
+    private readonly hub: EventHub<A>,
+    private readonly reader: Reader<A>,
+    readonly handler: (event: A) => Effect.Effect<unknown, unknown, unknown> | void
+  ) {
+    this.step = Effect.suspend(() => this.next())
+  }
+
+  start(): void {
+    this.reader.direct = this
+  }
+
+  stop(): void {
+    if (this.reader.direct === this) this.reader.direct = undefined
+  }
+
+  ready(): boolean {
+    return this.pending !== undefined || this.reader.items.length > 0 || this.reader.ended
+  }
+
+  private next(): Effect.Effect<unknown, unknown, unknown> {
+    const { reader, step } = this
+    const pending = this.pending
+    if (pending !== undefined) {
+      this.pending = undefined
+      return Effect.zipRight(pending, step)
+    }
+    // One event at a time out of the buffer: if the read stops (a failure, an interruption), what
+    // it has not taken stays there for the next read.
+    while (reader.items.length > 0) {
+      const event = reader.items.shift()!
+      this.hub.took(reader)
+      const wait = callHandler(this.handler, event)
+      if (wait !== undefined) return Effect.zipRight(wait, step)
+    }
+    if (reader.ended) {
+      const last = this.hub.last()
+      return last === undefined ? Effect.void : callHandler(this.handler, last.value) ?? Effect.void
+    }
+    return Effect.zipRight(reader.available.awaitUntil(this), step)
+  }
+}
+
+/** Makes a hub whose readers each buffer up to `capacity` events; `endsChunk` ends a stream read's chunk. */
+export const make = <A>(capacity: number, endsChunk: (event: A) => boolean): Effect.Effect<EventHub<A>> =>
+  Effect.sync(() => new EventHub(capacity, endsChunk))

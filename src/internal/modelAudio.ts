@@ -11,6 +11,8 @@
  * it. On any other clock (a `TestClock`) it is a fiber sleeping on that clock, started through the
  * routing's `pending`. `MediaEnded` is handed to the readers when the timer fires; a full reader
  * buffer does not hold it back (one event per stretch of speech).
+ *
+ * A class, as the event hub is: a session holds one, its methods on the prototype.
  */
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -23,10 +25,7 @@ import * as LiveEvent from "../LiveEvent.js"
 import type { AudioChunk } from "../LiveSession.js"
 import type { Playback } from "./playback.js"
 
-/**
- * `effect` after `pending`. (A module-level function, not a closure per message: under tsx each
- * named closure costs a `defineProperty` for its name.)
- */
+/** `effect` after `pending`. */
 const andThen = (pending: Effect.Effect<void> | undefined, effect: Effect.Effect<void>) =>
   pending === undefined ? effect : Effect.zipRight(pending, effect)
 
@@ -41,18 +40,13 @@ export interface Routed {
   readonly pending: Effect.Effect<void> | undefined
 }
 
-export interface ModelAudio {
-  /** Routes one server message's events now, up to the first one that has to wait (see `Routed`). */
-  readonly route: (events: ReadonlyArray<LiveEvent.LiveEvent>) => Routed
-}
-
 /** The clock of the default services: time that a `setTimeout` keeps. */
 const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
 
 export interface Options {
   readonly playback: Playback
-  /** Hands `MediaEnded` to the readers (it is timed, so it goes out on its own; any wait is not waited for). */
-  readonly offer: (events: ReadonlyArray<LiveEvent.LiveEvent>) => unknown
+  /** Where `MediaEnded` goes (it is timed, so it goes out on its own: `offer`, any wait not waited for). */
+  readonly hub: { offer(events: ReadonlyArray<LiveEvent.LiveEvent>): unknown }
   /** The session's scope: the media timer (or, on another clock, its fiber) ends with it. */
   readonly scope: Scope.Scope
   /** The session's clock (the media timer's too). */
@@ -63,75 +57,30 @@ export interface Options {
 /** Makes the routing of a session; its media timer stops with `scope`. */
 export const make = (options: Options): Effect.Effect<ModelAudio> =>
   Effect.suspend(() => {
-    const audio = makeRouting(options)
-    return Effect.as(Scope.addFinalizer(options.scope, Effect.sync(audio.stop)), audio)
+    const audio = new ModelAudio(options)
+    return Effect.as(Scope.addFinalizer(options.scope, Effect.sync(() => audio.stop())), audio)
   })
 
-const makeRouting = (options: Options): ModelAudio & { readonly stop: () => void } => {
-  const { clock, playback } = options
-  let turn = 0
-  let media: { readonly turn: number; bytes: number; lastAt: number } | undefined
-  let reportedDrops = 0
+/** A timer's callback: one function for every session (the session is the timer's argument). */
+const onTimeout = (audio: ModelAudio) => audio.onTimeout()
+
+/**
+ * The routing of one session. A class: its methods live on the prototype, not in closures made for
+ * each session.
+ */
+export class ModelAudio {
+  private turn = 0
+  private media: { readonly turn: number; bytes: number; lastAt: number } | undefined
+  private reportedDrops = 0
   /** The media timer, on the live clock, while a stretch lasts. */
-  let timeout: ReturnType<typeof setTimeout> | undefined
-  let stopped = false
+  private timeout: ReturnType<typeof setTimeout> | undefined
+  private stopped = false
 
-  /** Ends the current stretch of audio: its `MediaEnded`. */
-  const endMedia = (): LiveEvent.LiveEvent => {
-    const ended = media!
-    media = undefined
-    return LiveEvent.MediaEnded({ turn: ended.turn, durationMillis: Audio.durationMillis(Audio.OUTPUT_FORMAT, ended.bytes) })
-  }
+  constructor(private readonly options: Options) {}
 
-  /** Ends the stretch if it has been `mediaEndMillis` without audio; otherwise how long is left. */
-  const checkMediaEnd = (): number | undefined => {
-    if (media === undefined || stopped) return undefined
-    const wait = media.lastAt + mediaEndMillis - clock.unsafeCurrentTimeMillis()
-    if (wait > 0) return wait
-    options.offer([endMedia()])
-    return undefined
-  }
-
-  const onTimeout = () => {
-    timeout = undefined
-    const wait = checkMediaEnd()
-    if (wait !== undefined) startTimeout(wait)
-  }
-  const startTimeout = (millis: number) => {
-    timeout = setTimeout(onTimeout, millis)
-    // A media timer alone does not keep the process alive.
-    timeout.unref()
-  }
-
-  /** The media timer of any other clock: a fiber, sleeping on that clock. */
-  const mediaEndOnClock: Effect.Effect<void> = Effect.suspend(() => {
-    const wait = checkMediaEnd()
-    return wait === undefined ? Effect.void : Effect.zipRight(clock.sleep(Duration.millis(wait)), mediaEndOnClock)
-  })
-
-  /** Starts the media timer of a new stretch: at once on the live clock, or what `pending` must run. */
-  const startMediaTimer = (): Effect.Effect<void> | undefined => {
-    if (stopped) return undefined
-    if (clock !== liveClock) return Effect.asVoid(Effect.forkIn(mediaEndOnClock, options.scope))
-    if (timeout === undefined) startTimeout(mediaEndMillis)
-    return undefined
-  }
-
-  const stop = () => {
-    stopped = true
-    if (timeout !== undefined) clearTimeout(timeout)
-    timeout = undefined
-  }
-
-  const reportDrops = () => {
-    const dropped = playback.droppedBytes()
-    if (dropped > reportedDrops) {
-      options.playbackBytesDropped(dropped - reportedDrops)
-      reportedDrops = dropped
-    }
-  }
-
-  const route = (events: ReadonlyArray<LiveEvent.LiveEvent>): Routed => {
+  /** Routes one server message's events now, up to the first one that has to wait (see `Routed`). */
+  route(events: ReadonlyArray<LiveEvent.LiveEvent>): Routed {
+    const { clock, playback } = this.options
     /** Media events, before the message's own. */
     let mediaEvents: Array<LiveEvent.LiveEvent> | undefined
     let pending: Effect.Effect<void> | undefined
@@ -140,20 +89,21 @@ const makeRouting = (options: Options): ModelAudio & { readonly stop: () => void
     for (const event of events) {
       if (event._tag === "AudioDelta") {
         const now = clock.unsafeCurrentTimeMillis()
-        if (media !== undefined && now - media.lastAt > mediaEndMillis) {
+        if (this.media !== undefined && now - this.media.lastAt > mediaEndMillis) {
           // The stretch should have ended and its timer did not say so (its fork was lost with an
           // interrupted reader, or the loop was too busy): end it here, then start anew.
-          mediaEvents = [endMedia()]
+          mediaEvents = [this.endMedia()]
         }
+        let media = this.media
         if (media === undefined) {
-          media = { turn, bytes: 0, lastAt: now }
-          mediaEvents = [...(mediaEvents ?? []), LiveEvent.MediaStarted({ turn })]
-          const starting = startMediaTimer()
+          media = this.media = { turn: this.turn, bytes: 0, lastAt: now }
+          mediaEvents = [...(mediaEvents ?? []), LiveEvent.MediaStarted({ turn: this.turn })]
+          const starting = this.startMediaTimer()
           if (starting !== undefined) pending = andThen(pending, starting)
         }
         media.bytes += event.data.byteLength
         media.lastAt = now
-        const chunk: AudioChunk = { data: event.data, sampleRate: event.sampleRate, turn }
+        const chunk: AudioChunk = { data: event.data, sampleRate: event.sampleRate, turn: this.turn }
         if (blocked || !playback.offer(chunk)) {
           blocked = true
           pending = andThen(pending, playback.push(chunk))
@@ -162,13 +112,71 @@ const makeRouting = (options: Options): ModelAudio & { readonly stop: () => void
         if (blocked) pending = andThen(pending, Effect.asVoid(playback.clear))
         else playback.clearNow()
       } else if (event._tag === "TurnComplete") {
-        turn++
+        this.turn++
       }
     }
-    if (blocked) pending = andThen(pending, Effect.sync(reportDrops))
-    else reportDrops()
+    if (blocked) pending = andThen(pending, Effect.sync(() => this.reportDrops()))
+    else this.reportDrops()
     return { events: mediaEvents === undefined ? events : [...mediaEvents, ...events], pending }
   }
 
-  return { route, stop }
+  /** Stops the media timer for good (the session's scope closes). */
+  stop(): void {
+    this.stopped = true
+    if (this.timeout !== undefined) clearTimeout(this.timeout)
+    this.timeout = undefined
+  }
+
+  /** The live clock's timer fired: the stretch ends, or the timer waits for what is left. */
+  onTimeout(): void {
+    this.timeout = undefined
+    const wait = this.checkMediaEnd()
+    if (wait !== undefined) this.startTimeout(wait)
+  }
+
+  /** Ends the current stretch of audio: its `MediaEnded`. */
+  private endMedia(): LiveEvent.LiveEvent {
+    const ended = this.media!
+    this.media = undefined
+    return LiveEvent.MediaEnded({ turn: ended.turn, durationMillis: Audio.durationMillis(Audio.OUTPUT_FORMAT, ended.bytes) })
+  }
+
+  /** Ends the stretch if it has been `mediaEndMillis` without audio; otherwise how long is left. */
+  private checkMediaEnd(): number | undefined {
+    if (this.media === undefined || this.stopped) return undefined
+    const wait = this.media.lastAt + mediaEndMillis - this.options.clock.unsafeCurrentTimeMillis()
+    if (wait > 0) return wait
+    this.options.hub.offer([this.endMedia()])
+    return undefined
+  }
+
+  private startTimeout(millis: number): void {
+    this.timeout = setTimeout(onTimeout, millis, this)
+    // A media timer alone does not keep the process alive.
+    this.timeout.unref()
+  }
+
+  /** The media timer of any other clock: a fiber, sleeping on that clock. */
+  private mediaEndOnClock(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const wait = this.checkMediaEnd()
+      return wait === undefined ? Effect.void : Effect.zipRight(this.options.clock.sleep(Duration.millis(wait)), this.mediaEndOnClock())
+    })
+  }
+
+  /** Starts the media timer of a new stretch: at once on the live clock, or what `pending` must run. */
+  private startMediaTimer(): Effect.Effect<void> | undefined {
+    if (this.stopped) return undefined
+    if (this.options.clock !== liveClock) return Effect.asVoid(Effect.forkIn(this.mediaEndOnClock(), this.options.scope))
+    if (this.timeout === undefined) this.startTimeout(mediaEndMillis)
+    return undefined
+  }
+
+  private reportDrops(): void {
+    const dropped = this.options.playback.droppedBytes()
+    if (dropped > this.reportedDrops) {
+      this.options.playbackBytesDropped(dropped - this.reportedDrops)
+      this.reportedDrops = dropped
+    }
+  }
 }

@@ -179,7 +179,7 @@ const open = <R>(
     let retries: Schedule.ScheduleDriver<unknown, unknown, never> | undefined
     const modelAudio = yield* ModelAudio.make({
       playback,
-      offer: hub.offer,
+      hub,
       scope: sessionScope,
       clock: yield* Effect.clock,
       playbackBytesDropped: statistics.playbackBytesDropped
@@ -788,7 +788,7 @@ const open = <R>(
       sessionId: sessionIdOf,
       setup,
       events: hub.events,
-      runForEach: hub.runForEach,
+      runForEach: (handler) => hub.runForEach(handler),
       subscribe: hub.subscribe,
       sendClientContent: (input = {}) => sendEncoded("sendClientContent", Protocol.encodeClientContent(input)),
       sendRealtimeInput: (input) => sendEncoded("sendRealtimeInput", Protocol.encodeRealtimeInput(input)),

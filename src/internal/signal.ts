@@ -6,28 +6,37 @@
  */
 import * as Effect from "effect/Effect"
 
-/** What a wait tells its owner (`Signal.awaitUntil`). */
+/**
+ * What a wait waits for: a condition, or an object that is also told when its fiber starts to wait
+ * (not if the condition holds at once) and when it stops, woken or interrupted: state that lives
+ * only as long as a wait, with no finalizer around it.
+ */
+export type Until = (() => boolean) | Waiting
+
+/** A condition with the wait's start and stop (`Until`); methods, so that one object serves every wait. */
 export interface Waiting {
-  readonly start: () => void
-  readonly stop: () => void
+  ready(): boolean
+  start(): void
+  stop(): void
 }
+
+const isReady = (until: Until): boolean => (typeof until === "function" ? until() : until.ready())
 
 export class Signal {
   /** The waiting fibers' checks: each resumes its fiber and says `true` once its condition holds. */
   private waiters: Array<() => boolean> | undefined
 
   /**
-   * Suspends until `ready()` holds, checked when the wait starts and at each `wake`. (Checked at
-   * the start, not only before: a fiber may yield between its check and its wait, and a `wake` in
-   * between must not be lost.) A fiber interrupted while waiting is forgotten. `waiting`, if given,
-   * is told when the fiber starts to wait (not if `ready()` holds at once) and when it stops,
-   * woken or interrupted: state that lives only as long as a wait, with no finalizer around it.
+   * Suspends until `until` holds, checked when the wait starts and at each `wake`. (Checked at the
+   * start, not only before: a fiber may yield between its check and its wait, and a `wake` in
+   * between must not be lost.) A fiber interrupted while waiting is forgotten.
    */
-  awaitUntil(ready: () => boolean, waiting?: Waiting): Effect.Effect<void> {
+  awaitUntil(until: Until): Effect.Effect<void> {
     return Effect.async<void>((resume) => {
-      if (ready()) return resume(Effect.void)
+      if (isReady(until)) return resume(Effect.void)
+      const waiting = typeof until === "function" ? undefined : until
       const waiter = () => {
-        if (!ready()) return false
+        if (!isReady(until)) return false
         waiting?.stop()
         resume(Effect.void)
         return true

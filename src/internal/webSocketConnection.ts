@@ -10,6 +10,7 @@ import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -48,228 +49,18 @@ export const fromWebSocket = (
   acquire: Effect.Effect<WebSocket>,
   openTimeout: OpenRequest["openTimeout"]
 ): Effect.Effect<Connection, ConnectError, Scope.Scope> =>
-  Effect.gen(function*() {
-    const opening = yield* Deferred.make<void, ConnectError>()
-    /** Where the open's outcome goes, until the socket is open (then dropped: it is not needed any more). */
-    let opened: Deferred.Deferred<void, ConnectError> | undefined = opening
-    const settleOpen = (exit: Exit.Exit<void, ConnectError>) => {
-      if (opened !== undefined) Deferred.unsafeDone(opened, exit)
-    }
-    /** Frames received and not handled yet: nobody reading, or queued behind a handler's wait. */
-    let backlog: Array<Frame> = []
-    let paused = false
-    /** The closing handshake this side started. */
-    let closing: CloseInfo | undefined
-    /** The socket has closed: no frame will follow the backlog. */
-    let ended = false
-    /** How the socket closed, once it has. */
-    let closeInfo: CloseInfo | undefined
-    /** The current `listen`, until its scope closes (or `closed` has run, or a newer one replaced it). */
-    let listening: ListenState | undefined
-    /** Wakes the reader of `frames` (frames, or the close), and `closed`'s waiters. */
-    const wake = Signal.make()
-    const resume = () => {
-      if (paused) {
-        paused = false
-        socket.resume()
-      }
-    }
-    /**
-     * Handles the backlog in order (the wait of a frame before the next frame), then, once the socket
-     * has closed, tells the listener; then the socket's callback handles frames again. A listening
-     * that has stopped stops here, leaving the backlog to the next.
-     */
-    const drain = (current: ListenState): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        if (!current.active) return Effect.void
-        while (backlog.length > 0) {
-          const frames = backlog
-          backlog = []
-          resume()
-          for (let i = 0; i < frames.length; i++) {
-            const waiting = Listening.frameStep(current.listener, frames[i])
-            if (waiting !== undefined) {
-              backlog = i + 1 === frames.length ? backlog : frames.slice(i + 1).concat(backlog)
-              return Effect.zipRight(Listening.guarded(waiting), drain(current))
-            }
-          }
-        }
-        resume()
-        if (ended) {
-          // The last step: the listening is over (and lets go of the listener).
-          current.active = false
-          if (listening === current) listening = undefined
-          return Listening.guarded(Effect.suspend(() => current.listener.closed(closeInfo!)))
-        }
-        current.busy = false
-        return Effect.void
-      })
-    /** Has a fiber of the listening run `first` (a frame's wait, or nothing), then what queued behind it. */
-    const startDrain = (current: ListenState, first: Effect.Effect<void> | undefined) => {
-      current.busy = true
-      current.fork(first === undefined ? drain(current) : Effect.zipRight(Listening.guarded(first), drain(current)))
-    }
-
-    // The finalizers are added with `Scope.addFinalizer`, which (unlike `Effect.addFinalizer` and
-    // `acquireRelease`) keeps no copy of this fiber's FiberRefs for the connection's lifetime.
-    const scope = yield* Effect.scope
-    const socket = yield* Effect.uninterruptible(Effect.tap(acquire, (ws) =>
-      Scope.addFinalizer(
-        scope,
-        Effect.sync(() => {
-          if (ws.readyState === OPEN) ws.close(1000)
-          // An open that timed out: abort the handshake rather than leave a connection behind.
-          else if (ws.readyState === CONNECTING) ws.terminate()
-        })
-      )))
-
-    socket.on("message", (data: WebSocket.RawData, isBinary: boolean) => {
-      // `binaryType` is "nodebuffer": binary data is one Buffer (fragments joined); text is decoded as UTF-8.
-      const frame = isBinary ? (data as Buffer) : data.toString()
-      const current = listening
-      if (current !== undefined && !current.busy) {
-        // The usual case: handled here and now, no queue, no fiber.
-        const waiting = Listening.frameStep(current.listener, frame)
-        if (waiting !== undefined) startDrain(current, waiting)
-        return
-      }
-      backlog.push(frame)
-      // Not while closing: the peer's close frame must still be read.
-      if (backlog.length >= readHighWaterMark && !paused && closing === undefined) {
-        paused = true
-        socket.pause()
-      }
-      wake.wake()
-    })
-    // Before the open, an error is the open's failure; after it, the close that follows says it all.
-    // Only the error's message is kept: the error itself may hold the URL, which holds the key.
-    socket.on("error", (error: Error) => {
-      settleOpen(Exit.fail(openError(error)))
-    })
-    const onClose = (info: CloseInfo) => {
-      settleOpen(Exit.fail(openFailure(info)))
-      closeInfo ??= info
-      ended = true
-      wake.wake()
-      if (listening !== undefined && !listening.busy) startDrain(listening, undefined)
-    }
-    socket.on("close", (code: number, reason: Buffer) => {
-      onClose({ code, reason: reason.toString("utf8"), wasClean: code !== 1006 })
-    })
-    if (socket.readyState === OPEN) settleOpen(Exit.void)
-    else if (socket.readyState === CLOSED) onClose({ code: 1006, reason: "", wasClean: false })
-    else socket.once("open", () => settleOpen(Exit.void))
-
-    yield* Deferred.await(opening).pipe(
-      Effect.timeoutFail({
-        duration: openTimeout,
-        onTimeout: () =>
-          new ConnectError({ module: "Transport", method: "open", reason: "Timeout", description: "timed out opening the WebSocket" })
-      })
-    )
-    opened = undefined
-
-    /** Completes once the socket has closed (on the reader's signal, which the close wakes). */
-    const awaitClosed = (): Effect.Effect<CloseInfo> =>
-      Effect.zipRight(wake.awaitUntil(() => closeInfo !== undefined), Effect.sync(() => closeInfo!))
-
-    const takeBacklog: Effect.Effect<Chunk.Chunk<Frame>, Option.Option<never>> = Effect.suspend(() => {
-      if (backlog.length > 0) {
-        const chunk = backlog
-        backlog = []
-        resume()
-        return Effect.succeed(Chunk.unsafeFromArray(chunk))
-      }
-      return ended ? Effect.fail(Option.none()) : Effect.zipRight(wake.awaitUntil(() => backlog.length > 0 || ended), takeBacklog)
-    })
-
-    const listen = (listener: Listener): Effect.Effect<void, never, Scope.Scope> =>
-      Effect.flatMap(Effect.scope, (scope) =>
-        Effect.flatMap(ScopedFork.make(scope), (fork) => {
-          const current: ListenState = { listener, fork, active: true, busy: false }
-          return Effect.sync(() => {
-            if (listening !== undefined) listening.active = false
-            listening = current
-            // Frames that came before, or the close.
-            if (backlog.length > 0 || ended) startDrain(current, undefined)
-          }).pipe(
-            Effect.zipRight(Scope.addFinalizer(
-              scope,
-              Effect.sync(() => {
-                current.active = false
-                if (listening === current) listening = undefined
-              })
-            ))
-          )
-        }))
-
-    const send = (frame: Frame): Effect.Effect<void, SessionClosed> => {
-      if (socket.readyState === OPEN && closing === undefined) {
-        socket.send(frame)
-        return Effect.void
-      }
-      return Effect.suspend(() => {
-        const info = closeInfo ?? closing ?? { code: 1006, reason: "", wasClean: false }
-        return Effect.fail(new SessionClosed({ module: "Transport", method: "send", code: info.code, reason: info.reason }))
-      })
-    }
-
-    const trySend = (frame: Frame): boolean => {
-      if (socket.readyState !== OPEN || closing !== undefined || socket.bufferedAmount > writeHighWaterMark) return false
-      socket.send(frame)
-      return true
-    }
-
-    const terminate = Effect.sync(() => socket.terminate())
-
-    const drained = () => socket.bufferedAmount <= writeHighWaterMark || socket.readyState !== OPEN
-    const awaitWritable: Effect.Effect<void> = Effect.suspend(() =>
-      socket.bufferedAmount <= writeHighWaterMark
-        ? Effect.void
-        : Effect.repeat(Effect.zipRight(Effect.sleep(drainPollInterval), Effect.sync(drained)), { until: (done) => done }).pipe(
-          Effect.asVoid
-        )
-    )
-
-    const close = (code = 1000, reason = ""): Effect.Effect<CloseInfo> =>
-      Effect.suspend(() => {
-        if (paused) {
-          // The close frame must be read even if nobody reads the frames any more.
-          paused = false
-          socket.resume()
-        }
-        if (closing === undefined && socket.readyState === OPEN) {
-          closing = { code, reason, wasClean: true }
-          socket.close(code, reason)
-        }
-        return awaitClosed().pipe(
-          Effect.timeoutTo({
-            duration: closeHandshakeTimeout,
-            onSuccess: Effect.succeed,
-            onTimeout: () => Effect.zipRight(terminate, awaitClosed())
-          }),
-          Effect.flatten
+  Effect.flatMap(Effect.scope, (scope) =>
+    Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(acquire, (socket) => {
+        const state = new SocketState(socket)
+        // One finalizer, added with `Scope.addFinalizer` (which, unlike `Effect.addFinalizer` and
+        // `acquireRelease`, keeps no copy of this fiber's FiberRefs for the connection's lifetime).
+        return Effect.zipRight(
+          Scope.addFinalizer(scope, Effect.suspend(() => state.release())),
+          restore(state.awaitOpen(openTimeout)).pipe(Effect.as(state.connection()))
         )
       })
-
-    yield* Scope.addFinalizer(scope, close(1000))
-
-    // What most connections never use is built when it runs (not pre-built): an idle connection
-    // holds less. Plain properties, not getters: an object literal with accessors is a slow,
-    // dictionary-mode object in V8.
-    const connection: Connection = {
-      send,
-      trySend,
-      awaitWritable,
-      listen,
-      close,
-      frames: Stream.suspend(() => Stream.repeatEffectChunkOption(takeBacklog)),
-      terminate,
-      closed: Effect.suspend(awaitClosed)
-    }
-    made.add(connection)
-    return connection
-  })
+    ))
 
 /** One `listen`: frames go to `listener` while it is `active`; `busy` while a fiber of it handles what waits. */
 interface ListenState {
@@ -278,6 +69,270 @@ interface ListenState {
   readonly fork: ScopedFork.Fork
   active: boolean
   busy: boolean
+}
+
+/** The socket's state, on its `ws` instance: the socket's listeners (shared by every socket) find it there. */
+const stateKey = Symbol.for("effect-gemini-live/SocketState")
+
+const stateOf = (socket: WebSocket): SocketState => (socket as unknown as { readonly [stateKey]: SocketState })[stateKey]
+
+function onMessage(this: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
+  // `binaryType` is "nodebuffer": binary data is one Buffer (fragments joined); text is decoded as UTF-8.
+  stateOf(this).received(isBinary ? (data as Buffer) : data.toString())
+}
+
+// Before the open, an error is the open's failure; after it, the close that follows says it all.
+// Only the error's message is kept: the error itself may hold the URL, which holds the key.
+function onError(this: WebSocket, error: Error): void {
+  stateOf(this).settleOpen(Exit.fail(openError(error)))
+}
+
+function onClose(this: WebSocket, code: number, reason: Buffer): void {
+  stateOf(this).closedWith({ code, reason: reason.toString("utf8"), wasClean: code !== 1006 })
+}
+
+function onOpen(this: WebSocket): void {
+  stateOf(this).settleOpen(Exit.void)
+}
+
+/**
+ * A connection's state and steps. A class: every connection's steps are the prototype's methods and
+ * its socket's listeners are shared functions, so a connection holds little more than its fields (a
+ * server holds thousands of them). Its `Connection` is a plain object of a few functions, as a
+ * `Connection` is expected to be (a wrapper may spread it).
+ */
+class SocketState {
+  /** Where the open's outcome goes, until the socket is open (then dropped: it is not needed any more). */
+  private opened: Deferred.Deferred<void, ConnectError> | undefined = Deferred.unsafeMake(FiberId.none)
+  /** Frames received and not handled yet: nobody reading, or queued behind a handler's wait. */
+  private backlog: Array<Frame> = []
+  private paused = false
+  /** The closing handshake this side started. */
+  private closing: CloseInfo | undefined
+  /** The socket has closed: no frame will follow the backlog. */
+  private ended = false
+  /** How the socket closed, once it has. */
+  private closeInfo: CloseInfo | undefined
+  /** The current `listen`, until its scope closes (or `closed` has run, or a newer one replaced it). */
+  private listening: ListenState | undefined
+  /** Wakes the reader of `frames` (frames, or the close), and `closed`'s waiters. */
+  private readonly wake = new Signal.Signal()
+
+  constructor(private readonly socket: WebSocket) {
+    ;(socket as unknown as { [stateKey]: SocketState })[stateKey] = this
+    socket.on("message", onMessage)
+    socket.on("error", onError)
+    socket.on("close", onClose)
+    if (socket.readyState === OPEN) this.settleOpen(Exit.void)
+    else if (socket.readyState === CLOSED) this.closedWith({ code: 1006, reason: "", wasClean: false })
+    else socket.once("open", onOpen)
+  }
+
+  /** The `Connection` of this socket. */
+  connection(): Connection {
+    // What most connections never use is built when it runs (not pre-built): an idle connection
+    // holds less. Plain properties, not getters: an object literal with accessors is a slow,
+    // dictionary-mode object in V8.
+    const connection: Connection = {
+      send: (frame) => this.send(frame),
+      trySend: (frame) => this.trySend(frame),
+      awaitWritable: Effect.suspend(() => this.awaitWritable()),
+      listen: (listener) => this.listen(listener),
+      close: (code, reason) => this.close(code, reason),
+      frames: Stream.suspend(() => Stream.repeatEffectChunkOption(this.takeBacklog())),
+      terminate: Effect.sync(() => this.socket.terminate()),
+      closed: Effect.suspend(() => this.awaitClosed())
+    }
+    made.add(connection)
+    return connection
+  }
+
+  settleOpen(exit: Exit.Exit<void, ConnectError>): void {
+    if (this.opened !== undefined) Deferred.unsafeDone(this.opened, exit)
+  }
+
+  /** Waits for the open's outcome, up to `timeout`. */
+  awaitOpen(timeout: OpenRequest["openTimeout"]): Effect.Effect<void, ConnectError> {
+    return Deferred.await(this.opened!).pipe(
+      Effect.timeoutFail({
+        duration: timeout,
+        onTimeout: () =>
+          new ConnectError({ module: "Transport", method: "open", reason: "Timeout", description: "timed out opening the WebSocket" })
+      }),
+      Effect.zipRight(Effect.sync(() => {
+        this.opened = undefined
+      }))
+    )
+  }
+
+  /** The scope's close: a clean close of an open socket; an open that did not finish is aborted. */
+  release(): Effect.Effect<unknown> {
+    if (this.opened === undefined) return this.close(1000)
+    // An open that timed out or failed: abort the handshake rather than leave a connection behind.
+    if (this.socket.readyState === OPEN) this.socket.close(1000)
+    else if (this.socket.readyState === CONNECTING) this.socket.terminate()
+    return Effect.void
+  }
+
+  /** A frame from the socket: handled at once by the listener, or queued. */
+  received(frame: Frame): void {
+    const current = this.listening
+    if (current !== undefined && !current.busy) {
+      // The usual case: handled here and now, no queue, no fiber.
+      const waiting = Listening.frameStep(current.listener, frame)
+      if (waiting !== undefined) this.startDrain(current, waiting)
+      return
+    }
+    this.backlog.push(frame)
+    // Not while closing: the peer's close frame must still be read.
+    if (this.backlog.length >= readHighWaterMark && !this.paused && this.closing === undefined) {
+      this.paused = true
+      this.socket.pause()
+    }
+    this.wake.wake()
+  }
+
+  closedWith(info: CloseInfo): void {
+    this.settleOpen(Exit.fail(openFailure(info)))
+    this.closeInfo ??= info
+    this.ended = true
+    this.wake.wake()
+    if (this.listening !== undefined && !this.listening.busy) this.startDrain(this.listening, undefined)
+  }
+
+  private resume(): void {
+    if (this.paused) {
+      this.paused = false
+      this.socket.resume()
+    }
+  }
+
+  /**
+   * Handles the backlog in order (the wait of a frame before the next frame), then, once the socket
+   * has closed, tells the listener; then the socket's callback handles frames again. A listening
+   * that has stopped stops here, leaving the backlog to the next.
+   */
+  private drain(current: ListenState): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (!current.active) return Effect.void
+      while (this.backlog.length > 0) {
+        const frames = this.backlog
+        this.backlog = []
+        this.resume()
+        for (let i = 0; i < frames.length; i++) {
+          const waiting = Listening.frameStep(current.listener, frames[i])
+          if (waiting !== undefined) {
+            this.backlog = i + 1 === frames.length ? this.backlog : frames.slice(i + 1).concat(this.backlog)
+            return Effect.zipRight(Listening.guarded(waiting), this.drain(current))
+          }
+        }
+      }
+      this.resume()
+      if (this.ended) {
+        // The last step: the listening is over (and lets go of the listener).
+        current.active = false
+        if (this.listening === current) this.listening = undefined
+        const info = this.closeInfo!
+        return Listening.guarded(Effect.suspend(() => current.listener.closed(info)))
+      }
+      current.busy = false
+      return Effect.void
+    })
+  }
+
+  /** Has a fiber of the listening run `first` (a frame's wait, or nothing), then what queued behind it. */
+  private startDrain(current: ListenState, first: Effect.Effect<void> | undefined): void {
+    current.busy = true
+    current.fork(first === undefined ? this.drain(current) : Effect.zipRight(Listening.guarded(first), this.drain(current)))
+  }
+
+  private listen(listener: Listener): Effect.Effect<void, never, Scope.Scope> {
+    return Effect.flatMap(Effect.scope, (scope) =>
+      Effect.flatMap(ScopedFork.make(scope), (fork) => {
+        const current: ListenState = { listener, fork, active: true, busy: false }
+        return Effect.sync(() => {
+          if (this.listening !== undefined) this.listening.active = false
+          this.listening = current
+          // Frames that came before, or the close.
+          if (this.backlog.length > 0 || this.ended) this.startDrain(current, undefined)
+        }).pipe(
+          Effect.zipRight(Scope.addFinalizer(
+            scope,
+            Effect.sync(() => {
+              current.active = false
+              if (this.listening === current) this.listening = undefined
+            })
+          ))
+        )
+      }))
+  }
+
+  /** Completes once the socket has closed (on the reader's signal, which the close wakes). */
+  private awaitClosed(): Effect.Effect<CloseInfo> {
+    return Effect.zipRight(this.wake.awaitUntil(() => this.closeInfo !== undefined), Effect.sync(() => this.closeInfo!))
+  }
+
+  private takeBacklog(): Effect.Effect<Chunk.Chunk<Frame>, Option.Option<never>> {
+    return Effect.suspend(() => {
+      if (this.backlog.length > 0) {
+        const chunk = this.backlog
+        this.backlog = []
+        this.resume()
+        return Effect.succeed(Chunk.unsafeFromArray(chunk))
+      }
+      return this.ended
+        ? Effect.fail(Option.none())
+        : Effect.zipRight(this.wake.awaitUntil(() => this.backlog.length > 0 || this.ended), this.takeBacklog())
+    })
+  }
+
+  private send(frame: Frame): Effect.Effect<void, SessionClosed> {
+    if (this.socket.readyState === OPEN && this.closing === undefined) {
+      this.socket.send(frame)
+      return Effect.void
+    }
+    return Effect.suspend(() => {
+      const info = this.closeInfo ?? this.closing ?? { code: 1006, reason: "", wasClean: false }
+      return Effect.fail(new SessionClosed({ module: "Transport", method: "send", code: info.code, reason: info.reason }))
+    })
+  }
+
+  private trySend(frame: Frame): boolean {
+    const socket = this.socket
+    if (socket.readyState !== OPEN || this.closing !== undefined || socket.bufferedAmount > writeHighWaterMark) return false
+    socket.send(frame)
+    return true
+  }
+
+  private drained(): boolean {
+    return this.socket.bufferedAmount <= writeHighWaterMark || this.socket.readyState !== OPEN
+  }
+
+  private awaitWritable(): Effect.Effect<void> {
+    if (this.socket.bufferedAmount <= writeHighWaterMark) return Effect.void
+    return Effect.repeat(Effect.zipRight(Effect.sleep(drainPollInterval), Effect.sync(() => this.drained())), { until: (done) => done }).pipe(
+      Effect.asVoid
+    )
+  }
+
+  private close(code = 1000, reason = ""): Effect.Effect<CloseInfo> {
+    return Effect.suspend(() => {
+      // The close frame must be read even if nobody reads the frames any more.
+      this.resume()
+      if (this.closing === undefined && this.socket.readyState === OPEN) {
+        this.closing = { code, reason, wasClean: true }
+        this.socket.close(code, reason)
+      }
+      return this.awaitClosed().pipe(
+        Effect.timeoutTo({
+          duration: closeHandshakeTimeout,
+          onSuccess: Effect.succeed,
+          onTimeout: () => Effect.zipRight(Effect.sync(() => this.socket.terminate()), this.awaitClosed())
+        }),
+        Effect.flatten
+      )
+    })
+  }
 }
 
 /** The connections made here, as they were made (a copy or a wrapper is not one of them). */
