@@ -147,663 +147,796 @@ const open = <R>(
   policy: ReconnectPolicy.ReconnectPolicy | undefined
 ): Effect.Effect<LiveSession, LiveError, Scope.Scope | Services | R> =>
   Effect.gen(function*() {
-    const backend = yield* Backend.Backend
-    const auth = yield* Auth.Auth
-    const quirks = backend.quirks()
-    const transport = yield* Transport.Transport
-    const wireTrace = yield* WireTrace.WireTrace
     const statisticsService = yield* Statistics.Statistics
-    const statistics = yield* statisticsService.session
-    const countBytes = statisticsService.enabled
-    const id = newSessionId()
     const sessionScope = yield* Effect.scope
-    // Connections and the trace live in a scope that closes AFTER the session's close finalizer
-    // (registered below), so that closing the session still sees every socket close.
-    const linksScope = yield* Scope.fork(sessionScope, ExecutionStrategy.sequential)
-    const hub = yield* EventHub.make<LiveEvent.LiveEvent>(options.eventBufferSize ?? defaultEventBufferSize, endsChunk)
     const playback = options.audioBufferSize === 0
       ? Playback.disabled
       : yield* Playback.make(options.audioBufferSize ?? defaultAudioBufferSize)
-    /** Woken when a link closes (`Link.closeInfo`) and when the session has closed (`closedInfo`). */
-    const changed = Signal.make()
-    /** Set once the session has closed and its last events are out: what `session.closed` gives. */
-    let closedInfo: Transport.CloseInfo | undefined
-    const awaitClosed = (): Effect.Effect<Transport.CloseInfo> =>
-      Effect.zipRight(changed.awaitUntil(() => closedInfo !== undefined), Effect.sync(() => closedInfo!))
-    /**
-     * Runs the reconnection or the handover in progress; made at the first one (most sessions never
-     * need it). It lives in `linksScope`, and `close` interrupts its fiber before the links close.
-     */
-    let supervisor: FiberHandle.FiberHandle<void, never> | undefined
-    /** The reconnect policy's schedule, driven across reconnections; made at the first one. */
-    let retries: Schedule.ScheduleDriver<unknown, unknown, never> | undefined
-    const modelAudio = yield* ModelAudio.make({
-      playback,
+    const hub = yield* EventHub.make<LiveEvent.LiveEvent>(options.eventBufferSize ?? defaultEventBufferSize, endsChunk)
+    const statistics = yield* statisticsService.session
+    const session = new Session({
+      options,
+      setup,
+      policy,
+      backend: yield* Backend.Backend,
+      auth: yield* Auth.Auth,
+      transport: yield* Transport.Transport,
+      wireTrace: yield* WireTrace.WireTrace,
+      statistics,
+      countBytes: statisticsService.enabled,
+      // Connections and the trace live in a scope that closes AFTER the session's close finalizer
+      // (registered below), so that closing the session still sees every socket close.
+      linksScope: yield* Scope.fork(sessionScope, ExecutionStrategy.sequential),
       hub,
-      scope: sessionScope,
-      clock: yield* Effect.clock,
-      playbackBytesDropped: statistics.playbackBytesDropped
+      playback,
+      modelAudio: yield* ModelAudio.make({
+        playback,
+        hub,
+        scope: sessionScope,
+        clock: yield* Effect.clock,
+        playbackBytesDropped: statistics.playbackBytesDropped
+      })
     })
-    let trace: WireTrace.SessionTrace | undefined
-
-    // -------------------------------------------------------------------------
-    // State of the logical session, across its connections
-    // -------------------------------------------------------------------------
-
-    /** The link sends go to; undefined while (re)connecting. */
-    let current: Link | undefined
-    let linksOpened = 0
-    /** The server's session id (of the first connection's `setupComplete`). */
-    let sessionIdOf: string | undefined
-    /** Where sends wait while there is no current link; made by the first that has to. */
-    let nextLink: Deferred.Deferred<Link, SessionClosed> | undefined
-    /** Set when the application closes the session: the code and reason. */
-    let closing: Transport.CloseInfo | undefined
-    /** Set once the logical session has ended. */
-    let ended: Transport.CloseInfo | undefined
-    /** The latest resumption handle the server said can be resumed, and whether it is newer than any generation. */
-    let handle: string | undefined
-    let handleFresh = false
-    /** Transparent resumption: what the server may not have consumed, to send again on reconnecting. */
-    const replay = policy !== undefined && isTransparent(setup) ? ReplayLog.make(replayLogBytes) : undefined
-    let generating = false
-    const pendingCalls = new Set<string>()
-    /** Calls a lost connection voided: their responses are not sent (the resumed conversation never made them). */
-    const voided = new Set<string>()
-
-    const closedError = (method: string, info: Transport.CloseInfo) =>
-      new SessionClosed({ module: "LiveSession", method, code: info.code, reason: info.reason })
-
-    /** Runs once: the logical session is over (closed by the application, refused, or out of retries). */
-    const finish = (info: Transport.CloseInfo, initiator: "client" | "server"): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        if (ended !== undefined) return Effect.void
-        ended = info
-        current = undefined
-        const error = initiator === "server" && info.code !== 1000
-          ? new ServerClosed({ module: "LiveSession", method: "events", ...info })
-          : undefined
-        const waiting = nextLink
-        nextLink = undefined
-        return (waiting === undefined ? Effect.void : Deferred.fail(waiting, closedError("send", info))).pipe(
-          Effect.zipRight(playback.end),
-          Effect.zipRight(hub.end(LiveEvent.Closed({ info, initiator, error }))),
-          Effect.zipRight(Effect.sync(() => {
-            closedInfo = info
-            changed.wake()
-          }))
-        )
-      })
-
-    // -------------------------------------------------------------------------
-    // Receiving: frames -> events (each link's, as they arrive, all into one hub)
-    // -------------------------------------------------------------------------
-
-    /** Answers function calls, when the session has a toolkit (created once sends exist, below). */
-    let dispatcher: ToolDispatcher.Dispatcher | undefined
-
-    const observe = (link: Link, message: Protocol.ServerMessage, events: ReadonlyArray<LiveEvent.LiveEvent>) => {
-      if (message.setupComplete !== undefined && link.setupDone !== undefined) {
-        Deferred.unsafeDone(link.setupDone, Exit.succeed(message.setupComplete.sessionId))
-      }
-      const update = message.sessionResumptionUpdate
-      if (update !== undefined) {
-        if (link === current) applyUpdate(link, update)
-        else link.heldUpdates.push(update)
-      }
-      for (const event of events) {
-        switch (event._tag) {
-          case "AudioDelta":
-          case "TextDelta":
-            generating = true
-            handleFresh = false
-            if (link !== current) link.outputWhileSwitching = true
-            break
-          case "TurnComplete":
-          case "Interrupted":
-            generating = false
-            break
-          case "ToolCall":
-            for (const call of event.functionCalls) if (call.id !== undefined) pendingCalls.add(call.id)
-            if (link !== current) link.outputWhileSwitching = true
-            break
-          case "ToolCallCancellation":
-            for (const callId of event.ids) pendingCalls.delete(callId)
-            break
-        }
-      }
-    }
-
-    /** The latest handle the server said can be resumed (a non-empty `newHandle` with `resumable: true`) is kept. */
-    const applyUpdate = (link: Link, update: ResumptionUpdate) => {
-      if (update.resumable === true && update.newHandle !== undefined && update.newHandle !== "") {
-        handle = update.newHandle
-        handleFresh = true
-        // Without the index (not Vertex AI), the handle is taken to cover what was sent until now.
-        replay?.consumed(link.index, Number(update.lastConsumedClientMessageIndex ?? link.sent - 1))
-      } else {
-        handleFresh = false
-      }
-    }
-
-    /**
-     * Handles one frame synchronously, up to the first thing that has to wait (a full buffer, a
-     * handover, a tool call); gives back that wait, in order, or `undefined` (usually): the next
-     * frame can be handled at once.
-     */
-    const handleFrame = (link: Link, frame: Transport.Frame): Effect.Effect<void> | undefined => {
-      if (countBytes) statistics.received(typeof frame === "string" ? Buffer.byteLength(frame) : frame.byteLength)
-      if (trace?.enabled) trace.received(frame)
-      const decoded = Protocol.decodeServerMessage(frame)
-      if (Either.isLeft(decoded)) {
-        statistics.protocolError()
-        return hub.offer([LiveEvent.Unknown({ message: frameText(frame), error: decoded.left })])
-      }
-      // The frame's memory takes the audio when nothing else will read it (a custom trace might keep it).
-      AudioData.decodeInPlace(decoded.right, link.ownsFrames && trace?.enabled !== true && typeof frame !== "string" ? frame : undefined)
-      const message = quirks.incoming(decoded.right)
-      let events = LiveEvent.fromServerMessage(message)
-      observe(link, message, events)
-      if (message.setupComplete !== undefined && link.index > 0) {
-        // A reconnection's setupComplete: users see Reconnected instead.
-        events = events.filter((event) => event._tag !== "SetupComplete")
-      }
-      if (countBytes) record(statistics, events)
-      let effect: Effect.Effect<void> | undefined
-      if (message.serverContent === undefined) {
-        effect = hub.offer(events)
-      } else {
-        const routed = modelAudio.route(events)
-        effect = routed.pending === undefined ? hub.offer(routed.events) : Effect.zipRight(routed.pending, hub.publish(routed.events))
-      }
-      if (message.goAway !== undefined && link === current && policy !== undefined) {
-        effect = Effect.zipRight(effect ?? Effect.void, startHandover(link, message.goAway.timeLeft))
-      }
-      if (dispatcher !== undefined && (message.toolCall !== undefined || message.toolCallCancellation !== undefined)) {
-        const calls = message.toolCall?.functionCalls
-        const cancelled = message.toolCallCancellation?.ids
-        const { onCancellation, onToolCall } = dispatcher
-        effect = (effect ?? Effect.void).pipe(
-          Effect.zipRight(calls === undefined ? Effect.void : onToolCall(calls)),
-          Effect.zipRight(cancelled === undefined ? Effect.void : onCancellation(cancelled))
-        )
-      }
-      return effect
-    }
-
-    // -------------------------------------------------------------------------
-    // Connecting: one link = open, setup (with the handle when resuming), setupComplete
-    // -------------------------------------------------------------------------
-
-    const connectLink = (resumeWith: string | undefined): Effect.Effect<Link, LiveError> =>
-      Effect.gen(function*() {
-        const credentials = yield* auth.credentials
-        const endpoint = yield* backend.endpoint(credentials)
-        trace ??= yield* wireTrace.open({ id, url: endpoint.display }).pipe(Scope.extend(linksScope))
-        const scope = yield* Scope.fork(linksScope, ExecutionStrategy.sequential)
-        return yield* Effect.gen(function*() {
-          const startedAt = yield* Clock.currentTimeMillis
-          const connection = yield* transport.open({
-            url: Redacted.value(endpoint.url),
-            headers: endpoint.headers,
-            openTimeout: options.timeout
-          })
-          const setupDone = yield* Deferred.make<string | undefined>()
-          const link: Link = {
-            connection,
-            scope,
-            setupDone,
-            closeInfo: undefined,
-            openedAt: startedAt,
-            index: linksOpened++,
-            sent: 0,
-            activated: false,
-            superseded: false,
-            outputWhileSwitching: false,
-            heldUpdates: [],
-            ownsFrames: WebSocketConnection.ownsFrames(connection)
-          }
-          yield* Transport.listen(connection, { frame: (frame) => handleFrame(link, frame), closed: (info) => linkClosed(link, info) })
-          const linkSetup = resumeWith === undefined
-            ? setup
-            : { ...setup, sessionResumption: { ...(setup.sessionResumption as object), handle: resumeWith } }
-          yield* sendOn(link, "setup", JSON.stringify({ setup: linkSetup }), false).pipe(Effect.ignore)
-          const sessionId = yield* Deferred.await(setupDone).pipe(
-            Effect.raceFirst(
-              Effect.flatMap(linkClosedInfo(link), (info) =>
-                Effect.fail(new SetupRejected({ module: "LiveSession", method: "connect", code: info.code, reason: info.reason })))
-            ),
-            Effect.timeoutFail({
-              duration: Duration.subtract(Duration.decode(options.timeout), Duration.millis((yield* Clock.currentTimeMillis) - startedAt)),
-              onTimeout: () =>
-                new ConnectError({
-                  module: "LiveSession",
-                  method: "connect",
-                  reason: "Timeout",
-                  description: "no setupComplete from the server in time (httpOptions.timeout)"
-                })
-            })
-          )
-          link.setupDone = undefined
-          statistics.setupCompleted((yield* Clock.currentTimeMillis) - startedAt)
-          trace?.note(`setupComplete${sessionId === undefined ? "" : ` ${sessionId}`}${resumeWith === undefined ? "" : " (resumed)"}`)
-          sessionIdOf ??= sessionId
-          return link
-        }).pipe(
-          Scope.extend(scope),
-          Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
-        )
-      })
-
-    /** Makes `link` the one sends go to, and lets waiting sends through (in order). */
-    const activate = (link: Link) =>
-      Effect.suspend(() => {
-        current = link
-        link.activated = true
-        for (const update of link.heldUpdates) applyUpdate(link, update)
-        link.heldUpdates.length = 0
-        const waiting = nextLink
-        nextLink = undefined
-        return waiting === undefined ? Effect.void : Deferred.succeed(waiting, link)
-      })
-
-    /** From now on, sends wait for the next link (on the same Deferred as those already waiting, if any). */
-    const deactivate = Effect.sync(() => {
-      current = undefined
-    })
-
-    /** Waits for the next link (with the sends already waiting); fails if the session ends first. */
-    const awaitNextLink = Effect.suspend(() =>
-      ended !== undefined
-        ? Effect.fail(closedError("send", ended))
-        : Deferred.await(nextLink ??= Deferred.unsafeMake<Link, SessionClosed>(FiberId.none))
-    )
-
-    /** The close `link`'s reader has seen, once it has. */
-    const linkClosedInfo = (link: Link): Effect.Effect<Transport.CloseInfo> =>
-      Effect.zipRight(changed.awaitUntil(() => link.closeInfo !== undefined), Effect.sync(() => link.closeInfo!))
-
-    /**
-     * A link's connection closed: tell the application, then decide for the session. The link is
-     * over: its scope closes (what a long session's replaced connections held is let go).
-     */
-    const linkClosed = (link: Link, info: Transport.CloseInfo): Effect.Effect<void> =>
-      Effect.ensuring(handleLinkClose(link, info), Scope.close(link.scope, Exit.void))
-
-    const handleLinkClose = (link: Link, info: Transport.CloseInfo): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        trace?.note(`close ${info.code} ${info.reason}${info.wasClean ? "" : " (not clean)"}`)
-        link.closeInfo = info
-        changed.wake()
-        yield* notifyClose(options, info)
-        if (ended !== undefined || link.superseded || !link.activated) return
-        if (closing !== undefined) return yield* finish(info, "client")
-        if (policy === undefined || !policy.retryable(info)) return yield* finish(info, "server")
-        if (current === link || current === undefined) yield* deactivate
-        const stable = (yield* Clock.currentTimeMillis) - link.openedAt >= Duration.toMillis(policy.stableAfter)
-        yield* Effect.flatMap(supervised, (handle) => FiberHandle.run(handle, reconnect(info, stable)))
-      })
-
-    /**
-     * Opens the next link (resuming with `resumeWith`) and, with transparent resumption, sends on it
-     * again what the server had not consumed; the link is not the session's yet (`activate`).
-     */
-    const connectNext = (
-      resumeWith: string | undefined,
-      stillWanted: () => boolean = () => true
-    ): Effect.Effect<Resumed | "abandoned", LiveError> =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(restore(connectLink(resumeWith)), (link): Effect.Effect<Resumed | "abandoned", LiveError> => {
-          if (!stillWanted()) return Effect.as(Scope.close(link.scope, Exit.void), "abandoned" as const)
-          return restore(resend(link, resumeWith !== undefined)).pipe(
-            Effect.map((replayed): Resumed => ({ link, ...replayed })),
-            // Failed or interrupted: the link is nobody's; close it (it would go on reading).
-            Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(link.scope, Exit.void)))
-          )
-        })
-      )
-
-    /**
-     * `connectNext`, then `use` its link at once: an interruption (the session closing, the old link
-     * dying during a handover) cannot fall between, so a connected link is never left unused.
-     */
-    const connectThen = <A>(
-      resumeWith: string | undefined,
-      stillWanted: (() => boolean) | undefined,
-      use: (result: Either.Either<Resumed | "abandoned", LiveError>) => Effect.Effect<A>
-    ): Effect.Effect<A> =>
-      Effect.uninterruptibleMask((restore) => Effect.flatMap(Effect.either(restore(connectNext(resumeWith, stillWanted))), use))
-
-    /**
-     * Transparent resumption, on a link resumed with the handle: sends again what the server had not
-     * consumed. The log itself changes only when the session switches to the link (`switchTo`).
-     */
-    const resend = (link: Link, resumed: boolean): Effect.Effect<Omit<Resumed, "link">, SessionClosed> =>
-      Effect.suspend(() => {
-        if (replay === undefined) return Effect.succeed({ ...nothingResent, resumed })
-        const { dropped, frames } = replay.pending()
-        // A fresh conversation: the old one's messages belong to a context that is gone.
-        if (!resumed) return Effect.succeed({ resumed, resentFrom: 0, resent: 0, lost: frames.length + dropped })
-        const resentFrom = link.sent
-        return Effect.forEach(frames, (frame) => sendOn(link, "resend", frame, false), { discard: true }).pipe(
-          Effect.as({ resumed, resentFrom, resent: frames.length, lost: dropped })
-        )
-      })
-
-    /** A lost connection voids its function calls: the resumed conversation predates them (`resumable: false` at each). */
-    const voidPendingCalls = Effect.suspend(() => {
-      generating = false
-      if (pendingCalls.size === 0) return Effect.void
-      const ids = [...pendingCalls]
-      pendingCalls.clear()
-      for (const id of ids) voided.add(id)
-      return Effect.zipRight(dispatcher?.onCancellation(ids) ?? Effect.void, hub.publish([LiveEvent.ToolCallCancellation({ ids })]))
-    })
-
-    /**
-     * Reconnects after an unexpected close, with the latest handle, on the policy's schedule. A link
-     * that died before `stableAfter` counts as a failed attempt (it waits first: no reconnect storm
-     * against a server that accepts and drops); one that lived longer resets the count.
-     */
-    const reconnect = (cause: Transport.CloseInfo, stable: boolean): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        yield* voidPendingCalls
-        retries ??= yield* Schedule.driver(policy!.schedule)
-        if (stable) yield* retries.reset
-        let attempt = 0
-        let resumeWith = handle
-        let failure: LiveError | undefined
-        let wait = !stable
-        while (ended === undefined) {
-          if (wait && Either.isLeft(yield* Effect.either(retries.next(failure ?? cause)))) break
-          wait = true
-          attempt++
-          yield* hub.publish([LiveEvent.Reconnecting({ attempt, reason: "Closed", close: cause })])
-          const result = yield* connectThen(
-            resumeWith,
-            undefined,
-            (result): Effect.Effect<Either.Either<Resumed, LiveError>> =>
-              Either.isLeft(result)
-                ? Effect.succeed(Either.left(result.left))
-                : result.right === "abandoned"
-                ? Effect.dieMessage("a reconnection is never abandoned")
-                : Effect.as(switchTo(result.right), Either.right(result.right))
-          )
-          if (Either.isRight(result)) {
-            const { lost, resent } = result.right
-            return yield* hub.publish([LiveEvent.Reconnected({ resumed: resumeWith !== undefined, attempts: attempt, resent, lost })])
-          }
-          failure = result.left
-          if (failure._tag === "SetupRejected" && failure.code === 1007 && resumeWith !== undefined) {
-            // The handle was refused (expired, unknown: INVALID_ARGUMENT): start afresh rather than fail.
-            resumeWith = handle = undefined
-            wait = false
-          } else if (isFinal(failure)) {
-            break
-          }
-        }
-        yield* finish(
-          failure !== undefined && "code" in failure ? { code: failure.code as number, reason: String(failure.reason), wasClean: false } : cause,
-          "server"
-        )
-      })
-
-    /** The supervisor, made now if it is the first reconnection or handover. */
-    const supervised: Effect.Effect<FiberHandle.FiberHandle<void, never>> = Effect.suspend(() =>
-      supervisor !== undefined
-        ? Effect.succeed(supervisor)
-        : Effect.map(Scope.extend(FiberHandle.make<void, never>(), linksScope), (handle) => (supervisor ??= handle))
-    )
-
-    /** Interrupts the reconnection or handover in progress, if any. */
-    const stopSupervisor = Effect.suspend(() => (supervisor === undefined ? Effect.void : FiberHandle.clear(supervisor)))
-
-    /** goAway: open the next connection at a safe point before the deadline, switch, close the old one. */
-    const startHandover = (link: Link, timeLeft: string | undefined): Effect.Effect<void> =>
-      Effect.flatMap(supervised, (handle) =>
-        FiberHandle.run(handle, handover(link, parseDuration(timeLeft)), { onlyIfMissing: true })).pipe(Effect.asVoid)
-
-    /**
-     * The handover: at a safe point (or at `timeLeft` minus the margin, whatever happens), connect the
-     * next link with the handle. If the model said something on the old link meanwhile, the
-     * conversation moved on past the handle (and, with transparent resumption, the new link was sent
-     * again what the old one is answering): go back to the old link and try again at the next safe
-     * point, with a newer handle. At the deadline, switch anyway; calls still in flight are voided.
-     */
-    const handover = (link: Link, timeLeft: Duration.Duration): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        const margin = Duration.min(policy!.handoverMargin, Duration.times(timeLeft, 0.5))
-        const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(timeLeft) - Duration.toMillis(margin)
-        for (let attempt = 1; ended === undefined && link === current; attempt++) {
-          const late = !(yield* safePointBefore(deadline))
-          if (ended !== undefined || link !== current) return
-          if (late) yield* voidPendingCalls
-          yield* hub.publish([LiveEvent.Reconnecting({ attempt, reason: "GoAway", close: undefined })])
-          yield* deactivate
-          link.outputWhileSwitching = false
-          const resumeWith = handle
-          // Checked before anything is sent again on the new link (it would answer it too).
-          const stillWanted = () => late || !link.outputWhileSwitching
-          const outcome = yield* connectThen(resumeWith, stillWanted, (result): Effect.Effect<"failed" | "again" | Resumed> => {
-            // The old connection still works until its deadline: keep it; its close will reconnect.
-            if (Either.isLeft(result)) return Effect.as(activate(link), "failed" as const)
-            if (result.right === "abandoned") return Effect.as(activate(link), "again" as const)
-            link.superseded = true
-            return Effect.as(switchTo(result.right), result.right)
-          })
-          if (outcome === "failed") return
-          if (outcome === "again") continue
-          yield* hub.publish([LiveEvent.Reconnected({ resumed: resumeWith !== undefined, attempts: attempt, resent: outcome.resent, lost: outcome.lost })])
-          return yield* link.connection.close(1000, "")
-        }
-      })
-
-    /** Makes a new link the session's. */
-    const switchTo = (next: Resumed): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        if (replay !== undefined) {
-          if (next.resumed) replay.resentOn(next.link.index, next.resentFrom, next.resent)
-          else replay.clear()
-        }
-        statistics.reconnected()
-        generating = false
-        // Resumed: the state is the handle's (plus what was sent again), a safe point.
-        handleFresh = true
-        const warning = next.lost === 0 ? Effect.void : Effect.logWarning(
-          `effect-gemini-live: ${next.lost} client messages the server may not have consumed were not sent again (${
-            next.resumed ? `too old for the replay log of ${replayLogBytes} bytes` : "the session started afresh"
-          })`
-        )
-        return Effect.zipRight(warning, activate(next.link))
-      })
-
-    /** Waits for a safe point until `deadline` (epoch millis): whether one came. */
-    const safePointBefore = (deadline: number): Effect.Effect<boolean> =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.repeat(Effect.sync(isSafePoint), { until: (safe) => safe, schedule: Schedule.spaced("20 millis") }).pipe(
-          Effect.timeout(Duration.millis(Math.max(0, deadline - now))),
-          Effect.as(true),
-          Effect.catchAll(() => Effect.succeed(false))
-        ))
-
-    /** No generation and no function call in flight, and a handle newer than the last generation. */
-    const isSafePoint = () => !generating && pendingCalls.size === 0 && (handle === undefined || handleFresh)
-
-    // -------------------------------------------------------------------------
-    // Sending: straight to the current link, or waiting for the next one
-    // -------------------------------------------------------------------------
-
-    /**
-     * Writes one client message to `link`. With transparent resumption it is also written down in
-     * the replay log, unless `replayable` is false: `setup` (each link sends its own), a resend
-     * (already there), and function responses (they answer calls a resumed conversation never made).
-     */
-    const sendOn = (link: Link, method: string, frame: string, replayable: boolean): Effect.Effect<void, SessionClosed> =>
-      Effect.suspend(() => {
-        const index = written(link, frame, replayable)
-        const sent = Effect.mapError(
-          link.connection.send(frame),
-          (error) => new SessionClosed({ module: "LiveSession", method, code: error.code, reason: error.reason })
-        )
-        // Taken back from the replay log if it did not go out.
-        return replay === undefined || !replayable ? sent : Effect.tapError(sent, () => Effect.sync(() => replay.retract(link.index, index)))
-      })
-
-    /** Counts, traces, numbers (in wire order) and writes down a message going out on `link`; its index. */
-    const written = (link: Link, frame: string, replayable: boolean): number => {
-      if (countBytes) statistics.sent(Buffer.byteLength(frame))
-      if (trace?.enabled) trace.sent(frame)
-      const index = link.sent++
-      if (replay !== undefined && replayable) replay.sent(link.index, index, frame)
-      return index
-    }
-
-    /**
-     * The synchronous path of `write`, for audio frames: written now to the current link if it can
-     * take it at once (`Connection.trySend`); `false` otherwise, and nothing happened (use `write`).
-     */
-    const trySend = (frame: string): boolean => {
-      const link = current
-      if (link === undefined || ended !== undefined || closing !== undefined || link.connection.trySend?.(frame) !== true) return false
-      written(link, frame, true)
-      return true
-    }
-
-    /** A send found its link closing: with a policy, it waits for the next link instead of failing. */
-    const sendOrWait = (link: Link, method: string, frame: string): Effect.Effect<void, SessionClosed> =>
-      Effect.catchAll(sendOn(link, method, frame, method !== "sendToolResponse"), (error) => {
-        if (policy === undefined || ended !== undefined || closing !== undefined) return Effect.fail(error)
-        return Effect.zipRight(current === link ? deactivate : Effect.void, write(method, frame))
-      })
-
-    /** Sends when run (not when built: a send effect can be retried or repeated). */
-    const write = (method: string, frame: string): Effect.Effect<void, SessionClosed> =>
-      Effect.suspend(() => {
-        if (ended !== undefined) return Effect.fail(closedError(method, ended))
-        if (closing !== undefined) return Effect.fail(closedError(method, closing))
-        if (current !== undefined) return sendOrWait(current, method, frame)
-        return Effect.flatMap(
-          Effect.mapError(
-            awaitNextLink,
-            (error) => new SessionClosed({ module: "LiveSession", method, code: error.code, reason: error.reason })
-          ),
-          () => write(method, frame)
-        )
-      })
-
-    const sendEncoded = (
-      method: string,
-      encoded: Either.Either<string, ConfigError>
-    ): Effect.Effect<void, ConfigError | SessionClosed> =>
-      Either.isLeft(encoded) ? Effect.fail(encoded.left) : write(method, encoded.right)
-
-    /** Resolves once there is a link to send on (or the session is over: the send will say so). */
-    const linkReady = Effect.suspend(() =>
-      current !== undefined || ended !== undefined || closing !== undefined ? Effect.void : Effect.ignore(awaitNextLink)
-    )
-
-    /** Function responses, but not to calls a lost connection voided (checked once a link is there). */
-    const sendToolResponse = (input: Protocol.ToolResponseInput) =>
-      Effect.zipRight(
-        linkReady,
-        Effect.suspend(() => {
-          const all = Protocol.functionResponsesOf(input)
-          const responses = all.filter((response) => response.id === undefined || !voided.has(response.id))
-          if (responses.length === all.length) return sendToolResponses(responses)
-          const stale = all.flatMap((response) => (response.id !== undefined && voided.has(response.id) ? [response.id] : []))
-          return Effect.zipRight(
-            Effect.logWarning(`effect-gemini-live: not sent: responses to calls voided by a lost connection (${stale.join(", ")})`),
-            responses.length === 0 ? Effect.void : sendToolResponses(responses)
-          )
-        })
-      )
-
-    const sendToolResponses = (responses: ReadonlyArray<Protocol.FunctionResponse>) => {
-      return sendEncoded(
-        "sendToolResponse",
-        Protocol.encodeToolResponse(
-          { functionResponses: quirks.outgoing(responses) },
-          { requireId: backend.requiresFunctionResponseId, backend: backend.kind }
-        )
-      ).pipe(Effect.tap(() => {
-        for (const response of responses) if (response.id !== undefined && response.willContinue !== true) pendingCalls.delete(response.id)
-      }))
-    }
-
     if (options.tools !== undefined) {
-      dispatcher = yield* ToolDispatcher.make({
+      session.dispatcher = yield* ToolDispatcher.make({
         toolkit: options.tools,
         manual: manualFunctions(options.connectConfig),
         context: yield* Effect.context<R>(),
-        respond: (response) => Effect.catchTag(sendToolResponse({ functionResponses: response }), "ConfigError", Effect.die)
+        respond: (response) => Effect.catchTag(session.sendToolResponse({ functionResponses: response }), "ConfigError", Effect.die)
       })
     }
-
-    const close = (code = 1000, reason = ""): Effect.Effect<Transport.CloseInfo> =>
-      Effect.suspend(() => {
-        if (ended !== undefined) return Effect.succeed(ended)
-        closing ??= { code, reason, wasClean: true }
-        const link = current
-        if (link === undefined) {
-          // Between connections: stop reconnecting; the session ends here.
-          return stopSupervisor.pipe(Effect.zipRight(finish(closing, "client")), Effect.zipRight(awaitClosed()))
-        }
-        return link.connection.close(code, reason).pipe(
-          Effect.flatMap((info) =>
-            Effect.zipRight(
-              // The reader delivers what arrived before the close, and tells onWebSocketClose.
-              linkClosedInfo(link).pipe(Effect.timeout("1 second"), Effect.ignore, Effect.interruptible),
-              finish(info, "client")
-            )
-          ),
-          Effect.zipRight(awaitClosed())
-        )
-      })
-
     // Then the supervisor's fiber is interrupted, then the links close (`linksScope`, forked before).
     // (`Scope.addFinalizer`: no copy of this fiber's FiberRefs is kept for the session's lifetime.)
-    yield* Scope.addFinalizer(sessionScope, Effect.zipRight(close(1000, ""), stopSupervisor))
+    yield* Scope.addFinalizer(sessionScope, Effect.suspend(() => session.release()))
+    // The first connection: its failure is connect's.
+    yield* session.activate(yield* session.connectLink(undefined))
+    return session.api()
+  })
 
-    // -------------------------------------------------------------------------
-    // The first connection: its failure is connect's
-    // -------------------------------------------------------------------------
+/** What a session is made of: its options, services and parts. */
+interface Parts {
+  readonly options: Options<any>
+  readonly setup: Protocol.Setup
+  readonly policy: ReconnectPolicy.ReconnectPolicy | undefined
+  readonly backend: Backend.Service
+  readonly auth: Auth.Service
+  readonly transport: Transport.Service
+  readonly wireTrace: WireTrace.Service
+  readonly statistics: Statistics.SessionStatistics
+  /** Statistics are on: bytes are counted. */
+  readonly countBytes: boolean
+  readonly linksScope: Scope.CloseableScope
+  readonly hub: EventHub.EventHub<LiveEvent.LiveEvent>
+  readonly playback: Playback.Playback
+  readonly modelAudio: ModelAudio.ModelAudio
+}
 
-    yield* activate(yield* connectLink(undefined))
+/**
+ * One session's state and steps. A class: its steps (receiving, connecting, reconnecting, the
+ * handover, sending) are the prototype's methods, not closures made for each session, so that an
+ * idle session holds its state and little else (a process may hold thousands). What users call is
+ * the plain object `api()` makes.
+ */
+class Session {
+  readonly id = newSessionId()
+  private readonly options: Options<any>
+  private readonly setup: Protocol.Setup
+  private readonly policy: ReconnectPolicy.ReconnectPolicy | undefined
+  private readonly backend: Backend.Service
+  private readonly auth: Auth.Service
+  private readonly quirks: Backend.Quirks
+  private readonly transport: Transport.Service
+  private readonly wireTrace: WireTrace.Service
+  private readonly statistics: Statistics.SessionStatistics
+  private readonly countBytes: boolean
+  private readonly linksScope: Scope.CloseableScope
+  private readonly hub: EventHub.EventHub<LiveEvent.LiveEvent>
+  private readonly playback: Playback.Playback
+  private readonly modelAudio: ModelAudio.ModelAudio
+  /** Transparent resumption: what the server may not have consumed, to send again on reconnecting. */
+  private readonly replay: ReplayLog.ReplayLog | undefined
+  /** Answers function calls, when the session has a toolkit. */
+  dispatcher: ToolDispatcher.Dispatcher | undefined
+  private trace: WireTrace.SessionTrace | undefined
 
-    /** What `sendAudio` and `audioInput` write through (made on first use). */
-    let sink: SendAudio.Sink | undefined
-    const audioSink = (): SendAudio.Sink =>
-      sink ??= {
-        write,
-        trySend,
-        awaitWritable: Effect.suspend(() => current?.connection.awaitWritable ?? Effect.void),
-        automaticActivityDetection: automaticActivityDetection(setup),
-        framesDropped: statistics.inputFramesDropped
-      }
+  /** Woken when a link closes (`Link.closeInfo`) and when the session has closed (`closedInfo`). */
+  private readonly changed = new Signal.Signal()
+  /** Set once the session has closed and its last events are out: what `session.closed` gives. */
+  private closedInfo: Transport.CloseInfo | undefined
+  /**
+   * Runs the reconnection or the handover in progress; made at the first one (most sessions never
+   * need it). It lives in `linksScope`, and `close` interrupts its fiber before the links close.
+   */
+  private supervisor: FiberHandle.FiberHandle<void, never> | undefined
+  /** The reconnect policy's schedule, driven across reconnections; made at the first one. */
+  private retries: Schedule.ScheduleDriver<unknown, unknown, never> | undefined
 
-    // Plain properties (no getters: an object literal with accessors is a slow, dictionary-mode
-    // object in V8). The server's session id and the trace are known once the first link is up.
+  // State of the logical session, across its connections
+
+  /** The link sends go to; undefined while (re)connecting. */
+  private current: Link | undefined
+  private linksOpened = 0
+  /** The server's session id (of the first connection's `setupComplete`). */
+  private sessionId: string | undefined
+  /** Where sends wait while there is no current link; made by the first that has to. */
+  private nextLink: Deferred.Deferred<Link, SessionClosed> | undefined
+  /** Set when the application closes the session: the code and reason. */
+  private closing: Transport.CloseInfo | undefined
+  /** Set once the logical session has ended. */
+  private ended: Transport.CloseInfo | undefined
+  /** The latest resumption handle the server said can be resumed, and whether it is newer than any generation. */
+  private handle: string | undefined
+  private handleFresh = false
+  private generating = false
+  /** Function calls in flight (made at the first). */
+  private pendingCalls: Set<string> | undefined
+  /** Calls a lost connection voided: their responses are not sent (the resumed conversation never made them). */
+  private voided: Set<string> | undefined
+  /** What `sendAudio` and `audioInput` write through (made on first use). */
+  private sink: SendAudio.Sink | undefined
+
+  constructor(parts: Parts) {
+    this.options = parts.options
+    this.setup = parts.setup
+    this.policy = parts.policy
+    this.backend = parts.backend
+    this.auth = parts.auth
+    this.quirks = parts.backend.quirks()
+    this.transport = parts.transport
+    this.wireTrace = parts.wireTrace
+    this.statistics = parts.statistics
+    this.countBytes = parts.countBytes
+    this.linksScope = parts.linksScope
+    this.hub = parts.hub
+    this.playback = parts.playback
+    this.modelAudio = parts.modelAudio
+    this.replay = parts.policy !== undefined && isTransparent(parts.setup) ? ReplayLog.make(replayLogBytes) : undefined
+  }
+
+  /**
+   * The session users hold: plain properties (no getters: an object literal with accessors is a
+   * slow, dictionary-mode object in V8). The server's session id and the trace are known once the
+   * first link is up.
+   */
+  api(): LiveSession {
+    const { hub, playback } = this
     return {
-      id,
-      sessionId: sessionIdOf,
-      setup,
+      id: this.id,
+      sessionId: this.sessionId,
+      setup: this.setup,
       events: hub.events,
       runForEach: (handler) => hub.runForEach(handler),
       subscribe: hub.subscribe,
-      sendClientContent: (input = {}) => sendEncoded("sendClientContent", Protocol.encodeClientContent(input)),
-      sendRealtimeInput: (input) => sendEncoded("sendRealtimeInput", Protocol.encodeRealtimeInput(input)),
-      sendToolResponse,
-      sendAudio: (audio, audioOptions) => SendAudio.sendAudio(audioSink(), audio, audioOptions),
-      audioInput: (inputOptions) => AudioInput.make(audioSink(), inputOptions),
+      sendClientContent: (input = {}) => this.sendEncoded("sendClientContent", Protocol.encodeClientContent(input)),
+      sendRealtimeInput: (input) => this.sendEncoded("sendRealtimeInput", Protocol.encodeRealtimeInput(input)),
+      sendToolResponse: (input) => this.sendToolResponse(input),
+      sendAudio: (audio, audioOptions) => SendAudio.sendAudio(this.audioSink(), audio, audioOptions),
+      audioInput: (inputOptions) => AudioInput.make(this.audioSink(), inputOptions),
       audio: playback.stream,
       audioAs: (format) => playbackAs(playback.stream, format),
       clearAudio: playback.clear,
-      close,
-      closed: Effect.suspend(awaitClosed),
-      statistics: statistics.snapshot,
-      trace: trace?.location
+      close: (code, reason) => this.close(code, reason),
+      closed: Effect.suspend(() => this.awaitClosed()),
+      statistics: this.statistics.snapshot,
+      trace: this.trace?.location
     } satisfies LiveSession
-  })
+  }
+
+  private closedError(method: string, info: Transport.CloseInfo): SessionClosed {
+    return new SessionClosed({ module: "LiveSession", method, code: info.code, reason: info.reason })
+  }
+
+  private awaitClosed(): Effect.Effect<Transport.CloseInfo> {
+    return Effect.zipRight(this.changed.awaitUntil(() => this.closedInfo !== undefined), Effect.sync(() => this.closedInfo!))
+  }
+
+  /** Runs once: the logical session is over (closed by the application, refused, or out of retries). */
+  private finish(info: Transport.CloseInfo, initiator: "client" | "server"): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.ended !== undefined) return Effect.void
+      this.ended = info
+      this.current = undefined
+      const error = initiator === "server" && info.code !== 1000
+        ? new ServerClosed({ module: "LiveSession", method: "events", ...info })
+        : undefined
+      const waiting = this.nextLink
+      this.nextLink = undefined
+      return (waiting === undefined ? Effect.void : Deferred.fail(waiting, this.closedError("send", info))).pipe(
+        Effect.zipRight(this.playback.end),
+        Effect.zipRight(this.hub.end(LiveEvent.Closed({ info, initiator, error }))),
+        Effect.zipRight(Effect.sync(() => {
+          this.closedInfo = info
+          this.changed.wake()
+        }))
+      )
+    })
+  }
+
+  // ---------------------------------------------------------------------------
+  // Receiving: frames -> events (each link's, as they arrive, all into one hub)
+  // ---------------------------------------------------------------------------
+
+  private observe(link: Link, message: Protocol.ServerMessage, events: ReadonlyArray<LiveEvent.LiveEvent>): void {
+    if (message.setupComplete !== undefined && link.setupDone !== undefined) {
+      Deferred.unsafeDone(link.setupDone, Exit.succeed(message.setupComplete.sessionId))
+    }
+    const update = message.sessionResumptionUpdate
+    if (update !== undefined) {
+      if (link === this.current) this.applyUpdate(link, update)
+      else link.heldUpdates.push(update)
+    }
+    for (const event of events) {
+      switch (event._tag) {
+        case "AudioDelta":
+        case "TextDelta":
+          this.generating = true
+          this.handleFresh = false
+          if (link !== this.current) link.outputWhileSwitching = true
+          break
+        case "TurnComplete":
+        case "Interrupted":
+          this.generating = false
+          break
+        case "ToolCall":
+          for (const call of event.functionCalls) if (call.id !== undefined) (this.pendingCalls ??= new Set()).add(call.id)
+          if (link !== this.current) link.outputWhileSwitching = true
+          break
+        case "ToolCallCancellation":
+          for (const callId of event.ids) this.pendingCalls?.delete(callId)
+          break
+      }
+    }
+  }
+
+  /** The latest handle the server said can be resumed (a non-empty `newHandle` with `resumable: true`) is kept. */
+  private applyUpdate(link: Link, update: ResumptionUpdate): void {
+    if (update.resumable === true && update.newHandle !== undefined && update.newHandle !== "") {
+      this.handle = update.newHandle
+      this.handleFresh = true
+      // Without the index (not Vertex AI), the handle is taken to cover what was sent until now.
+      this.replay?.consumed(link.index, Number(update.lastConsumedClientMessageIndex ?? link.sent - 1))
+    } else {
+      this.handleFresh = false
+    }
+  }
+
+  /**
+   * Handles one frame synchronously, up to the first thing that has to wait (a full buffer, a
+   * handover, a tool call); gives back that wait, in order, or `undefined` (usually): the next
+   * frame can be handled at once.
+   */
+  private handleFrame(link: Link, frame: Transport.Frame): Effect.Effect<void> | undefined {
+    const { hub, statistics, trace } = this
+    if (this.countBytes) statistics.received(typeof frame === "string" ? Buffer.byteLength(frame) : frame.byteLength)
+    if (trace?.enabled) trace.received(frame)
+    const decoded = Protocol.decodeServerMessage(frame)
+    if (Either.isLeft(decoded)) {
+      statistics.protocolError()
+      return hub.offer([LiveEvent.Unknown({ message: frameText(frame), error: decoded.left })])
+    }
+    // The frame's memory takes the audio when nothing else will read it (a custom trace might keep it).
+    AudioData.decodeInPlace(decoded.right, link.ownsFrames && trace?.enabled !== true && typeof frame !== "string" ? frame : undefined)
+    const message = this.quirks.incoming(decoded.right)
+    let events = LiveEvent.fromServerMessage(message)
+    this.observe(link, message, events)
+    if (message.setupComplete !== undefined && link.index > 0) {
+      // A reconnection's setupComplete: users see Reconnected instead.
+      events = events.filter((event) => event._tag !== "SetupComplete")
+    }
+    if (this.countBytes) record(statistics, events)
+    let effect: Effect.Effect<void> | undefined
+    if (message.serverContent === undefined) {
+      effect = hub.offer(events)
+    } else {
+      const routed = this.modelAudio.route(events)
+      effect = routed.pending === undefined ? hub.offer(routed.events) : Effect.zipRight(routed.pending, hub.publish(routed.events))
+    }
+    if (message.goAway !== undefined && link === this.current && this.policy !== undefined) {
+      effect = Effect.zipRight(effect ?? Effect.void, this.startHandover(link, message.goAway.timeLeft))
+    }
+    const dispatcher = this.dispatcher
+    if (dispatcher !== undefined && (message.toolCall !== undefined || message.toolCallCancellation !== undefined)) {
+      const calls = message.toolCall?.functionCalls
+      const cancelled = message.toolCallCancellation?.ids
+      effect = (effect ?? Effect.void).pipe(
+        Effect.zipRight(calls === undefined ? Effect.void : dispatcher.onToolCall(calls)),
+        Effect.zipRight(cancelled === undefined ? Effect.void : dispatcher.onCancellation(cancelled))
+      )
+    }
+    return effect
+  }
+
+  // ---------------------------------------------------------------------------
+  // Connecting: one link = open, setup (with the handle when resuming), setupComplete
+  // ---------------------------------------------------------------------------
+
+  connectLink(resumeWith: string | undefined): Effect.Effect<Link, LiveError> {
+    return Effect.gen(this, function*() {
+      const credentials = yield* this.auth.credentials
+      const endpoint = yield* this.backend.endpoint(credentials)
+      this.trace ??= yield* this.wireTrace.open({ id: this.id, url: endpoint.display }).pipe(Scope.extend(this.linksScope))
+      const scope = yield* Scope.fork(this.linksScope, ExecutionStrategy.sequential)
+      return yield* this.openLink(scope, Redacted.value(endpoint.url), endpoint.headers, resumeWith).pipe(
+        Scope.extend(scope),
+        Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
+      )
+    })
+  }
+
+  private openLink(
+    scope: Scope.CloseableScope,
+    url: string,
+    headers: Readonly<Record<string, string>>,
+    resumeWith: string | undefined
+  ): Effect.Effect<Link, LiveError, Scope.Scope> {
+    return Effect.gen(this, function*() {
+      const timeout = this.options.timeout
+      const startedAt = yield* Clock.currentTimeMillis
+      const connection = yield* this.transport.open({ url, headers, openTimeout: timeout })
+      const setupDone = yield* Deferred.make<string | undefined>()
+      const link: Link = {
+        connection,
+        scope,
+        setupDone,
+        closeInfo: undefined,
+        openedAt: startedAt,
+        index: this.linksOpened++,
+        sent: 0,
+        activated: false,
+        superseded: false,
+        outputWhileSwitching: false,
+        heldUpdates: [],
+        ownsFrames: WebSocketConnection.ownsFrames(connection)
+      }
+      yield* Transport.listen(connection, {
+        frame: (frame) => this.handleFrame(link, frame),
+        closed: (info) => this.linkClosed(link, info)
+      })
+      const setup = this.setup
+      const linkSetup = resumeWith === undefined
+        ? setup
+        : { ...setup, sessionResumption: { ...(setup.sessionResumption as object), handle: resumeWith } }
+      yield* this.sendOn(link, "setup", JSON.stringify({ setup: linkSetup }), false).pipe(Effect.ignore)
+      const sessionId = yield* Deferred.await(setupDone).pipe(
+        Effect.raceFirst(
+          Effect.flatMap(this.linkClosedInfo(link), (info) =>
+            Effect.fail(new SetupRejected({ module: "LiveSession", method: "connect", code: info.code, reason: info.reason })))
+        ),
+        Effect.timeoutFail({
+          duration: Duration.subtract(Duration.decode(timeout), Duration.millis((yield* Clock.currentTimeMillis) - startedAt)),
+          onTimeout: () =>
+            new ConnectError({
+              module: "LiveSession",
+              method: "connect",
+              reason: "Timeout",
+              description: "no setupComplete from the server in time (httpOptions.timeout)"
+            })
+        })
+      )
+      link.setupDone = undefined
+      this.statistics.setupCompleted((yield* Clock.currentTimeMillis) - startedAt)
+      this.trace?.note(`setupComplete${sessionId === undefined ? "" : ` ${sessionId}`}${resumeWith === undefined ? "" : " (resumed)"}`)
+      this.sessionId ??= sessionId
+      return link
+    })
+  }
+
+  /** Makes `link` the one sends go to, and lets waiting sends through (in order). */
+  activate(link: Link): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      this.current = link
+      link.activated = true
+      for (const update of link.heldUpdates) this.applyUpdate(link, update)
+      link.heldUpdates.length = 0
+      const waiting = this.nextLink
+      this.nextLink = undefined
+      return waiting === undefined ? Effect.void : Deferred.succeed(waiting, link)
+    })
+  }
+
+  /** From now on, sends wait for the next link (on the same Deferred as those already waiting, if any). */
+  private deactivate(): Effect.Effect<void> {
+    return Effect.sync(() => {
+      this.current = undefined
+    })
+  }
+
+  /** Waits for the next link (with the sends already waiting); fails if the session ends first. */
+  private awaitNextLink(): Effect.Effect<Link, SessionClosed> {
+    return Effect.suspend(() =>
+      this.ended !== undefined
+        ? Effect.fail(this.closedError("send", this.ended))
+        : Deferred.await(this.nextLink ??= Deferred.unsafeMake<Link, SessionClosed>(FiberId.none))
+    )
+  }
+
+  /** The close `link`'s reader has seen, once it has. */
+  private linkClosedInfo(link: Link): Effect.Effect<Transport.CloseInfo> {
+    return Effect.zipRight(this.changed.awaitUntil(() => link.closeInfo !== undefined), Effect.sync(() => link.closeInfo!))
+  }
+
+  /**
+   * A link's connection closed: tell the application, then decide for the session. The link is
+   * over: its scope closes (what a long session's replaced connections held is let go).
+   */
+  private linkClosed(link: Link, info: Transport.CloseInfo): Effect.Effect<void> {
+    return Effect.ensuring(this.handleLinkClose(link, info), Scope.close(link.scope, Exit.void))
+  }
+
+  private handleLinkClose(link: Link, info: Transport.CloseInfo): Effect.Effect<void> {
+    return Effect.gen(this, function*() {
+      this.trace?.note(`close ${info.code} ${info.reason}${info.wasClean ? "" : " (not clean)"}`)
+      link.closeInfo = info
+      this.changed.wake()
+      yield* notifyClose(this.options, info)
+      const policy = this.policy
+      if (this.ended !== undefined || link.superseded || !link.activated) return
+      if (this.closing !== undefined) return yield* this.finish(info, "client")
+      if (policy === undefined || !policy.retryable(info)) return yield* this.finish(info, "server")
+      if (this.current === link || this.current === undefined) yield* this.deactivate()
+      const stable = (yield* Clock.currentTimeMillis) - link.openedAt >= Duration.toMillis(policy.stableAfter)
+      const supervisor = yield* this.supervised()
+      yield* FiberHandle.run(supervisor, this.reconnect(info, stable))
+    })
+  }
+
+  /**
+   * Opens the next link (resuming with `resumeWith`) and, with transparent resumption, sends on it
+   * again what the server had not consumed; the link is not the session's yet (`activate`).
+   */
+  private connectNext(
+    resumeWith: string | undefined,
+    stillWanted: () => boolean = () => true
+  ): Effect.Effect<Resumed | "abandoned", LiveError> {
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(restore(this.connectLink(resumeWith)), (link): Effect.Effect<Resumed | "abandoned", LiveError> => {
+        if (!stillWanted()) return Effect.as(Scope.close(link.scope, Exit.void), "abandoned" as const)
+        return restore(this.resend(link, resumeWith !== undefined)).pipe(
+          Effect.map((replayed): Resumed => ({ link, ...replayed })),
+          // Failed or interrupted: the link is nobody's; close it (it would go on reading).
+          Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(link.scope, Exit.void)))
+        )
+      })
+    )
+  }
+
+  /**
+   * `connectNext`, then `use` its link at once: an interruption (the session closing, the old link
+   * dying during a handover) cannot fall between, so a connected link is never left unused.
+   */
+  private connectThen<A>(
+    resumeWith: string | undefined,
+    stillWanted: (() => boolean) | undefined,
+    use: (result: Either.Either<Resumed | "abandoned", LiveError>) => Effect.Effect<A>
+  ): Effect.Effect<A> {
+    return Effect.uninterruptibleMask((restore) => Effect.flatMap(Effect.either(restore(this.connectNext(resumeWith, stillWanted))), use))
+  }
+
+  /**
+   * Transparent resumption, on a link resumed with the handle: sends again what the server had not
+   * consumed. The log itself changes only when the session switches to the link (`switchTo`).
+   */
+  private resend(link: Link, resumed: boolean): Effect.Effect<Omit<Resumed, "link">, SessionClosed> {
+    return Effect.suspend(() => {
+      if (this.replay === undefined) return Effect.succeed({ ...nothingResent, resumed })
+      const { dropped, frames } = this.replay.pending()
+      // A fresh conversation: the old one's messages belong to a context that is gone.
+      if (!resumed) return Effect.succeed({ resumed, resentFrom: 0, resent: 0, lost: frames.length + dropped })
+      const resentFrom = link.sent
+      return Effect.forEach(frames, (frame) => this.sendOn(link, "resend", frame, false), { discard: true }).pipe(
+        Effect.as({ resumed, resentFrom, resent: frames.length, lost: dropped })
+      )
+    })
+  }
+
+  /** A lost connection voids its function calls: the resumed conversation predates them (`resumable: false` at each). */
+  private voidPendingCalls(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      this.generating = false
+      const pendingCalls = this.pendingCalls
+      if (pendingCalls === undefined || pendingCalls.size === 0) return Effect.void
+      const ids = [...pendingCalls]
+      pendingCalls.clear()
+      for (const id of ids) (this.voided ??= new Set()).add(id)
+      return Effect.zipRight(this.dispatcher?.onCancellation(ids) ?? Effect.void, this.hub.publish([LiveEvent.ToolCallCancellation({ ids })]))
+    })
+  }
+
+  /**
+   * Reconnects after an unexpected close, with the latest handle, on the policy's schedule. A link
+   * that died before `stableAfter` counts as a failed attempt (it waits first: no reconnect storm
+   * against a server that accepts and drops); one that lived longer resets the count.
+   */
+  private reconnect(cause: Transport.CloseInfo, stable: boolean): Effect.Effect<void> {
+    return Effect.gen(this, function*() {
+      yield* this.voidPendingCalls()
+      const retries = this.retries ??= yield* Schedule.driver(this.policy!.schedule)
+      if (stable) yield* retries.reset
+      let attempt = 0
+      let resumeWith = this.handle
+      let failure: LiveError | undefined
+      let wait = !stable
+      while (this.ended === undefined) {
+        if (wait && Either.isLeft(yield* Effect.either(retries.next(failure ?? cause)))) break
+        wait = true
+        attempt++
+        yield* this.hub.publish([LiveEvent.Reconnecting({ attempt, reason: "Closed", close: cause })])
+        const result = yield* this.connectThen(
+          resumeWith,
+          undefined,
+          (result): Effect.Effect<Either.Either<Resumed, LiveError>> =>
+            Either.isLeft(result)
+              ? Effect.succeed(Either.left(result.left))
+              : result.right === "abandoned"
+              ? Effect.dieMessage("a reconnection is never abandoned")
+              : Effect.as(this.switchTo(result.right), Either.right(result.right))
+        )
+        if (Either.isRight(result)) {
+          const { lost, resent } = result.right
+          return yield* this.hub.publish([LiveEvent.Reconnected({ resumed: resumeWith !== undefined, attempts: attempt, resent, lost })])
+        }
+        failure = result.left
+        if (failure._tag === "SetupRejected" && failure.code === 1007 && resumeWith !== undefined) {
+          // The handle was refused (expired, unknown: INVALID_ARGUMENT): start afresh rather than fail.
+          resumeWith = this.handle = undefined
+          wait = false
+        } else if (isFinal(failure)) {
+          break
+        }
+      }
+      yield* this.finish(
+        failure !== undefined && "code" in failure ? { code: failure.code as number, reason: String(failure.reason), wasClean: false } : cause,
+        "server"
+      )
+    })
+  }
+
+  /** The supervisor, made now if it is the first reconnection or handover. */
+  private supervised(): Effect.Effect<FiberHandle.FiberHandle<void, never>> {
+    return Effect.suspend(() =>
+      this.supervisor !== undefined
+        ? Effect.succeed(this.supervisor)
+        : Effect.map(Scope.extend(FiberHandle.make<void, never>(), this.linksScope), (handle) => (this.supervisor ??= handle))
+    )
+  }
+
+  /** Interrupts the reconnection or handover in progress, if any. */
+  private stopSupervisor(): Effect.Effect<void> {
+    return Effect.suspend(() => (this.supervisor === undefined ? Effect.void : FiberHandle.clear(this.supervisor)))
+  }
+
+  /** goAway: open the next connection at a safe point before the deadline, switch, close the old one. */
+  private startHandover(link: Link, timeLeft: string | undefined): Effect.Effect<void> {
+    return Effect.flatMap(this.supervised(), (supervisor) =>
+      FiberHandle.run(supervisor, this.handover(link, parseDuration(timeLeft)), { onlyIfMissing: true })).pipe(Effect.asVoid)
+  }
+
+  /**
+   * The handover: at a safe point (or at `timeLeft` minus the margin, whatever happens), connect the
+   * next link with the handle. If the model said something on the old link meanwhile, the
+   * conversation moved on past the handle (and, with transparent resumption, the new link was sent
+   * again what the old one is answering): go back to the old link and try again at the next safe
+   * point, with a newer handle. At the deadline, switch anyway; calls still in flight are voided.
+   */
+  private handover(link: Link, timeLeft: Duration.Duration): Effect.Effect<void> {
+    return Effect.gen(this, function*() {
+      const margin = Duration.min(this.policy!.handoverMargin, Duration.times(timeLeft, 0.5))
+      const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(timeLeft) - Duration.toMillis(margin)
+      for (let attempt = 1; this.ended === undefined && link === this.current; attempt++) {
+        const late = !(yield* this.safePointBefore(deadline))
+        if (this.ended !== undefined || link !== this.current) return
+        if (late) yield* this.voidPendingCalls()
+        yield* this.hub.publish([LiveEvent.Reconnecting({ attempt, reason: "GoAway", close: undefined })])
+        yield* this.deactivate()
+        link.outputWhileSwitching = false
+        const resumeWith = this.handle
+        // Checked before anything is sent again on the new link (it would answer it too).
+        const stillWanted = () => late || !link.outputWhileSwitching
+        const outcome = yield* this.connectThen(resumeWith, stillWanted, (result): Effect.Effect<"failed" | "again" | Resumed> => {
+          // The old connection still works until its deadline: keep it; its close will reconnect.
+          if (Either.isLeft(result)) return Effect.as(this.activate(link), "failed" as const)
+          if (result.right === "abandoned") return Effect.as(this.activate(link), "again" as const)
+          link.superseded = true
+          return Effect.as(this.switchTo(result.right), result.right)
+        })
+        if (outcome === "failed") return
+        if (outcome === "again") continue
+        yield* this.hub.publish([
+          LiveEvent.Reconnected({ resumed: resumeWith !== undefined, attempts: attempt, resent: outcome.resent, lost: outcome.lost })
+        ])
+        return yield* link.connection.close(1000, "")
+      }
+    })
+  }
+
+  /** Makes a new link the session's. */
+  private switchTo(next: Resumed): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.replay !== undefined) {
+        if (next.resumed) this.replay.resentOn(next.link.index, next.resentFrom, next.resent)
+        else this.replay.clear()
+      }
+      this.statistics.reconnected()
+      this.generating = false
+      // Resumed: the state is the handle's (plus what was sent again), a safe point.
+      this.handleFresh = true
+      const warning = next.lost === 0 ? Effect.void : Effect.logWarning(
+        `effect-gemini-live: ${next.lost} client messages the server may not have consumed were not sent again (${
+          next.resumed ? `too old for the replay log of ${replayLogBytes} bytes` : "the session started afresh"
+        })`
+      )
+      return Effect.zipRight(warning, this.activate(next.link))
+    })
+  }
+
+  /** Waits for a safe point until `deadline` (epoch millis): whether one came. */
+  private safePointBefore(deadline: number): Effect.Effect<boolean> {
+    return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.repeat(Effect.sync(() => this.isSafePoint()), { until: (safe) => safe, schedule: Schedule.spaced("20 millis") }).pipe(
+        Effect.timeout(Duration.millis(Math.max(0, deadline - now))),
+        Effect.as(true),
+        Effect.catchAll(() => Effect.succeed(false))
+      ))
+  }
+
+  /** No generation and no function call in flight, and a handle newer than the last generation. */
+  private isSafePoint(): boolean {
+    return !this.generating && (this.pendingCalls === undefined || this.pendingCalls.size === 0) &&
+      (this.handle === undefined || this.handleFresh)
+  }
+
+  // ---------------------------------------------------------------------------
+  // Sending: straight to the current link, or waiting for the next one
+  // ---------------------------------------------------------------------------
+
+  /**
+   * Writes one client message to `link`. With transparent resumption it is also written down in
+   * the replay log, unless `replayable` is false: `setup` (each link sends its own), a resend
+   * (already there), and function responses (they answer calls a resumed conversation never made).
+   */
+  private sendOn(link: Link, method: string, frame: string, replayable: boolean): Effect.Effect<void, SessionClosed> {
+    return Effect.suspend(() => {
+      const index = this.written(link, frame, replayable)
+      const sent = Effect.mapError(
+        link.connection.send(frame),
+        (error) => new SessionClosed({ module: "LiveSession", method, code: error.code, reason: error.reason })
+      )
+      // Taken back from the replay log if it did not go out.
+      const replay = this.replay
+      return replay === undefined || !replayable ? sent : Effect.tapError(sent, () => Effect.sync(() => replay.retract(link.index, index)))
+    })
+  }
+
+  /** Counts, traces, numbers (in wire order) and writes down a message going out on `link`; its index. */
+  private written(link: Link, frame: string, replayable: boolean): number {
+    if (this.countBytes) this.statistics.sent(Buffer.byteLength(frame))
+    if (this.trace?.enabled) this.trace.sent(frame)
+    const index = link.sent++
+    if (this.replay !== undefined && replayable) this.replay.sent(link.index, index, frame)
+    return index
+  }
+
+  /**
+   * The synchronous path of `write`, for audio frames: written now to the current link if it can
+   * take it at once (`Connection.trySend`); `false` otherwise, and nothing happened (use `write`).
+   */
+  private trySend(frame: string): boolean {
+    const link = this.current
+    if (link === undefined || this.ended !== undefined || this.closing !== undefined || link.connection.trySend?.(frame) !== true) {
+      return false
+    }
+    this.written(link, frame, true)
+    return true
+  }
+
+  /** A send found its link closing: with a policy, it waits for the next link instead of failing. */
+  private sendOrWait(link: Link, method: string, frame: string): Effect.Effect<void, SessionClosed> {
+    return Effect.catchAll(this.sendOn(link, method, frame, method !== "sendToolResponse"), (error) => {
+      if (this.policy === undefined || this.ended !== undefined || this.closing !== undefined) return Effect.fail(error)
+      return Effect.zipRight(this.current === link ? this.deactivate() : Effect.void, this.write(method, frame))
+    })
+  }
+
+  /** Sends when run (not when built: a send effect can be retried or repeated). */
+  private write(method: string, frame: string): Effect.Effect<void, SessionClosed> {
+    return Effect.suspend(() => {
+      if (this.ended !== undefined) return Effect.fail(this.closedError(method, this.ended))
+      if (this.closing !== undefined) return Effect.fail(this.closedError(method, this.closing))
+      if (this.current !== undefined) return this.sendOrWait(this.current, method, frame)
+      return Effect.flatMap(
+        Effect.mapError(
+          this.awaitNextLink(),
+          (error) => new SessionClosed({ module: "LiveSession", method, code: error.code, reason: error.reason })
+        ),
+        () => this.write(method, frame)
+      )
+    })
+  }
+
+  private sendEncoded(method: string, encoded: Either.Either<string, ConfigError>): Effect.Effect<void, ConfigError | SessionClosed> {
+    return Either.isLeft(encoded) ? Effect.fail(encoded.left) : this.write(method, encoded.right)
+  }
+
+  /** Resolves once there is a link to send on (or the session is over: the send will say so). */
+  private linkReady(): Effect.Effect<void> {
+    return Effect.suspend(() =>
+      this.current !== undefined || this.ended !== undefined || this.closing !== undefined ? Effect.void : Effect.ignore(this.awaitNextLink())
+    )
+  }
+
+  /** Function responses, but not to calls a lost connection voided (checked once a link is there). */
+  sendToolResponse(input: Protocol.ToolResponseInput): Effect.Effect<void, ConfigError | SessionClosed> {
+    return Effect.zipRight(
+      this.linkReady(),
+      Effect.suspend(() => {
+        const voided = this.voided
+        const all = Protocol.functionResponsesOf(input)
+        if (voided === undefined) return this.sendToolResponses(all)
+        const responses = all.filter((response) => response.id === undefined || !voided.has(response.id))
+        if (responses.length === all.length) return this.sendToolResponses(responses)
+        const stale = all.flatMap((response) => (response.id !== undefined && voided.has(response.id) ? [response.id] : []))
+        return Effect.zipRight(
+          Effect.logWarning(`effect-gemini-live: not sent: responses to calls voided by a lost connection (${stale.join(", ")})`),
+          responses.length === 0 ? Effect.void : this.sendToolResponses(responses)
+        )
+      })
+    )
+  }
+
+  private sendToolResponses(responses: ReadonlyArray<Protocol.FunctionResponse>): Effect.Effect<void, ConfigError | SessionClosed> {
+    return this.sendEncoded(
+      "sendToolResponse",
+      Protocol.encodeToolResponse(
+        { functionResponses: this.quirks.outgoing(responses) },
+        { requireId: this.backend.requiresFunctionResponseId, backend: this.backend.kind }
+      )
+    ).pipe(Effect.tap(() => {
+      for (const response of responses) if (response.id !== undefined && response.willContinue !== true) this.pendingCalls?.delete(response.id)
+    }))
+  }
+
+  /** What `sendAudio` and `audioInput` write through (made on first use). */
+  private audioSink(): SendAudio.Sink {
+    return this.sink ??= {
+      write: (method, frame) => this.write(method, frame),
+      trySend: (frame) => this.trySend(frame),
+      awaitWritable: Effect.suspend(() => this.current?.connection.awaitWritable ?? Effect.void),
+      automaticActivityDetection: automaticActivityDetection(this.setup),
+      framesDropped: this.statistics.inputFramesDropped
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Closing
+  // ---------------------------------------------------------------------------
+
+  private close(code = 1000, reason = ""): Effect.Effect<Transport.CloseInfo> {
+    return Effect.suspend(() => {
+      if (this.ended !== undefined) return Effect.succeed(this.ended)
+      const closing = this.closing ??= { code, reason, wasClean: true }
+      const link = this.current
+      if (link === undefined) {
+        // Between connections: stop reconnecting; the session ends here.
+        return this.stopSupervisor().pipe(Effect.zipRight(this.finish(closing, "client")), Effect.zipRight(this.awaitClosed()))
+      }
+      return link.connection.close(code, reason).pipe(
+        Effect.flatMap((info) =>
+          Effect.zipRight(
+            // The reader delivers what arrived before the close, and tells onWebSocketClose.
+            this.linkClosedInfo(link).pipe(Effect.timeout("1 second"), Effect.ignore, Effect.interruptible),
+            this.finish(info, "client")
+          )
+        ),
+        Effect.zipRight(this.awaitClosed())
+      )
+    })
+  }
+
+  /** The session scope's close: the session closes (1000), then its reconnection or handover stops. */
+  release(): Effect.Effect<void> {
+    return Effect.zipRight(this.close(1000, ""), this.stopSupervisor())
+  }
+}
 
 /**
  * A new session id. Node builds `crypto.randomUUID()` by joining 20 pieces: a tree of strings that
