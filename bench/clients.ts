@@ -3,9 +3,10 @@
  * says (no tuning the others could not do):
  *
  * - `ours`: `GeminiLive.layer({ apiKey, httpOptions: { baseUrl } })`, `connect({ audioBufferSize: 0 })`,
- *   decoded audio from the `AudioDelta` events through `session.runForEach` (so `session.audio`,
- *   which would keep a copy, is off), live input (latency, scale) pushed with
+ *   decoded audio from the `AudioDelta` events through `session.listen` (so `session.audio`, which
+ *   would keep a copy, is off), live input (latency, scale) pushed with
  *   `session.audioInput().unsafeOffer(frame)`, and uplink as fast as possible with `sendAudio`;
+ * - `ours-foreach`: `ours` with the events read by a fiber, `session.runForEach`;
  * - `ours-stream`: the same through streams only: `Stream.runForEach(session.events, ...)` and live
  *   input as a `sendAudio` stream fed from a queue (`Stream.fromQueue`);
  * - `ours-audio`: `ours` with the audio taken from `session.audio` (the events drained alongside,
@@ -30,10 +31,11 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import WebSocket from "ws"
 import * as GeminiLive from "../src/GeminiLive.js"
+import type * as LiveEvent from "../src/LiveEvent.js"
 import { within } from "./stats.js"
 
 export const clientNames = ["ours", "genai", "floor"] as const
-export type ClientName = (typeof clientNames)[number] | "ours-stream" | "ours-audio" | "ours-stats"
+export type ClientName = (typeof clientNames)[number] | "ours-foreach" | "ours-stream" | "ours-audio" | "ours-stats"
 
 /** One open session of a client under test. */
 export interface BenchSession {
@@ -105,8 +107,11 @@ const closeSocket = (ws: WebSocket): Promise<void> =>
 
 /** How an `ours` variant uses the session. */
 interface OursVariant {
-  /** Where model audio is taken: `session.runForEach`, `Stream.runForEach(session.events)`, or `session.audio`. */
-  readonly read: "handler" | "stream" | "playback"
+  /**
+   * Where model audio is taken: `session.listen`, `session.runForEach`, `Stream.runForEach(session.events)`,
+   * or `session.audio`.
+   */
+  readonly read: "listen" | "foreach" | "stream" | "playback"
   /** How live input goes up: pushed into `session.audioInput`, or a `sendAudio` stream fed from a queue. */
   readonly live: "push" | "stream"
   readonly statistics: boolean
@@ -125,17 +130,22 @@ const ours = (baseUrl: string, key: string, variant: OursVariant): BenchClient =
         await Effect.runPromise(Scope.close(scope, Exit.void))
         throw error
       })
-      const consumer = variant.read === "playback"
-        ? Effect.zipRight(
-          Effect.forkIn(session.runForEach(() => {}), scope),
-          Stream.runForEach(session.audio, (chunk) => Effect.sync(() => onAudio(chunk.data)))
-        )
-        : variant.read === "stream"
-        ? Stream.runForEach(session.events, (event) => event._tag === "AudioDelta" ? Effect.sync(() => onAudio(event.data)) : Effect.void)
-        : session.runForEach((event) => {
-          if (event._tag === "AudioDelta") onAudio(event.data)
-        })
-      Effect.runSync(Effect.forkIn(consumer, scope))
+      const onEvent = (event: LiveEvent.LiveEvent) => {
+        if (event._tag === "AudioDelta") onAudio(event.data)
+      }
+      if (variant.read === "listen") {
+        Effect.runSync(Scope.extend(session.listen(onEvent), scope))
+      } else {
+        const consumer = variant.read === "playback"
+          ? Effect.zipRight(
+            Effect.forkIn(session.runForEach(() => {}), scope),
+            Stream.runForEach(session.audio, (chunk) => Effect.sync(() => onAudio(chunk.data)))
+          )
+          : variant.read === "stream"
+          ? Stream.runForEach(session.events, (event) => event._tag === "AudioDelta" ? Effect.sync(() => onAudio(event.data)) : Effect.void)
+          : session.runForEach(onEvent)
+        Effect.runSync(Effect.forkIn(consumer, scope))
+      }
       return {
         sendAll: async (frames) => {
           const summary = await Effect.runPromise(
@@ -258,13 +268,15 @@ const floor = (baseUrl: string, key: string): BenchClient => {
 export const makeClient = (name: ClientName, baseUrl: string, key: string): BenchClient => {
   switch (name) {
     case "ours":
-      return ours(baseUrl, key, { read: "handler", live: "push", statistics: false })
+      return ours(baseUrl, key, { read: "listen", live: "push", statistics: false })
+    case "ours-foreach":
+      return ours(baseUrl, key, { read: "foreach", live: "push", statistics: false })
     case "ours-stream":
       return ours(baseUrl, key, { read: "stream", live: "stream", statistics: false })
     case "ours-audio":
       return ours(baseUrl, key, { read: "playback", live: "push", statistics: false })
     case "ours-stats":
-      return ours(baseUrl, key, { read: "handler", live: "push", statistics: true })
+      return ours(baseUrl, key, { read: "listen", live: "push", statistics: true })
     case "genai":
       return genai(baseUrl, key)
     case "floor":

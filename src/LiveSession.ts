@@ -56,6 +56,17 @@ export interface LiveSession {
    * synchronous part short: the session's reading waits for it.
    */
   readonly runForEach: <X = void, E = never, R = never>(handler: (event: LiveEvent) => Effect.Effect<X, E, R> | void) => Effect.Effect<void, E, R>
+  /**
+   * Reads `events` with a handler and no fiber of its own, for as long as the scope lasts: the
+   * lightest way to take them when a process holds many sessions. Each event is handed to
+   * `handler` as it arrives, in the socket's callback (the events already buffered first, `Closed`
+   * last). When `handler` gives back an effect, a fiber of the scope runs it, then the events that
+   * came meanwhile, in order (the bounded buffer, then the socket, hold them), and ends. A throw or
+   * a defect is logged and the events go on; handle failures in the effect (its error type is
+   * `never`). Closing the scope stops it, and events it had not taken stay buffered for the next
+   * read. Keep the synchronous part short: the session's reading waits for it.
+   */
+  readonly listen: <R = never>(handler: (event: LiveEvent) => Effect.Effect<unknown, never, R> | void) => Effect.Effect<void, never, Scope.Scope | R>
   /** An additional reader of every event published from now on (explicit fan-out). */
   readonly subscribe: Effect.Effect<Stream.Stream<LiveEvent>, never, Scope.Scope>
   /** Sends `clientContent`: turns appended to the context; `turnComplete` defaults to `true`. */

@@ -3,7 +3,7 @@
  * asserting on what crossed the wire.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Deferred, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
+import { Chunk, Deferred, Effect, Exit, Fiber, Layer, Scope, Stream, Supervisor } from "effect"
 import { GeminiLive, LiveEvent, type Parameters, Transport, WireTrace } from "../src/index.js"
 import { LiveEmulator } from "../src/testing/index.js"
 
@@ -89,6 +89,36 @@ describe("a session end to end", () => {
       yield* Deferred.await(turnDone)
       yield* session.close()
       yield* Fiber.join(reading)
+
+      expect(seen[0]).toEqual(LiveEvent.SetupComplete({ sessionId: undefined }))
+      expect(textOf(seen, "TextDelta")).toBe(`You said: "Hello there"`)
+      const order = tags(seen)
+      expect(order.indexOf("UsageMetadata")).toBeLessThan(order.indexOf("TurnComplete"))
+      expect(order.at(-1)).toBe("Closed")
+      expect(order.filter((tag) => tag === "Closed")).toHaveLength(1)
+    }))
+
+  it.scopedLive("listen: the same events, handed over with no fiber while it waits, then Closed", () =>
+    Effect.gen(function*() {
+      const emulator = yield* LiveEmulator.make()
+      const client = yield* clientOn(emulator, { connectConfig: { responseModalities: ["TEXT"] } })
+      const session = yield* client.connect()
+      const seen: Array<Event> = []
+      const turnDone = yield* Deferred.make<void>()
+      const closed = yield* Deferred.make<void>()
+      const supervisor = yield* Supervisor.track
+      yield* session.listen((event) => {
+        seen.push(event)
+        // Effects given back run in order, before the next event is handed over.
+        if (event._tag === "TurnComplete") return Deferred.succeed(turnDone, undefined)
+        if (event._tag === "Closed") return Deferred.succeed(closed, undefined)
+      }).pipe(Effect.supervised(supervisor))
+      yield* session.sendClientContent({ turns: "Hello there" })
+      yield* Deferred.await(turnDone)
+      yield* Effect.sleep("20 millis")
+      expect(yield* supervisor.value).toHaveLength(0)
+      yield* session.close()
+      yield* Deferred.await(closed)
 
       expect(seen[0]).toEqual(LiveEvent.SetupComplete({ sessionId: undefined }))
       expect(textOf(seen, "TextDelta")).toBe(`You said: "Hello there"`)

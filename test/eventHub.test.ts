@@ -1,9 +1,10 @@
 /**
- * The event hub's `runForEach`: events handed straight to a waiting handler, effects it gives back
- * holding back what follows, failures, interruption, and nothing lost or reordered on the way.
+ * The event hub's `runForEach` and `listen`: events handed straight to a waiting handler, effects it
+ * gives back holding back what follows, failures, interruption, and nothing lost or reordered on the
+ * way; `listen` with no fiber while nothing waits.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Context, Deferred, Effect, Exit, Fiber, Stream } from "effect"
+import { Cause, Context, Deferred, Effect, Exit, Fiber, Logger, LogLevel, Scope, Stream, Supervisor } from "effect"
 import * as EventHub from "../src/internal/eventHub.js"
 
 const hubOf = (capacity = 16) => EventHub.make<number>(capacity, () => false)
@@ -187,6 +188,182 @@ describe("EventHub.runForEach", () => {
       yield* hub.runForEach((event) => Effect.flatMap(Log, (lines) => Effect.sync(() => lines.push(`event ${event}`)))).pipe(
         Effect.provideService(Log, log)
       )
+      expect(log).toEqual(["event 1", "event 99"])
+    }))
+})
+
+describe("EventHub.listen", () => {
+  /** Listens in a scope of its own, under a supervisor that sees every fiber the listening starts. */
+  const listenOn = <R = never>(hub: EventHub.EventHub<number>, handler: (event: number) => Effect.Effect<unknown, never, R> | void) =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const supervisor = yield* Supervisor.track
+      yield* hub.listen(handler).pipe(Scope.extend(scope), Effect.supervised(supervisor))
+      return { scope, fibers: Effect.map(supervisor.value, (running) => running.length) }
+    })
+
+  it.effect("takes the buffered events, then each published one in the publisher's call, then the last; no fiber while it waits", () =>
+    Effect.gen(function*() {
+      const hub = yield* hubOf()
+      const seen: Array<number> = []
+      yield* hub.publish([1, 2])
+      const { fibers } = yield* listenOn(hub, (event) => void seen.push(event))
+      yield* settle
+      expect(seen).toEqual([1, 2])
+      expect(yield* fibers).toBe(0)
+      hub.offer([3, 4])
+      expect(seen).toEqual([1, 2, 3, 4])
+      expect(yield* fibers).toBe(0)
+      yield* hub.end(99)
+      yield* settle
+      expect(seen).toEqual([1, 2, 3, 4, 99])
+      expect(yield* fibers).toBe(0)
+      // Over: nothing more is handed over.
+      hub.offer([5])
+      expect(seen).toEqual([1, 2, 3, 4, 99])
+    }))
+
+  it.effect("an effect the handler gives back holds back the events after it, in order; then it is direct again", () =>
+    Effect.gen(function*() {
+      const hub = yield* hubOf()
+      const gate = yield* Deferred.make<void>()
+      const seen: Array<number> = []
+      const { fibers } = yield* listenOn(hub, (event) => {
+        seen.push(event)
+        if (event === 1) return Deferred.await(gate)
+      })
+      hub.offer([1, 2, 3])
+      hub.offer([4])
+      yield* settle
+      expect(seen).toEqual([1])
+      expect(yield* fibers).toBe(1)
+      yield* Deferred.succeed(gate, undefined)
+      yield* settle
+      expect(seen).toEqual([1, 2, 3, 4])
+      expect(yield* fibers).toBe(0)
+      hub.offer([5])
+      expect(seen).toEqual([1, 2, 3, 4, 5])
+    }))
+
+  it.effect("an effect given back that is done at once: the rest of its publication follows, in order", () =>
+    Effect.gen(function*() {
+      const hub = yield* hubOf()
+      const seen: Array<number> = []
+      const { fibers } = yield* listenOn(hub, (event) => {
+        seen.push(event)
+        if (event === 1) return Effect.void
+      })
+      hub.offer([1, 2, 3])
+      yield* settle
+      expect(seen).toEqual([1, 2, 3])
+      expect(yield* fibers).toBe(0)
+      hub.offer([4])
+      expect(seen).toEqual([1, 2, 3, 4])
+    }))
+
+  it.effect("the end while an effect runs: the last event comes after the rest", () =>
+    Effect.gen(function*() {
+      const hub = yield* hubOf()
+      const gate = yield* Deferred.make<void>()
+      const seen: Array<number> = []
+      yield* listenOn(hub, (event) => {
+        seen.push(event)
+        if (event === 1) return Deferred.await(gate)
+      })
+      hub.offer([1, 2])
+      yield* hub.end(99)
+      yield* settle
+      expect(seen).toEqual([1])
+      yield* Deferred.succeed(gate, undefined)
+      yield* settle
+      expect(seen).toEqual([1, 2, 99])
+    }))
+
+  it.effect("a throw or a defect is logged and the events go on", () =>
+    Effect.gen(function*() {
+      const logs: Array<string> = []
+      const logger = Logger.make(({ message }) => void logs.push(String(message)))
+      yield* Effect.gen(function*() {
+        const hub = yield* hubOf()
+        const seen: Array<number> = []
+        yield* listenOn(hub, (event) => {
+          seen.push(event)
+          if (event === 1) throw new Error("boom")
+          if (event === 2) return Effect.die("bad")
+        })
+        hub.offer([1, 2, 3])
+        yield* settle
+        hub.offer([4])
+        yield* settle
+        expect(seen).toEqual([1, 2, 3, 4])
+      }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)), Logger.withMinimumLogLevel(LogLevel.Error))
+      expect(logs.filter((line) => line.includes("a session event handler failed"))).toHaveLength(2)
+    }))
+
+  it.effect("the scope's close stops it: what follows stays buffered for the next read", () =>
+    Effect.gen(function*() {
+      const hub = yield* hubOf()
+      const seen: Array<number> = []
+      const { scope } = yield* listenOn(hub, (event) => {
+        seen.push(event)
+        if (event === 1) return Effect.never
+      })
+      hub.offer([1, 2])
+      yield* settle
+      yield* Scope.close(scope, Exit.void)
+      hub.offer([3])
+      yield* hub.end(99)
+      expect(seen).toEqual([1])
+      expect([...(yield* Stream.runCollect(hub.events))]).toEqual([2, 3, 99])
+    }))
+
+  it.effect("what a handler publishes comes after the rest of the publication it is handling", () =>
+    Effect.gen(function*() {
+      const hub = yield* hubOf()
+      const seen: Array<number> = []
+      yield* listenOn(hub, (event) => {
+        seen.push(event)
+        if (event === 1) hub.offer([10])
+      })
+      hub.offer([1, 2])
+      yield* settle
+      expect(seen).toEqual([1, 2, 10])
+      hub.offer([3])
+      expect(seen).toEqual([1, 2, 10, 3])
+    }))
+
+  it.effect("a full buffer holds the publisher back while the handler's effect runs", () =>
+    Effect.gen(function*() {
+      const hub = yield* hubOf(2)
+      const gate = yield* Deferred.make<void>()
+      const seen: Array<number> = []
+      yield* listenOn(hub, (event) => {
+        seen.push(event)
+        if (event === 1) return Deferred.await(gate)
+      })
+      expect(hub.offer([1, 2])).toBeUndefined()
+      const wait = hub.offer([3])
+      expect(wait).toBeDefined()
+      const publisher = yield* Effect.fork(wait!)
+      yield* settle
+      expect(publisher.unsafePoll()).toBeNull()
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(publisher)
+      yield* settle
+      expect(seen).toEqual([1, 2, 3])
+    }))
+
+  it.effect("the handler's effects run with the services of the fiber that listened", () =>
+    Effect.gen(function*() {
+      class Log extends Context.Tag("Log")<Log, Array<string>>() {}
+      const hub = yield* hubOf()
+      const log: Array<string> = []
+      yield* listenOn(hub, (event) => Effect.flatMap(Log, (lines) => Effect.sync(() => lines.push(`event ${event}`)))).pipe(
+        Effect.provideService(Log, log)
+      )
+      hub.offer([1])
+      yield* hub.end(99)
+      yield* settle
       expect(log).toEqual(["event 1", "event 99"])
     }))
 })

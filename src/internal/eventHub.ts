@@ -24,8 +24,9 @@
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as ScopedFork from "./scopedFork.js"
 import * as Signal from "./signal.js"
 
 /** One reader's buffer, with the wake-ups of its taker and of the publishers waiting for room. */
@@ -48,11 +49,16 @@ const makeReader = <A>(): Reader<A> => ({
   direct: undefined
 })
 
-/** A `runForEach` of a reader. */
+/** A handler taking a reader's events as they are published: a waiting `runForEach`, or a `listen`. */
 interface Direct<A> {
   readonly handler: (event: A) => Effect.Effect<unknown, unknown, unknown> | void
-  /** What the handler gave back (or threw) when called directly: the read's fiber runs it next. */
-  pending: Effect.Effect<unknown, unknown, unknown> | undefined
+  /**
+   * The handler gave back `effect` (or threw) when called directly, and the reader is no longer
+   * direct: `effect` runs next, then what comes meanwhile, in order, from the buffer.
+   */
+  handOver(effect: Effect.Effect<unknown, unknown, unknown>): void
+  /** The reader ended while the handler was direct: the last event is due. */
+  ended(): void
 }
 
 /** Calls `handler`; gives back the effect to wait for, if any (a throw becomes a defect). */
@@ -128,6 +134,12 @@ export class EventHub<A> {
           for (const event of published) primary.items.push(event)
         }
       }
+      // What a handler published while it was handed events waits in the buffer: to be taken from there.
+      const late = primary.direct
+      if (late !== undefined && primary.items.length > 0 && !this.delivering) {
+        primary.direct = undefined
+        late.handOver(Effect.void)
+      }
     }
     if (full === undefined) return undefined
     return full.length === 1 ? this.awaitRoom(full[0]) : Effect.forEach(full, (reader) => this.awaitRoom(reader), { discard: true })
@@ -146,6 +158,27 @@ export class EventHub<A> {
    */
   runForEach<X = void, E = never, R = never>(handler: (event: A) => Effect.Effect<X, E, R> | void): Effect.Effect<void, E, R> {
     return Effect.suspend(() => new ForEachRead(this, this.primary, handler).step) as Effect.Effect<void, E, R>
+  }
+
+  /**
+   * Reads the primary buffer with `handler`, as `runForEach` does, but with no fiber of its own: in
+   * the scope, from now on. Each event is handed to `handler` as it is published; when `handler`
+   * gives back an effect, a fiber of the scope runs it and then the events that came meanwhile (in
+   * order), and ends. `last` is handed over too, then the reading is over. A failure of `handler` (a
+   * throw, a defect) is logged and the reading goes on. The scope's close stops the reading: the
+   * events it had not taken stay buffered for the next read.
+   */
+  listen<R = never>(handler: (event: A) => Effect.Effect<unknown, never, R> | void): Effect.Effect<void, never, Scope.Scope | R> {
+    return Effect.flatMap(Effect.scope, (scope) =>
+      // Its fibers start on the scheduler, not in the publisher's call: a publication hands the
+      // events a handler did not take to the buffer first.
+      Effect.flatMap(ScopedFork.make<R>(scope, { immediate: false }), (fork) => {
+        const listening = new Listening(this, this.primary, handler as Direct<A>["handler"], fork)
+        return Effect.zipRight(
+          Effect.sync(() => listening.start()),
+          Scope.addFinalizer(scope, Effect.sync(() => listening.stop()))
+        )
+      }))
   }
 
   /** Ends every reader's stream with `last`, after the events already buffered. */
@@ -172,6 +205,7 @@ export class EventHub<A> {
     reader.ended = true
     reader.available.wake()
     reader.room.wake()
+    reader.direct?.ended()
   }
 
   private hasRoom(reader: Reader<A>): boolean {
@@ -194,8 +228,8 @@ export class EventHub<A> {
   }
 
   /**
-   * Hands `events` to a waiting `runForEach`'s handler, up to the first that gives back an effect
-   * (then its fiber takes over); gives back how many were handed over.
+   * Hands `events` to a direct handler, up to the first that gives back an effect (then a fiber
+   * takes over, once this publication is buffered); gives back how many were handed over.
    */
   private deliver(reader: Reader<A>, direct: Direct<A>, events: ReadonlyArray<A>): number {
     this.delivering = true
@@ -204,8 +238,7 @@ export class EventHub<A> {
         const pending = callHandler(direct.handler, events[index])
         if (pending !== undefined) {
           reader.direct = undefined
-          direct.pending = pending
-          reader.available.wake()
+          direct.handOver(pending)
           return index + 1
         }
       }
@@ -281,7 +314,7 @@ export class EventHub<A> {
  * finalizer), events published go straight to the handler (`start` / `stop`, told by the signal).
  */
 class ForEachRead<A> implements Direct<A>, Signal.Waiting {
-  pending: Effect.Effect<unknown, unknown, unknown> | undefined = undefined
+  private pending: Effect.Effect<unknown, unknown, unknown> | undefined = undefined
   readonly step: Effect.Effect<unknown, unknown, unknown>
 
   constructor(
@@ -290,6 +323,15 @@ class ForEachRead<A> implements Direct<A>, Signal.Waiting {
     readonly handler: (event: A) => Effect.Effect<unknown, unknown, unknown> | void
   ) {
     this.step = Effect.suspend(() => this.next())
+  }
+
+  handOver(effect: Effect.Effect<unknown, unknown, unknown>): void {
+    this.pending = effect
+    this.reader.available.wake()
+  }
+
+  ended(): void {
+    // The read's fiber is woken by the buffer's end, and takes `last` itself.
   }
 
   start(): void {
@@ -326,6 +368,83 @@ class ForEachRead<A> implements Direct<A>, Signal.Waiting {
     return Effect.zipRight(reader.available.awaitUntil(this), step)
   }
 }
+
+/**
+ * One `listen`: direct while it has nothing to wait for; otherwise a fiber of its scope runs what
+ * its handler gave back, then the buffer, and makes it direct again (or, at the end, hands over
+ * `last` and stops).
+ */
+class Listening<A> implements Direct<A> {
+  private active = true
+  /** A fiber of the listening is running: it takes the events. */
+  private busy = false
+  private readonly drain: Effect.Effect<void>
+
+  constructor(
+    private readonly hub: EventHub<A>,
+    private readonly reader: Reader<A>,
+    readonly handler: (event: A) => Effect.Effect<unknown, unknown, unknown> | void,
+    private readonly fork: ScopedFork.Fork
+  ) {
+    this.drain = Effect.suspend(() => this.next())
+  }
+
+  /** Starts: the events already buffered (or the end) first, in a fiber; otherwise direct at once. */
+  start(): void {
+    if (this.reader.items.length > 0 || this.reader.ended) this.run(undefined)
+    else this.reader.direct = this
+  }
+
+  /** The scope closed: no more events (its fiber, if any, is interrupted with the scope). */
+  stop(): void {
+    this.active = false
+    if (this.reader.direct === this) this.reader.direct = undefined
+  }
+
+  handOver(effect: Effect.Effect<unknown, unknown, unknown>): void {
+    this.run(effect)
+  }
+
+  ended(): void {
+    this.reader.direct = undefined
+    this.run(undefined)
+  }
+
+  /** Has a fiber run `first` (a handler's effect, or nothing), then the buffer. */
+  private run(first: Effect.Effect<unknown, unknown, unknown> | undefined): void {
+    if (this.busy || !this.active) return
+    this.busy = true
+    this.fork(first === undefined ? this.drain : Effect.zipRight(guarded(first), this.drain))
+  }
+
+  private next(): Effect.Effect<void> {
+    const reader = this.reader
+    while (this.active && reader.items.length > 0) {
+      const event = reader.items.shift()!
+      this.hub.took(reader)
+      const wait = callHandler(this.handler, event)
+      if (wait !== undefined) return Effect.zipRight(guarded(wait), this.drain)
+    }
+    this.busy = false
+    if (!this.active) return Effect.void
+    if (reader.ended) {
+      // The last step: the reading is over.
+      this.active = false
+      const last = this.hub.last()
+      const wait = last === undefined ? undefined : callHandler(this.handler, last.value)
+      return wait === undefined ? Effect.void : guarded(wait)
+    }
+    reader.direct = this
+    return Effect.void
+  }
+}
+
+/** A step of a `listen`: a failure is logged, and the reading goes on. */
+const guarded = (step: Effect.Effect<unknown, unknown, unknown>): Effect.Effect<void> =>
+  Effect.catchAllCause(
+    Effect.asVoid(step as Effect.Effect<unknown, unknown>),
+    (cause) => Effect.logError("effect-gemini-live: a session event handler failed; the events go on", cause)
+  )
 
 /** Makes a hub whose readers each buffer up to `capacity` events; `endsChunk` ends a stream read's chunk. */
 export const make = <A>(capacity: number, endsChunk: (event: A) => boolean): Effect.Effect<EventHub<A>> =>

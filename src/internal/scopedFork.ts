@@ -2,17 +2,20 @@
  * Forks from callbacks (a socket's, a timer's, the application's) into a scope, with the runtime of
  * the fiber that makes the forker: root fibers bound to the scope (they keep no parent alive, and
  * the scope's close interrupts them), interruptible even when that fiber was not (a forker made in
- * an `acquireRelease`), so that the scope can close.
+ * an `acquireRelease`), so that the scope can close. A fiber starts running in the forker's call
+ * (`immediate`, the default) or on the scheduler.
  */
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 
-export type Fork = <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>
+/** Forks `effect` into the scope; `R` is what the runtime of the fiber that made the forker provides. */
+export type Fork<R = never> = <A, E>(effect: Effect.Effect<A, E, R>) => Fiber.RuntimeFiber<A, E>
 
-export const make = (scope: Scope.Scope): Effect.Effect<Fork> =>
-  Effect.map(Effect.runtime<never>(), (runtime) => {
+export const make = <R = never>(scope: Scope.Scope, options?: { readonly immediate?: boolean }): Effect.Effect<Fork<R>, never, R> =>
+  Effect.map(Effect.runtime<R>(), (runtime) => {
     const runFork = Runtime.runFork(runtime)
-    return (effect) => runFork(Effect.interruptible(effect), { scope })
+    const forkOptions = { scope, immediate: options?.immediate ?? true }
+    return (effect) => runFork(Effect.interruptible(effect), forkOptions)
   })

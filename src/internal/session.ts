@@ -306,6 +306,7 @@ class Session {
       setup: this.setup,
       events: hub.events,
       runForEach: (handler) => hub.runForEach(handler),
+      listen: (handler) => hub.listen(handler),
       subscribe: hub.subscribe,
       sendClientContent: (input = {}) => this.sendEncoded("sendClientContent", Protocol.encodeClientContent(input)),
       sendRealtimeInput: (input) => this.sendEncoded("sendRealtimeInput", Protocol.encodeRealtimeInput(input)),
