@@ -9,17 +9,17 @@
  * backpressure: a frame is written at once while the connection takes it, with no Effect, fiber or
  * queue on the way. Only when it does not (a full socket buffer, a reconnection) do frames wait,
  * already encoded (the caller's bytes are never kept), for a fiber started then, which writes them
- * in order; frames offered meanwhile queue behind them.
+ * in order; frames offered meanwhile queue behind them. An input that is never held up holds no
+ * fiber and no scope of its own.
  */
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import * as Audio from "../Audio.js"
 import type { ConfigError, SessionClosed } from "../LiveError.js"
 import type { AudioInput, AudioInputOptions, SendAudioSummary } from "../LiveSession.js"
 import * as Protocol from "../Protocol.js"
-import * as ScopedFork from "./scopedFork.js"
 import * as SendAudio from "./sendAudio.js"
 import * as Signal from "./signal.js"
 
@@ -31,157 +31,202 @@ export const make = (
   Effect.gen(function*() {
     const { bufferMillis, frameMillis } = yield* SendAudio.frameOptions("audioInput", options)
     const format = options.format ?? Audio.INPUT_FORMAT
-    const converter = SendAudio.sameFormat(format, Audio.INPUT_FORMAT) ? undefined : Audio.makeConverter(format, Audio.INPUT_FORMAT)
-    const framer = SendAudio.makeFramer(Audio.bytesFor(Audio.INPUT_FORMAT, frameMillis))
-    const encode = Protocol.realtimeAudioEncoder(Audio.mimeType(Audio.INPUT_FORMAT))
-    const capacity = Math.max(1, Math.floor(bufferMillis / frameMillis))
-    const endOfStream = options.audioStreamEnd ?? sink.automaticActivityDetection
-    const summary = { framesSent: 0, bytesSent: 0, framesDropped: 0, durationMillis: 0 }
-    // The fibers (a writer, `end`) are started from callbacks into a scope of their own, which
-    // closes after the input has stopped (its finalizer, added below, runs first): a chunk offered
-    // while the scope closes never starts one that would outlive it.
-    const scope = yield* Effect.scope
-    const runFork = yield* ScopedFork.make(yield* Scope.fork(scope, ExecutionStrategy.sequential))
-
-    /** Encoded frames the connection did not take at once (with their sizes), oldest first. */
-    let waiting: Array<{ readonly json: string; readonly bytes: number }> = []
-    /** A fiber is writing `waiting` (frames go behind it). */
-    let writing = false
-    /** Woken when `writing` ends. */
-    const written = Signal.make()
-    /** No more chunks are taken: `end` was called, or the scope or the session closed. */
-    let closed = false
-    /** The scope closed: nothing more is written. */
-    let stopped = false
-    /** Why the writing stopped (the session closed), if it did: what follows is not sent. */
-    let failure: SessionClosed | undefined
-    /** The run of `end` (one, however many callers wait for it). */
-    let ending: Fiber.RuntimeFiber<SendAudioSummary, SessionClosed> | undefined
-
-    const sent = (bytes: number) => {
-      summary.framesSent++
-      summary.bytesSent += bytes
-    }
-
-    /** Writes `waiting`, oldest first, through the session's effectful write (it waits for room, or the next link). */
-    const writeWaiting: Effect.Effect<void> = Effect.suspend(() => {
-      const next = waiting.shift()
-      if (next === undefined) {
-        writing = false
-        written.wake()
-        return Effect.void
-      }
-      return Effect.zipRight(sink.awaitWritable, sink.write("audioInput", next.json)).pipe(
-        Effect.matchEffect({
-          onFailure: (error) => {
-            failure = error
-            closed = true
-            waiting = []
-            writing = false
-            written.wake()
-            return Effect.void
-          },
-          onSuccess: () => {
-            sent(next.bytes)
-            return writeWaiting
-          }
-        })
-      )
+    const input = new LiveInput(sink, yield* Effect.runtime<never>(), {
+      converter: SendAudio.sameFormat(format, Audio.INPUT_FORMAT) ? undefined : Audio.makeConverter(format, Audio.INPUT_FORMAT),
+      framer: SendAudio.makeFramer(Audio.bytesFor(Audio.INPUT_FORMAT, frameMillis)),
+      encode: Protocol.realtimeAudioEncoder(Audio.mimeType(Audio.INPUT_FORMAT)),
+      capacity: Math.max(1, Math.floor(bufferMillis / frameMillis)),
+      endOfStream: options.audioStreamEnd ?? sink.automaticActivityDetection
     })
+    // Closing the scope stops the input, then interrupts its fibers.
+    yield* Scope.addFinalizer(yield* Effect.scope, stopOf(input))
+    return input.api()
+  })
 
-    /** The writer, also when interrupted (the scope closed) leaving `writing` false for whoever waits. */
-    const writer = Effect.onInterrupt(writeWaiting, () =>
-      Effect.sync(() => {
-        writing = false
-        written.wake()
-      }))
+/** The scope's finalizer, made out here: a closure made in `make` would keep its options. */
+const stopOf = (input: LiveInput): Effect.Effect<void> => Effect.suspend(() => input.stop())
 
-    const send = (frame: Uint8Array) => {
-      if (failure !== undefined || stopped) return
-      const json = SendAudio.encodeFrame(encode, frame)
-      if (!writing && sink.trySend(json)) return sent(frame.byteLength)
-      if (waiting.length >= capacity) {
-        waiting.shift()
-        summary.framesDropped++
-        sink.framesDropped(1)
-      }
-      waiting.push({ json, bytes: frame.byteLength })
-      if (!writing) {
-        writing = true
-        runFork(writer)
-      }
+interface Settings {
+  readonly converter: Audio.Converter | undefined
+  readonly framer: ReturnType<typeof SendAudio.makeFramer>
+  readonly encode: (base64: string) => string
+  /** Frames that may wait, at most (`bufferMillis`). */
+  readonly capacity: number
+  /** `audioStreamEnd` follows the end of the input. */
+  readonly endOfStream: boolean
+}
+
+/**
+ * One input's state and steps. A class: a session that speaks holds one, its steps on the
+ * prototype. Its fibers (a writer, `end`) are started from callbacks with the runtime of the fiber
+ * that made the input (interruptible, whatever that fiber was), only when they are needed; the
+ * scope's finalizer stops the input first, so that a chunk offered while the scope closes starts
+ * none, then interrupts them.
+ */
+class LiveInput {
+  private readonly summary = { framesSent: 0, bytesSent: 0, framesDropped: 0, durationMillis: 0 }
+  /** Encoded frames the connection did not take at once (with their sizes), oldest first. */
+  private waiting: Array<{ readonly json: string; readonly bytes: number }> = []
+  /** A fiber is writing `waiting` (frames go behind it). */
+  private writer: Fiber.RuntimeFiber<void> | undefined
+  /** Woken when the writer ends. */
+  private readonly written = new Signal.Signal()
+  /** No more chunks are taken: `end` was called, or the scope or the session closed. */
+  private closed = false
+  /** The scope closed: nothing more is written. */
+  private stopped = false
+  /** Why the writing stopped (the session closed), if it did: what follows is not sent. */
+  private failure: SessionClosed | undefined
+  /** The run of `end` (one, however many callers wait for it). */
+  private ending: Fiber.RuntimeFiber<SendAudioSummary, SessionClosed> | undefined
+  /** The frames of the chunk being sent (reused). */
+  private readonly frames: Array<Uint8Array> = []
+
+  constructor(
+    private readonly sink: SendAudio.Sink,
+    private readonly runtime: Runtime.Runtime<never>,
+    private readonly settings: Settings
+  ) {}
+
+  /** What users hold: plain properties. */
+  api(): AudioInput {
+    return {
+      unsafeOffer: (chunk) => this.unsafeOffer(chunk),
+      offer: (chunk) => Effect.sync(() => this.unsafeOffer(chunk)),
+      end: Effect.suspend(() => this.end())
     }
+  }
 
-    const frames: Array<Uint8Array> = []
-    const sendFrames = (pcm: Uint8Array) => {
-      framer.push(pcm, frames)
-      for (const frame of frames) send(frame)
-      frames.length = 0
+  unsafeOffer(chunk: Uint8Array): boolean {
+    if (this.closed) return false
+    const converter = this.settings.converter
+    this.sendFrames(converter === undefined ? chunk : converter.push(chunk))
+    return this.failure === undefined
+  }
+
+  /** The scope closed: frames still waiting are dropped (counted), and the fibers are interrupted. */
+  stop(): Effect.Effect<void> {
+    if (this.stopped) return Effect.void
+    this.stopped = true
+    this.closed = true
+    const { summary, sink } = this
+    if (this.waiting.length > 0) {
+      summary.framesDropped += this.waiting.length
+      sink.framesDropped(this.waiting.length)
+      this.waiting = []
     }
+    // As an interrupted `sendAudio` does, when the server detects activity (if the connection can
+    // take it now, and `end` is not already doing it).
+    if (this.settings.endOfStream && this.ending === undefined && this.failure === undefined) sink.trySend(SendAudio.audioStreamEnd)
+    const fibers = [this.writer, this.ending].filter((fiber) => fiber !== undefined)
+    return Effect.zipRight(this.reportDrops(), fibers.length === 0 ? Effect.void : Fiber.interruptAll(fibers))
+  }
 
-    const unsafeOffer = (chunk: Uint8Array): boolean => {
-      if (closed) return false
-      sendFrames(converter === undefined ? chunk : converter.push(chunk))
-      return failure === undefined
+  private fork<A, E>(effect: Effect.Effect<A, E>): Fiber.RuntimeFiber<A, E> {
+    return Runtime.runFork(this.runtime, Effect.interruptible(effect))
+  }
+
+  private sent(bytes: number): void {
+    this.summary.framesSent++
+    this.summary.bytesSent += bytes
+  }
+
+  private send(frame: Uint8Array): void {
+    if (this.failure !== undefined || this.stopped) return
+    const json = SendAudio.encodeFrame(this.settings.encode, frame)
+    if (this.writer === undefined && this.sink.trySend(json)) return this.sent(frame.byteLength)
+    if (this.waiting.length >= this.settings.capacity) {
+      this.waiting.shift()
+      this.summary.framesDropped++
+      this.sink.framesDropped(1)
     }
+    this.waiting.push({ json, bytes: frame.byteLength })
+    if (this.writer === undefined) {
+      const writer = this.fork(this.writeWaiting())
+      // Ended at once (nothing to wait for): not writing any more.
+      if (writer.unsafePoll() === null) this.writer = writer
+    }
+  }
 
-    const reportDrops = Effect.suspend(() =>
-      summary.framesDropped === 0 ? Effect.void : Effect.logWarning(
-        `effect-gemini-live: audioInput dropped ${summary.framesDropped} frames: the connection could not take them in time`
-      )
+  private sendFrames(pcm: Uint8Array): void {
+    const frames = this.frames
+    this.settings.framer.push(pcm, frames)
+    for (const frame of frames) this.send(frame)
+    frames.length = 0
+  }
+
+  /** The writer is done (or interrupted): whoever waits for it looks again. */
+  private writerDone(): void {
+    this.writer = undefined
+    this.written.wake()
+  }
+
+  /** Writes `waiting`, oldest first, through the session's effectful write (it waits for room, or the next link). */
+  private writeWaiting(): Effect.Effect<void> {
+    return Effect.onInterrupt(
+      Effect.suspend(() => this.writeNext()),
+      () => Effect.sync(() => this.writerDone())
     )
+  }
 
-    /** The rest (a last, shorter frame), what waits, then `audioStreamEnd`. */
-    const finish = (): Effect.Effect<SendAudioSummary, SessionClosed> => Effect.suspend(() => {
-      if (!closed) {
-        closed = true
-        if (converter !== undefined) sendFrames(converter.flush())
-        const rest = framer.rest()
-        if (rest !== undefined) send(rest)
-      }
-      return written.awaitUntil(() => !writing)
-    }).pipe(
-      Effect.zipRight(Effect.suspend(() => {
-        if (failure !== undefined) return Effect.fail(failure)
-        return endOfStream ? sink.write("audioInput", SendAudio.audioStreamEnd) : Effect.void
-      })),
-      Effect.zipRight(Effect.suspend(() => {
-        summary.durationMillis = Audio.durationMillis(Audio.INPUT_FORMAT, summary.bytesSent)
-        return reportDrops
-      })),
-      Effect.as(summary as SendAudioSummary)
-    )
-
-    const end: Effect.Effect<SendAudioSummary, SessionClosed> = Effect.suspend(() => {
-      // After the scope closed, nothing more goes out: what was sent.
-      if (stopped) return failure === undefined ? Effect.succeed(summary) : Effect.fail(failure)
-      ending ??= runFork(finish())
-      return Fiber.join(ending)
-    })
-
-    // Closing the scope stops the input, then interrupts its fibers (their scope was forked before).
-    yield* Scope.addFinalizer(
-      scope,
-      Effect.suspend(() => {
-        if (stopped) return Effect.void
-        stopped = true
-        closed = true
-        // Frames still waiting are not sent: counted as dropped.
-        if (waiting.length > 0) {
-          summary.framesDropped += waiting.length
-          sink.framesDropped(waiting.length)
-          waiting = []
+  private writeNext(): Effect.Effect<void> {
+    const next = this.waiting.shift()
+    if (next === undefined) {
+      this.writerDone()
+      return Effect.void
+    }
+    return Effect.zipRight(this.sink.awaitWritable, this.sink.write("audioInput", next.json)).pipe(
+      Effect.matchEffect({
+        onFailure: (error) => {
+          this.failure = error
+          this.closed = true
+          this.waiting = []
+          this.writerDone()
+          return Effect.void
+        },
+        onSuccess: () => {
+          this.sent(next.bytes)
+          return Effect.suspend(() => this.writeNext())
         }
-        // As an interrupted `sendAudio` does, when the server detects activity (if the connection
-        // can take it now, and `end` is not already doing it).
-        if (endOfStream && ending === undefined && failure === undefined) sink.trySend(SendAudio.audioStreamEnd)
-        return reportDrops
       })
     )
+  }
 
-    return {
-      unsafeOffer,
-      offer: (chunk) => Effect.sync(() => unsafeOffer(chunk)),
-      end
-    } satisfies AudioInput
-  })
+  private reportDrops(): Effect.Effect<void> {
+    const dropped = this.summary.framesDropped
+    return dropped === 0 ? Effect.void : Effect.logWarning(
+      `effect-gemini-live: audioInput dropped ${dropped} frames: the connection could not take them in time`
+    )
+  }
+
+  /** The rest (a last, shorter frame), what waits, then `audioStreamEnd`. */
+  private finish(): Effect.Effect<SendAudioSummary, SessionClosed> {
+    return Effect.suspend(() => {
+      if (!this.closed) {
+        this.closed = true
+        const { converter, framer } = this.settings
+        if (converter !== undefined) this.sendFrames(converter.flush())
+        const rest = framer.rest()
+        if (rest !== undefined) this.send(rest)
+      }
+      return this.written.awaitUntil(() => this.writer === undefined)
+    }).pipe(
+      Effect.zipRight(Effect.suspend(() => {
+        if (this.failure !== undefined) return Effect.fail(this.failure)
+        return this.settings.endOfStream ? this.sink.write("audioInput", SendAudio.audioStreamEnd) : Effect.void
+      })),
+      Effect.zipRight(Effect.suspend(() => {
+        this.summary.durationMillis = Audio.durationMillis(Audio.INPUT_FORMAT, this.summary.bytesSent)
+        return this.reportDrops()
+      })),
+      Effect.as(this.summary as SendAudioSummary)
+    )
+  }
+
+  private end(): Effect.Effect<SendAudioSummary, SessionClosed> {
+    // After the scope closed, nothing more goes out: what was sent.
+    if (this.stopped) return this.failure === undefined ? Effect.succeed(this.summary) : Effect.fail(this.failure)
+    this.ending ??= this.fork(this.finish())
+    return Fiber.join(this.ending)
+  }
+}

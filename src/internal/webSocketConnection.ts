@@ -56,11 +56,17 @@ export const fromWebSocket = (
         // One finalizer, added with `Scope.addFinalizer` (which, unlike `Effect.addFinalizer` and
         // `acquireRelease`, keeps no copy of this fiber's FiberRefs for the connection's lifetime).
         return Effect.zipRight(
-          Scope.addFinalizer(scope, Effect.suspend(() => state.release())),
+          Scope.addFinalizer(scope, releaseOf(state)),
           restore(state.awaitOpen(openTimeout)).pipe(Effect.as(state.connection()))
         )
       })
     ))
+
+/**
+ * The release of a connection, made out here: a closure made in `fromWebSocket` would keep what its
+ * scopes hold (the open request, its URL and headers) for the connection's lifetime.
+ */
+const releaseOf = (state: SocketState): Effect.Effect<unknown> => Effect.suspend(() => state.release())
 
 /** One `listen`: frames go to `listener` while it is `active`; `busy` while a fiber of it handles what waits. */
 interface ListenState {
