@@ -2,7 +2,9 @@
  * The scale scenario for ONE client, in a fresh process (started by `bench/main.ts` with
  * `--expose-gc`), so that its heap and RSS hold nothing but this client's sessions:
  *
- * 1. `sessions` idle sessions (connected, a reader waiting): heap and RSS per session, after a full GC;
+ * 1. `sessions` idle sessions (connected, a reader waiting): heap and RSS per session, after a full GC,
+ *    over a baseline taken after a warm-up batch of sessions (connected, then closed); RSS once the
+ *    process has settled (`settleSeconds`);
  * 2. the same sessions active in real time (`frameMillis` frames in, 24 kHz model audio out in
  *    `chunkMillis` chunks) for `activeSeconds`: event-loop delay (p99), CPU, memory, latency.
  *
@@ -11,7 +13,7 @@
  */
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { type ClientName, makeClient, setCloseTimeout } from "./clients.js"
-import { connectMany, makeLatencyProbe, startTicker } from "./live.js"
+import { closeMany, connectMany, makeLatencyProbe, startTicker } from "./live.js"
 import { cpuSince, gc, gcAvailable, now, sleep, summarize } from "./stats.js"
 
 export interface ScaleInput {
@@ -19,6 +21,12 @@ export interface ScaleInput {
   readonly baseUrl: string
   readonly key: string
   readonly sessions: number
+  /**
+   * How long the process sits before RSS is read (the baseline's, then the idle sessions'): right
+   * after a burst of connects, RSS holds pages V8 gives back within seconds (its memory reducer), for
+   * every client.
+   */
+  readonly settleSeconds: number
   readonly warmSeconds: number
   readonly activeSeconds: number
   /** The input frame length. */
@@ -35,7 +43,12 @@ export interface ScaleResult {
   readonly gc: boolean
   readonly connectMillisPerSession: number
   readonly connectCpuMicrosPerSession: number
-  readonly idle: { readonly heapBytesPerSession: number; readonly rssBytesPerSession: number; readonly externalBytesPerSession: number }
+  readonly idle: {
+    readonly heapBytesPerSession: number
+    /** After `settleSeconds`. */
+    readonly rssBytesPerSession: number
+    readonly externalBytesPerSession: number
+  }
   readonly active: {
     readonly seconds: number
     readonly eventLoopDelayP99Millis: number
@@ -50,6 +63,9 @@ export interface ScaleResult {
     readonly downlinkLatency: ReturnType<typeof summarize>
   }
 }
+
+/** Sessions connected and closed before the baseline. */
+const warmupSessions = 200
 
 const send = (message: unknown): Promise<void> =>
   new Promise((resolve) => {
@@ -67,10 +83,14 @@ const run = async (input: ScaleInput) => {
   setCloseTimeout(input.closeTimeoutMillis)
   const client = makeClient(input.client, input.baseUrl, input.key)
   const probe = makeLatencyProbe()
-  // Warm the client's code paths on one session, so the baseline holds the loaded code.
-  await (await client.connect(() => {})).close().catch(() => {})
+  // Warm up on a first batch of sessions, then close them: the baseline holds what a process pays
+  // once (the loaded and optimized code, the young generation's pages a burst of connects touches),
+  // so that the figures per session are what each further session adds.
+  await closeMany(await connectMany(client, Math.min(warmupSessions, input.sessions), () => {}))
   await sleep(100)
   const base = memory()
+  await sleep(input.settleSeconds * 1000)
+  const settledBase = memory()
 
   const connectStart = now()
   const connectCpu = process.cpuUsage()
@@ -79,6 +99,8 @@ const run = async (input: ScaleInput) => {
   const connectMillis = now() - connectStart
   await sleep(500)
   const idle = memory()
+  await sleep(input.settleSeconds * 1000)
+  const settled = memory()
 
   const inputs = sessions.map((session) => session.startLive(input.frameMillis))
   const ticker = startTicker(inputs, input.frameMillis)
@@ -113,7 +135,7 @@ const run = async (input: ScaleInput) => {
     connectCpuMicrosPerSession: connectCpuMicros / input.sessions,
     idle: {
       heapBytesPerSession: perSession(idle.heapUsed, base.heapUsed),
-      rssBytesPerSession: perSession(idle.rss, base.rss),
+      rssBytesPerSession: perSession(settled.rss, settledBase.rss),
       externalBytesPerSession: perSession(idle.external, base.external)
     },
     active: {

@@ -73,6 +73,16 @@ describe("a session end to end", () => {
       expect({ session: accessors(session), connection: accessors(connection!) }).toEqual({ session: [], connection: [] })
     }))
 
+  /** A session's events for one text turn ("Hello there"), then its close. */
+  const expectHelloTurn = (seen: ReadonlyArray<Event>) => {
+    expect(seen[0]).toEqual(LiveEvent.SetupComplete({ sessionId: undefined }))
+    expect(textOf(seen, "TextDelta")).toBe(`You said: "Hello there"`)
+    const order = tags(seen)
+    expect(order.indexOf("UsageMetadata")).toBeLessThan(order.indexOf("TurnComplete"))
+    expect(order.at(-1)).toBe("Closed")
+    expect(order.filter((tag) => tag === "Closed")).toHaveLength(1)
+  }
+
   it.scopedLive("runForEach: the same events as the stream, handed over as they arrive, then Closed", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()
@@ -90,12 +100,7 @@ describe("a session end to end", () => {
       yield* session.close()
       yield* Fiber.join(reading)
 
-      expect(seen[0]).toEqual(LiveEvent.SetupComplete({ sessionId: undefined }))
-      expect(textOf(seen, "TextDelta")).toBe(`You said: "Hello there"`)
-      const order = tags(seen)
-      expect(order.indexOf("UsageMetadata")).toBeLessThan(order.indexOf("TurnComplete"))
-      expect(order.at(-1)).toBe("Closed")
-      expect(order.filter((tag) => tag === "Closed")).toHaveLength(1)
+      expectHelloTurn(seen)
     }))
 
   it.scopedLive("listen: the same events, handed over with no fiber while it waits, then Closed", () =>
@@ -120,12 +125,7 @@ describe("a session end to end", () => {
       yield* session.close()
       yield* Deferred.await(closed)
 
-      expect(seen[0]).toEqual(LiveEvent.SetupComplete({ sessionId: undefined }))
-      expect(textOf(seen, "TextDelta")).toBe(`You said: "Hello there"`)
-      const order = tags(seen)
-      expect(order.indexOf("UsageMetadata")).toBeLessThan(order.indexOf("TurnComplete"))
-      expect(order.at(-1)).toBe("Closed")
-      expect(order.filter((tag) => tag === "Closed")).toHaveLength(1)
+      expectHelloTurn(seen)
     }))
 
   it.scopedLive("audio turn: PCM in, 24 kHz audio and both transcriptions out", () =>
