@@ -17,6 +17,8 @@
  * `runForEach` reads the primary buffer without a stream: while it waits for events, publishing
  * calls its handler directly (no buffer, no fiber wake-up); an effect the handler gives back is run
  * by its fiber, and the events that come meanwhile wait in the buffer, in order, as for a stream.
+ * `listen` does the same with no fiber of its own: its handler is called directly whenever it has
+ * nothing to wait for, and a fiber of its scope runs only what it gave back, then the buffer.
  *
  * A class: a session holds one, and its methods live on the prototype, not in closures made for
  * each session (what an idle session weighs is what 1,000 of them make the collector mark).
@@ -124,7 +126,8 @@ export class EventHub<A> {
       if (direct === undefined || primary.items.length > 0 || this.delivering) {
         full = this.append(primary, events, 0, full)
       } else {
-        // A `runForEach` waits with an empty buffer: handed the events after the others have them.
+        // A direct handler (a waiting `runForEach`, a `listen`) with an empty buffer: handed the
+        // events after the others have them.
         const from = this.deliver(primary, direct, events)
         if (from < events.length) {
           // Before anything the handler published meanwhile.
