@@ -64,7 +64,9 @@ export interface LiveSession {
    * came meanwhile, in order (the bounded buffer, then the socket, hold them), and ends. A throw or
    * a defect is logged and the events go on; handle failures in the effect (its error type is
    * `never`). Closing the scope stops it, and events it had not taken stay buffered for the next
-   * read. Keep the synchronous part short: the session's reading waits for it.
+   * read. One at a time: a second `listen` while one reads is a defect (`subscribe` gives another
+   * reader); a `runForEach` or a read of `events` alongside gets only what it leaves buffered. Keep
+   * the synchronous part short: the session's reading waits for it.
    */
   readonly listen: <R = never>(handler: (event: LiveEvent) => Effect.Effect<unknown, never, R> | void) => Effect.Effect<void, never, Scope.Scope | R>
   /** An additional reader of every event published from now on (explicit fan-out). */

@@ -128,6 +128,18 @@ describe("a session end to end", () => {
       expectHelloTurn(seen)
     }))
 
+  it.scopedLive("listen: by the time close returns, the listener has been handed Closed", () =>
+    Effect.gen(function*() {
+      const emulator = yield* LiveEmulator.make()
+      const session = yield* (yield* clientOn(emulator)).connect()
+      const seen: Array<string> = []
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* session.listen((event) => void seen.push(event._tag))
+        yield* session.close()
+        expect(seen.at(-1)).toBe("Closed")
+      }))
+    }))
+
   it.scopedLive("audio turn: PCM in, 24 kHz audio and both transcriptions out", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()

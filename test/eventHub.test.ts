@@ -353,6 +353,77 @@ describe("EventHub.listen", () => {
       expect(seen).toEqual([1, 2, 3])
     }))
 
+  it.effect("an effect handed over just before the scope closes does not run after the close", () =>
+    Effect.gen(function*() {
+      const hub = yield* hubOf()
+      let closed = false
+      let ranAfterClose = false
+      const { scope } = yield* listenOn(hub, (event) => {
+        if (event === 1) return Effect.sync(() => void (ranAfterClose = closed))
+      })
+      // Handed over: its fiber is started on the scheduler, after the close below.
+      hub.offer([1])
+      yield* Scope.close(scope, Exit.void)
+      closed = true
+      yield* settle
+      expect(ranAfterClose).toBe(false)
+    }))
+
+  it.effect("the hub ended by a handler: the rest of the publication, its effects, then the last event", () =>
+    Effect.gen(function*() {
+      const hub = yield* hubOf()
+      const seen: Array<number> = []
+      let ran = false
+      yield* listenOn(hub, (event) => {
+        seen.push(event)
+        if (event === 1) Effect.runSync(hub.end(99))
+        if (event === 2) return Effect.sync(() => void (ran = true))
+      })
+      hub.offer([1, 2])
+      yield* settle
+      expect(seen).toEqual([1, 2, 99])
+      expect(ran).toBe(true)
+    }))
+
+  it.effect("the end while it waits: the last event is handed over in the call that ends the hub", () =>
+    Effect.gen(function*() {
+      const hub = yield* hubOf()
+      const seen: Array<number> = []
+      yield* listenOn(hub, (event) => void seen.push(event))
+      hub.offer([1])
+      Effect.runSync(hub.end(99))
+      expect(seen).toEqual([1, 99])
+    }))
+
+  it.effect("a runForEach alongside does not take its place: it gets every event and the end, and nothing stalls", () =>
+    Effect.gen(function*() {
+      const hub = yield* hubOf(2)
+      const seen: Array<number> = []
+      const other: Array<number> = []
+      yield* listenOn(hub, (event) => void seen.push(event))
+      const reading = yield* Effect.fork(hub.runForEach((event) => void other.push(event)))
+      yield* settle
+      expect(hub.offer([1, 2])).toBeUndefined()
+      yield* Fiber.interrupt(reading)
+      expect(hub.offer([3, 4])).toBeUndefined()
+      yield* hub.end(99)
+      expect(seen).toEqual([1, 2, 3, 4, 99])
+      expect(other).toEqual([])
+    }))
+
+  it.effect("one at a time: a second listen while the first reads is a defect; after its scope closes, another may", () =>
+    Effect.gen(function*() {
+      const hub = yield* hubOf()
+      const first = yield* listenOn(hub, () => {})
+      const exit = yield* Effect.exit(listenOn(hub, () => {}))
+      expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+      yield* Scope.close(first.scope, Exit.void)
+      const seen: Array<number> = []
+      yield* listenOn(hub, (event) => void seen.push(event))
+      hub.offer([1])
+      expect(seen).toEqual([1])
+    }))
+
   it.effect("the handler's effects run with the services of the fiber that listened", () =>
     Effect.gen(function*() {
       class Log extends Context.Tag("Log")<Log, Array<string>>() {}

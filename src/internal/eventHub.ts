@@ -93,6 +93,8 @@ export class EventHub<A> {
   private lastEvent: { readonly value: A } | undefined
   /** A handler is being called: what it publishes meanwhile is buffered, after what it is handed. */
   private delivering = false
+  /** The `listen` reading the primary buffer, until its scope closes or it has handed over the last event. */
+  private listening: Listening<A> | undefined
 
   /** The primary reader: buffered since creation; each event is delivered once. */
   readonly events: Stream.Stream<A>
@@ -169,19 +171,39 @@ export class EventHub<A> {
    * gives back an effect, a fiber of the scope runs it and then the events that came meanwhile (in
    * order), and ends. `last` is handed over too, then the reading is over. A failure of `handler` (a
    * throw, a defect) is logged and the reading goes on. The scope's close stops the reading: the
-   * events it had not taken stay buffered for the next read.
+   * events it had not taken stay buffered for the next read. One at a time (a second is a defect);
+   * a `runForEach` alongside does not take its place (it has a fiber to be woken by the buffer).
    */
   listen<R = never>(handler: (event: A) => Effect.Effect<unknown, never, R> | void): Effect.Effect<void, never, Scope.Scope | R> {
-    return Effect.flatMap(Effect.scope, (scope) =>
-      // Its fibers start on the scheduler, not in the publisher's call: a publication hands the
-      // events a handler did not take to the buffer first.
-      Effect.flatMap(ScopedFork.make<R>(scope, { immediate: false }), (fork) => {
-        const listening = new Listening(this, this.primary, handler as Direct<A>["handler"], fork)
-        return Effect.zipRight(
-          Effect.sync(() => listening.start()),
-          Scope.addFinalizer(scope, Effect.sync(() => listening.stop()))
-        )
-      }))
+    return Effect.suspend(() => {
+      // It has no fiber to be woken by: two could not share the buffer's direct handler.
+      if (this.listening !== undefined) {
+        return Effect.dieMessage("effect-gemini-live: session.listen: another listen is reading the events (use subscribe for a second reader)")
+      }
+      return Effect.flatMap(Effect.scope, (scope) =>
+        // Its fibers start on the scheduler, not in the publisher's call: a publication hands the
+        // events a handler did not take to the buffer first.
+        Effect.flatMap(ScopedFork.make<R>(scope, { immediate: false }), (fork) => {
+          const listening = new Listening(this, this.primary, handler as Direct<A>["handler"], fork)
+          return Effect.zipRight(
+            Effect.sync(() => {
+              this.listening = listening
+              listening.start()
+            }),
+            Scope.addFinalizer(scope, Effect.sync(() => listening.stop()))
+          )
+        }))
+    })
+  }
+
+  /** A handler is being handed events (what it publishes or ends comes after them). */
+  isDelivering(): boolean {
+    return this.delivering
+  }
+
+  /** `listening` reads no more (its scope closed, or it has handed over the last event). */
+  listenerGone(listening: Listening<A>): void {
+    if (this.listening === listening) this.listening = undefined
   }
 
   /** Ends every reader's stream with `last`, after the events already buffered. */
@@ -244,6 +266,8 @@ export class EventHub<A> {
           direct.handOver(pending)
           return index + 1
         }
+        // The handler ended the hub, or closed its own scope: the rest goes to the buffer.
+        if (reader.direct !== direct) return index + 1
       }
       return events.length
     } finally {
@@ -338,7 +362,8 @@ class ForEachRead<A> implements Direct<A>, Signal.Waiting {
   }
 
   start(): void {
-    this.reader.direct = this
+    // Not over a `listen` (it has no fiber to be woken): then this read takes what it buffers.
+    if (this.reader.direct === undefined) this.reader.direct = this
   }
 
   stop(): void {
@@ -375,22 +400,24 @@ class ForEachRead<A> implements Direct<A>, Signal.Waiting {
 /**
  * One `listen`: direct while it has nothing to wait for; otherwise a fiber of its scope runs what
  * its handler gave back, then the buffer, and makes it direct again (or, at the end, hands over
- * `last` and stops).
+ * `last` and is done).
  */
 class Listening<A> implements Direct<A> {
-  private active = true
-  /** A fiber of the listening is running: it takes the events. */
+  /** Its scope has closed. */
+  private stopped = false
+  /** The last event has been handed over: the reading is over. */
+  private done = false
+  /** A fiber of the listening is running (or about to): it takes the events. */
   private busy = false
-  private readonly drain: Effect.Effect<void>
+  /** An effect given back while that fiber runs (a handler that ended the hub): it runs next. */
+  private pending: Effect.Effect<unknown, unknown, unknown> | undefined
 
   constructor(
     private readonly hub: EventHub<A>,
     private readonly reader: Reader<A>,
     readonly handler: (event: A) => Effect.Effect<unknown, unknown, unknown> | void,
     private readonly fork: ScopedFork.Fork
-  ) {
-    this.drain = Effect.suspend(() => this.next())
-  }
+  ) {}
 
   /** Starts: the events already buffered (or the end) first, in a fiber; otherwise direct at once. */
   start(): void {
@@ -400,8 +427,9 @@ class Listening<A> implements Direct<A> {
 
   /** The scope closed: no more events (its fiber, if any, is interrupted with the scope). */
   stop(): void {
-    this.active = false
+    this.stopped = true
     if (this.reader.direct === this) this.reader.direct = undefined
+    this.hub.listenerGone(this)
   }
 
   handOver(effect: Effect.Effect<unknown, unknown, unknown>): void {
@@ -410,35 +438,56 @@ class Listening<A> implements Direct<A> {
 
   ended(): void {
     this.reader.direct = undefined
-    this.run(undefined)
+    // Behind what is buffered, what a fiber of it is taking, or the rest of the publication a
+    // handler of it is being handed (it ended the hub): a fiber takes them, then the last event.
+    if (this.busy || this.reader.items.length > 0 || this.hub.isDelivering()) return this.run(undefined)
+    // Nothing waits: the last event is handed over now, as the others were.
+    const wait = this.handLast()
+    if (wait !== undefined) this.run(wait)
   }
 
   /** Has a fiber run `first` (a handler's effect, or nothing), then the buffer. */
   private run(first: Effect.Effect<unknown, unknown, unknown> | undefined): void {
-    if (this.busy || !this.active) return
+    if (this.stopped) return
+    if (this.busy) {
+      if (first !== undefined) this.pending = this.pending === undefined ? first : Effect.zipRight(this.pending, first)
+      return
+    }
     this.busy = true
-    this.fork(first === undefined ? this.drain : Effect.zipRight(guarded(first), this.drain))
+    this.pending = first
+    // Checked when the fiber starts: it starts on the scheduler, and the scope may have closed by then.
+    this.fork(Effect.suspend(() => (this.stopped ? Effect.void : this.next())))
   }
 
   private next(): Effect.Effect<void> {
+    const pending = this.pending
+    if (pending !== undefined) {
+      this.pending = undefined
+      return Effect.zipRight(guarded(pending), Effect.suspend(() => this.next()))
+    }
     const reader = this.reader
-    while (this.active && reader.items.length > 0) {
+    while (!this.stopped && !this.done && reader.items.length > 0) {
       const event = reader.items.shift()!
       this.hub.took(reader)
       const wait = callHandler(this.handler, event)
-      if (wait !== undefined) return Effect.zipRight(guarded(wait), this.drain)
+      if (wait !== undefined) return Effect.zipRight(guarded(wait), Effect.suspend(() => this.next()))
     }
     this.busy = false
-    if (!this.active) return Effect.void
+    if (this.stopped || this.done) return Effect.void
     if (reader.ended) {
-      // The last step: the reading is over.
-      this.active = false
-      const last = this.hub.last()
-      const wait = last === undefined ? undefined : callHandler(this.handler, last.value)
+      const wait = this.handLast()
       return wait === undefined ? Effect.void : guarded(wait)
     }
     reader.direct = this
     return Effect.void
+  }
+
+  /** Hands over the last event: the reading is over. Gives back what to wait for, if anything. */
+  private handLast(): Effect.Effect<unknown, unknown, unknown> | undefined {
+    this.done = true
+    this.hub.listenerGone(this)
+    const last = this.hub.last()
+    return last === undefined ? undefined : callHandler(this.handler, last.value)
   }
 }
 
