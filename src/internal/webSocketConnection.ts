@@ -125,6 +125,8 @@ class SocketState {
   private readonly wake = new Signal.Signal()
 
   constructor(private readonly socket: WebSocket) {
+    // One connection a socket: the shared listeners serve the state they find on it.
+    if (stateKey in socket) throw new Error("effect-gemini-live: this WebSocket is already a Connection")
     ;(socket as unknown as { [stateKey]: SocketState })[stateKey] = this
     socket.on("message", onMessage)
     socket.on("error", onError)
