@@ -185,7 +185,8 @@ const open = <R>(
         respond: (response) => Effect.catchTag(session.sendToolResponse({ functionResponses: response }), "ConfigError", Effect.die)
       })
     }
-    // Then the supervisor's fiber is interrupted, then the links close (`linksScope`, forked before).
+    // On the scope's close: the session closes (1000), then the supervisor's fiber is interrupted,
+    // then the links close (`linksScope`, forked before).
     // (`Scope.addFinalizer`: no copy of this fiber's FiberRefs is kept for the session's lifetime.)
     yield* Scope.addFinalizer(sessionScope, Effect.suspend(() => session.release()))
     // The first connection: its failure is connect's.
