@@ -9,7 +9,7 @@ import * as Signal from "../src/internal/signal.js"
 describe("Signal", () => {
   it.effect("a condition already true does not wait; others wait for a wake that makes them true", () =>
     Effect.gen(function*() {
-      const signal = Signal.make()
+      const signal = new Signal.Signal()
       let items = 1
       yield* signal.awaitUntil(() => items > 0)
       items = 0
@@ -30,7 +30,7 @@ describe("Signal", () => {
 
   it.effect("an interrupted waiter is forgotten", () =>
     Effect.gen(function*() {
-      const signal = Signal.make()
+      const signal = new Signal.Signal()
       let ready = false
       const waiting = yield* Effect.fork(signal.awaitUntil(() => ready))
       yield* Effect.yieldNow()

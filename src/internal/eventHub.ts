@@ -407,10 +407,8 @@ class Listening<A> implements Direct<A> {
   private stopped = false
   /** The last event has been handed over: the reading is over. */
   private done = false
-  /** A fiber of the listening is running (or about to): it takes the events. */
+  /** A fiber of the listening is running (or about to): it takes the events (and it is not direct). */
   private busy = false
-  /** An effect given back while that fiber runs (a handler that ended the hub): it runs next. */
-  private pending: Effect.Effect<unknown, unknown, unknown> | undefined
 
   constructor(
     private readonly hub: EventHub<A>,
@@ -446,25 +444,22 @@ class Listening<A> implements Direct<A> {
     if (wait !== undefined) this.run(wait)
   }
 
-  /** Has a fiber run `first` (a handler's effect, or nothing), then the buffer. */
+  /**
+   * Has a fiber run `first` (a handler's effect, or nothing), then the buffer. While one runs, only
+   * the end can ask again (with nothing: the fiber takes the end itself); a handler's effect comes
+   * only from a direct call, and a busy listening is not direct.
+   */
   private run(first: Effect.Effect<unknown, unknown, unknown> | undefined): void {
-    if (this.stopped) return
-    if (this.busy) {
-      if (first !== undefined) this.pending = this.pending === undefined ? first : Effect.zipRight(this.pending, first)
-      return
-    }
+    if (this.stopped || this.busy) return
     this.busy = true
-    this.pending = first
     // Checked when the fiber starts: it starts on the scheduler, and the scope may have closed by then.
-    this.fork(Effect.suspend(() => (this.stopped ? Effect.void : this.next())))
+    this.fork(Effect.suspend(() => {
+      if (this.stopped) return Effect.void
+      return first === undefined ? this.next() : Effect.zipRight(guarded(first), Effect.suspend(() => this.next()))
+    }))
   }
 
   private next(): Effect.Effect<void> {
-    const pending = this.pending
-    if (pending !== undefined) {
-      this.pending = undefined
-      return Effect.zipRight(guarded(pending), Effect.suspend(() => this.next()))
-    }
     const reader = this.reader
     while (!this.stopped && !this.done && reader.items.length > 0) {
       const event = reader.items.shift()!

@@ -58,5 +58,3 @@ export class Signal {
     for (const waiter of waking) if (!waiter()) (this.waiters ??= []).push(waiter)
   }
 }
-
-export const make = (): Signal => new Signal()
