@@ -55,7 +55,7 @@ export interface BenchClient {
   readonly dispose: () => Promise<void>
 }
 
-export const model = "gemini-3.1-flash-live-preview"
+export const model = "gemini-3.8-live"
 const inputMime = "audio/pcm;rate=16000"
 const writeHighWaterMark = 256 * 1024
 const timeoutMillis = 15_000

@@ -33,7 +33,7 @@ const conversation = Effect.gen(function*() {
       switch (event._tag) {
         case "ToolCall":
           return Console.log(`model calls: ${event.functionCalls.map((c) => `${c.name}(${JSON.stringify(c.args)})`).join(", ")}`)
-        case "TextDelta":
+        case "OutputTranscription":
           return Effect.sync(() => (answer += event.text))
         case "GenerationComplete":
           return Console.log(`model: ${answer}`)
@@ -44,7 +44,8 @@ const conversation = Effect.gen(function*() {
   )
 }).pipe(Effect.scoped)
 
-const connectConfig = { responseModalities: ["TEXT"] }
+// gemini-3.8-live (the default) answers in audio: its transcript is the text.
+const connectConfig = { responseModalities: ["AUDIO"], outputAudioTranscription: {} }
 
 const Live = process.env.GEMINI_API_KEY !== undefined || process.env.GOOGLE_API_KEY !== undefined
   ? GeminiLive.layerConfig({ connectConfig })

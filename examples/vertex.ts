@@ -57,7 +57,6 @@ const googleAuth = (): Layer.Layer<Auth.Auth> => {
 const parameters = {
   backend: Backend.VERTEX_AI,
   location: process.env.GOOGLE_CLOUD_LOCATION ?? "us-central1",
-  model: "gemini-live-2.5-flash-native-audio",
   connectConfig: { outputAudioTranscription: {} }
 }
 

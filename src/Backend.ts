@@ -214,7 +214,7 @@ export const geminiApi = (options: GeminiApiOptions = {}): Service => {
     setup: (model, config) =>
       Either.flatMap(geminiApiModelName(model), (name) => {
         const rejection = geminiApiRejection(config)
-        return rejection === undefined ? Either.right(Protocol.makeSetup(name, config)) : Either.left(rejection)
+        return rejection === undefined ? Protocol.makeSetup(name, config) : Either.left(rejection)
       }),
     endpoint: (credentials) => {
       if (credentials._tag === "AccessToken") {
@@ -399,7 +399,7 @@ export const vertexAi = (options: VertexAiOptions = {}): Service => {
         const rejection = vertexAiRejection(config)
         if (rejection !== undefined) return Either.left(rejection)
         const withModality = config.responseModalities === undefined ? { ...config, responseModalities: ["AUDIO"] } : config
-        return Either.right(Protocol.makeSetup(name, withModality))
+        return Protocol.makeSetup(name, withModality)
       })
     },
     endpoint: (credentials) => {

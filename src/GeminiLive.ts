@@ -8,7 +8,7 @@
  * import { GeminiLive, LiveEvent } from "effect-gemini-live"
  *
  * const program = Effect.scoped(Effect.gen(function*() {
- *   const session = yield* GeminiLive.connect({ connectConfig: { responseModalities: ["TEXT"] } })
+ *   const session = yield* GeminiLive.connect({ connectConfig: { outputAudioTranscription: {} } })
  *   yield* session.sendRealtimeInput({ text: "Hello" })
  *   yield* session.events.pipe(
  *     Stream.takeUntil(LiveEvent.is("TurnComplete")),
@@ -31,6 +31,7 @@ import type * as Scope from "effect/Scope"
 import * as Backend from "./Backend.js"
 import * as Fs from "node:fs"
 import { type AuthError, ConfigError, type LiveError } from "./LiveError.js"
+import * as LiveModel from "./LiveModel.js"
 import * as LiveSession from "./LiveSession.js"
 import * as Parameters from "./Parameters.js"
 import type * as Protocol from "./Protocol.js"
@@ -96,7 +97,8 @@ export const defaultModel: string = Parameters.defaultModel
 
 /**
  * Builds the client from decoded parameters. Services already in the context (Auth, Backend,
- * Transport, Statistics, WireTrace) are used instead of the ones the parameters imply.
+ * Transport, Statistics, WireTrace) are used instead of the ones the parameters imply; so is a
+ * `LiveModel.Models` registry (the model rules sessions are checked against).
  *
  * @since 0.1.0
  * @category Constructors
@@ -104,6 +106,8 @@ export const defaultModel: string = Parameters.defaultModel
 export const make = (parameters: Parameters.Decoded): Effect.Effect<Service, ConfigError | AuthError> =>
   Effect.gen(function*() {
     const services = yield* Parameters.services(parameters)
+    // The model rules in force where the client is built (`LiveModel.layer` provided to this layer).
+    const models = yield* LiveModel.Models
     const connect = <R = never>(options: ConnectOptions<R> = {}) =>
       Effect.gen(function*() {
         const overrides = options.connectConfig === undefined
@@ -119,7 +123,7 @@ export const make = (parameters: Parameters.Decoded): Effect.Effect<Service, Con
           tools: options.tools,
           reconnect: options.reconnect
         })
-      }).pipe(Effect.provide(services))
+      }).pipe(Effect.provide(services), Effect.provideService(LiveModel.Models, models))
     return GeminiLive.of({ parameters, connect })
   })
 

@@ -4,7 +4,7 @@
  * One server message can yield several events, always in this order: `ServerContent` (the raw
  * content, as VoxEngine's event gives it), then `InputTranscription`, the model turn's parts
  * (`AudioDelta`, `TextDelta`), `OutputTranscription`, `Interrupted`, `GenerationComplete`,
- * `UsageMetadata`, and `TurnComplete` last, so a reader that stops at `TurnComplete` has seen the
+ * `InteractionStatus`, `WaitingForInput`, `UsageMetadata`, and `TurnComplete` last, so a reader that stops at `TurnComplete` has seen the
  * turn's usage. `Closed` is the last event of every session.
  *
  * @since 0.1.0
@@ -34,14 +34,24 @@ export type LiveEvent = Data.TaggedEnum<{
   AudioDelta: { readonly data: Uint8Array; readonly mimeType: string; readonly sampleRate: number }
   /** Model text (TEXT modality); `thought` marks thinking summaries. */
   TextDelta: { readonly text: string; readonly thought: boolean }
-  /** A piece of the transcription of the user's audio. */
-  InputTranscription: { readonly text: string; readonly finished: boolean }
+  /**
+   * A piece of the transcription of the user's audio; `startOffset`/`endOffset` (proto Durations such
+   * as `"1.200s"`) when the server sends them (`realtimeInputConfig.interimTranscriptTimestampEnabled`).
+   */
+  InputTranscription: Transcribed
   /** A piece of the transcription of the model's audio (empty pieces are not events). */
-  OutputTranscription: { readonly text: string; readonly finished: boolean }
+  OutputTranscription: Transcribed
   /** The user barged in: the model stopped, and audio not yet played should be dropped. */
   Interrupted: {}
   /** The model finished generating this turn (playback may still be going on). */
   GenerationComplete: {}
+  /**
+   * Background reasoning (`gemini-3.8-live-extended-thinking`): `IN_PROGRESS` while the model reasons
+   * (it may speak filler meanwhile), `IDLE` when it is done.
+   */
+  InteractionStatus: { readonly status: string }
+  /** The model is waiting for the user's input (`serverContent.waitingForInput`). */
+  WaitingForInput: {}
   /** The turn is over; `reason` is set when the model stopped early (e.g. `MALFORMED_FUNCTION_CALL`). */
   TurnComplete: { readonly reason: string | undefined }
   /** The model asks for function calls; answer each with `sendToolResponse`. */
@@ -89,6 +99,19 @@ export type LiveEvent = Data.TaggedEnum<{
 }>
 
 /**
+ * A piece of transcription.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Transcribed {
+  readonly text: string
+  readonly finished: boolean
+  readonly startOffset?: string
+  readonly endOffset?: string
+}
+
+/**
  * Constructors and matchers: `LiveEvent.AudioDelta({ ... })`, `LiveEvent.$is("TurnComplete")`,
  * `LiveEvent.$match(event, { ... })`.
  *
@@ -103,6 +126,7 @@ export const {
   GenerationComplete,
   GoAway,
   InputTranscription,
+  InteractionStatus,
   Interrupted,
   MediaEnded,
   MediaStarted,
@@ -118,7 +142,8 @@ export const {
   TurnComplete,
   Unknown,
   UsageMetadata,
-  VoiceActivity
+  VoiceActivity,
+  WaitingForInput
 } = Data.taggedEnum<LiveEvent>()
 
 /**
@@ -138,6 +163,17 @@ export const is = <Tag extends LiveEvent["_tag"]>(tag: Tag) =>
 /** A transcription with text or the end mark (Vertex AI opens each turn with an empty one: not an event). */
 const isNews = (transcription: Protocol.Transcription | undefined): transcription is Protocol.Transcription =>
   transcription !== undefined && ((transcription.text ?? "") !== "" || transcription.finished === true)
+
+/** A transcription's text, end mark and, when sent, offsets. */
+const transcribed = (transcription: Protocol.Transcription): Transcribed => {
+  const piece: { -readonly [K in keyof Transcribed]: Transcribed[K] } = {
+    text: transcription.text ?? "",
+    finished: transcription.finished ?? false
+  }
+  if (transcription.startOffset !== undefined) piece.startOffset = transcription.startOffset
+  if (transcription.endOffset !== undefined) piece.endOffset = transcription.endOffset
+  return piece
+}
 
 const rateOf = (mimeType: string): number => {
   const match = /rate=(\d+)/.exec(mimeType)
@@ -162,10 +198,7 @@ export const fromServerMessage = (message: Protocol.ServerMessage): ReadonlyArra
     known = true
     events.push(ServerContent({ content }))
     if (isNews(content.inputTranscription)) {
-      events.push(InputTranscription({
-        text: content.inputTranscription.text ?? "",
-        finished: content.inputTranscription.finished ?? false
-      }))
+      events.push(InputTranscription(transcribed(content.inputTranscription)))
     }
     const parts = content.modelTurn?.parts
     if (parts !== undefined) {
@@ -179,13 +212,12 @@ export const fromServerMessage = (message: Protocol.ServerMessage): ReadonlyArra
       }
     }
     if (isNews(content.outputTranscription)) {
-      events.push(OutputTranscription({
-        text: content.outputTranscription.text ?? "",
-        finished: content.outputTranscription.finished ?? false
-      }))
+      events.push(OutputTranscription(transcribed(content.outputTranscription)))
     }
     if (content.interrupted === true) events.push(Interrupted())
     if (content.generationComplete === true) events.push(GenerationComplete())
+    if (content.interactionStatus !== undefined) events.push(InteractionStatus({ status: content.interactionStatus }))
+    if (content.waitingForInput === true) events.push(WaitingForInput())
   }
   if (message.toolCall !== undefined) {
     known = true

@@ -71,10 +71,23 @@ export interface LiveSession {
   readonly listen: <R = never>(handler: (event: LiveEvent) => Effect.Effect<unknown, never, R> | void) => Effect.Effect<void, never, Scope.Scope | R>
   /** An additional reader of every event published from now on (explicit fan-out). */
   readonly subscribe: Effect.Effect<Stream.Stream<LiveEvent>, never, Scope.Scope>
-  /** Sends `clientContent`: turns appended to the context; `turnComplete` defaults to `true`. */
+  /**
+   * Sends `clientContent`: turns appended to the context; `turnComplete` defaults to `true` (on
+   * `gemini-3.8-live` it interrupts what the model is saying). What a model accepts differs
+   * (`LiveModel`): `gemini-3.1-flash-live-preview` takes it only as initial history; `gemini-3.8-live`
+   * needs each turn's role. A message the model refuses fails with a `ConfigError`, not sent.
+   */
   readonly sendClientContent: (input?: Protocol.ClientContentInput) => Effect.Effect<void, ConfigError | SessionClosed>
   /** Sends `realtimeInput`: audio, video, text, activity signals or `audioStreamEnd`. */
   readonly sendRealtimeInput: (input: Protocol.RealtimeInput) => Effect.Effect<void, ConfigError | SessionClosed>
+  /**
+   * Sends `contextUpdate` (`@google/genai` 3.3's `sendContextUpdate`): a new system instruction and/or
+   * a new set of tools, seen from the next turn on, in order with the other input. A field left out
+   * stays; `tools: []` removes every tool (also the toolkit's declarations: its handlers still answer
+   * calls). The session's later connections (a reconnection, a goAway handover) start with the updated
+   * context. Functions it declares are the application's to answer.
+   */
+  readonly sendContextUpdate: (input: Protocol.ContextUpdateInput) => Effect.Effect<void, ConfigError | SessionClosed>
   /** Sends `toolResponse` (each response with the call's `id` and `name`). */
   readonly sendToolResponse: (input: Protocol.ToolResponseInput) => Effect.Effect<void, ConfigError | SessionClosed>
   /**

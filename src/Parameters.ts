@@ -20,19 +20,20 @@ import * as Schema from "effect/Schema"
 import * as Auth from "./Auth.js"
 import * as Backend from "./Backend.js"
 import { type AuthError, ConfigError } from "./LiveError.js"
+import * as LiveModel from "./LiveModel.js"
 import * as Protocol from "./Protocol.js"
 import * as Statistics from "./Statistics.js"
 import * as Transport from "./Transport.js"
 import * as WireTrace from "./WireTrace.js"
 
 /**
- * The default model: a current Live model of the Gemini API. (VoxEngine's default,
- * `gemini-2.0-flash-exp`, has been shut down.)
+ * The default model, on both backends: `gemini-3.8-live` (`LiveModel.defaultModel`). (VoxEngine's
+ * default, `gemini-2.0-flash-exp`, has been shut down.)
  *
  * @since 0.1.0
  * @category Constants
  */
-export const defaultModel = "gemini-3.1-flash-live-preview"
+export const defaultModel: string = LiveModel.defaultModel
 
 /**
  * How long opening the socket and getting `setupComplete` may take, when `httpOptions.timeout` is not set.

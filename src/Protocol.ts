@@ -13,6 +13,7 @@ import { isAscii } from "node:buffer"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { toApiTools } from "./internal/apiSchema.js"
 import { isCommonServerMessage, parseAudioMessage } from "./internal/serverMessageFastPath.js"
 import { ConfigError, ProtocolError } from "./LiveError.js"
 import type { Frame } from "./Transport.js"
@@ -217,13 +218,14 @@ const generationConfigFields: ReadonlyArray<string> = [
 /**
  * Maps a flat `LiveConnectConfig` into the `setup` message for `model` (already a full model name),
  * as `@google/genai` does: generation fields into `generationConfig` (merged over the deprecated
- * `config.generationConfig`), `systemInstruction` into a `Content`, every other field into `setup`.
- * Fields set to `null` or `undefined` are left out.
+ * `config.generationConfig`), `systemInstruction` into a `Content`, JSON-Schema-style function
+ * parameters into the API's Schema form (`toApiTools`), every other field into `setup`. Fields set
+ * to `null` or `undefined` are left out. Fails on a function schema genai would refuse.
  *
  * @since 0.1.0
  * @category Setup
  */
-export const makeSetup = (model: string, config: LiveConnectConfig): Setup => {
+export const makeSetup = (model: string, config: LiveConnectConfig): Either.Either<Setup, ConfigError> => {
   const setup: Record<string, unknown> = { model }
   let generationConfig: Record<string, unknown> | undefined = config.generationConfig === undefined
     ? undefined
@@ -235,12 +237,16 @@ export const makeSetup = (model: string, config: LiveConnectConfig): Setup => {
       generationConfig[key] = value
     } else if (key === "systemInstruction") {
       setup.systemInstruction = toContent(value as NonNullable<LiveConnectConfig["systemInstruction"]>)
+    } else if (key === "tools") {
+      const tools = toApiTools(value as NonNullable<LiveConnectConfig["tools"]>, "tools")
+      if (Either.isLeft(tools)) return Either.left(inputError("connect", `connectConfig.${tools.left.path}`, tools.left.description))
+      setup.tools = tools.right
     } else {
       setup[key] = value
     }
   }
   if (generationConfig !== undefined) setup.generationConfig = generationConfig
-  return setup as Setup
+  return Either.right(setup as Setup)
 }
 
 /**
@@ -396,6 +402,62 @@ const toBlob = (media: MediaInput): Blob =>
     : { data: Buffer.from(media.data.buffer, media.data.byteOffset, media.data.byteLength).toString("base64"), mimeType: media.mimeType }
 
 /**
+ * The argument of `sendContextUpdate`: what changes in the session's context from the next turn on.
+ * A field left out stays as it is; `tools: []` removes every tool.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface ContextUpdateInput {
+  readonly systemInstruction?: ContentInput | undefined
+  readonly tools?: ReadonlyArray<Readonly<Record<string, unknown>>> | undefined
+}
+
+/**
+ * An encoded `contextUpdate`: the frame, and the new system instruction and tools as the setup of a
+ * later connection states them.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface ContextUpdate {
+  readonly frame: string
+  readonly systemInstruction: Content | undefined
+  readonly tools: ReadonlyArray<Readonly<Record<string, unknown>>> | undefined
+}
+
+/**
+ * Encodes a `contextUpdate` message as `@google/genai` 3.3's `sendContextUpdate` does:
+ * `{"contextUpdate":{"systemInstruction":Content,"tools":{"tools":[...]}}}`, function schemas in
+ * the API's form.
+ *
+ * @since 0.1.0
+ * @category Encoding
+ */
+export const encodeContextUpdate = (input: ContextUpdateInput): Either.Either<ContextUpdate, ConfigError> => {
+  if (typeof input !== "object" || input === null) {
+    return Either.left(inputError("sendContextUpdate", "", "a context update must be an object"))
+  }
+  if (input.systemInstruction == null && input.tools == null) {
+    return Either.left(inputError("sendContextUpdate", "", "a context update needs systemInstruction or tools"))
+  }
+  if (input.tools != null && !Array.isArray(input.tools)) {
+    return Either.left(inputError("sendContextUpdate", "tools", "must be a list of tools"))
+  }
+  const body: Record<string, unknown> = {}
+  const systemInstruction = input.systemInstruction == null ? undefined : toContent(input.systemInstruction)
+  if (systemInstruction !== undefined) body.systemInstruction = systemInstruction
+  let tools: ReadonlyArray<Readonly<Record<string, unknown>>> | undefined
+  if (input.tools != null) {
+    const converted = toApiTools(input.tools, "tools")
+    if (Either.isLeft(converted)) return Either.left(inputError("sendContextUpdate", converted.left.path, converted.left.description))
+    tools = converted.right
+    body.tools = { tools }
+  }
+  return Either.right({ frame: JSON.stringify({ contextUpdate: body }), systemInstruction, tools })
+}
+
+/**
  * Encodes a `realtimeInput` message. `audio` must be an `audio/*` type and `video` an `image/*` type.
  *
  * @since 0.1.0
@@ -501,7 +563,10 @@ export const SetupComplete = Schema.Struct({
 export const Transcription = Schema.Struct({
   text: optional(Schema.String),
   finished: optional(Schema.Boolean),
-  languageCode: optional(Schema.String)
+  languageCode: optional(Schema.String),
+  /** Where the text starts and ends in the audio (a proto Duration, e.g. `"1.200s"`). */
+  startOffset: optional(Schema.String),
+  endOffset: optional(Schema.String)
 })
 
 /**

@@ -43,8 +43,10 @@ import type * as Protocol from "./Protocol.js"
 export type Scheduling = "SILENT" | "WHEN_IDLE" | "INTERRUPT"
 
 /**
- * `BLOCKING` (the default): the model waits for the result. `NON_BLOCKING`: the model goes on
- * talking and the result is delivered per `scheduling` (Gemini API only).
+ * `BLOCKING` (a tool's default): the model waits for the result. `NON_BLOCKING`: the model goes on
+ * talking and the result is delivered per `scheduling`. A tool's declaration always states it, so a
+ * tool means the same on every model (models differ in the default they give an undeclared one:
+ * `gemini-3.8-live` NON_BLOCKING, earlier ones BLOCKING; see `LiveModel`).
  *
  * @since 0.1.0
  * @category Models
@@ -104,7 +106,7 @@ export const make = <A, I, Success, E, R>(name: string, options: {
       name,
       description: options.description,
       parametersJsonSchema,
-      ...(behavior === "NON_BLOCKING" ? { behavior } : {})
+      behavior
     },
     call: (args, call) => Effect.flatMap(decodeArguments(decodeArgs, args), (decoded) => options.handler(decoded, call)),
     stream: undefined
@@ -118,7 +120,7 @@ const decodeArguments = <A>(
   Effect.mapError(decode(args), (error): InvalidArguments => ({ _tag: "InvalidArguments", error }))
 
 /**
- * Makes a generator tool (NON_BLOCKING, Gemini API): each result of the handler's stream goes to the
+ * Makes a generator tool (NON_BLOCKING; the Gemini API only): each result of the handler's stream goes to the
  * model as it comes, with `willContinue: true`; the last with `willContinue: false` (a failure ends
  * it with `{ error }`). For progress reports of long work, results arriving over time.
  *

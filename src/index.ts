@@ -33,6 +33,13 @@ export * as LiveSession from "./LiveSession.js"
 export * as LiveEvent from "./LiveEvent.js"
 
 /**
+ * What each Live model accepts, checked before anything is sent (and by the emulator).
+ *
+ * @since 0.1.0
+ */
+export * as LiveModel from "./LiveModel.js"
+
+/**
  * The errors of a session.
  *
  * @since 0.1.0

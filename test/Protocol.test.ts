@@ -4,10 +4,11 @@ import { LiveEvent, Protocol } from "../src/index.js"
 import { isCommonServerMessage, parseAudioMessage } from "../src/internal/serverMessageFastPath.js"
 
 const json = (either: Either.Either<string, unknown>) => JSON.parse(Either.getOrThrow(either))
+const leftOf = <E>(either: Either.Either<unknown, E>): E => Either.getOrThrow(Either.flip(either))
 
 describe("Protocol.makeSetup", () => {
   it("maps the flat config as @google/genai does", () => {
-    const setup = Protocol.makeSetup("models/m", {
+    const setup = Either.getOrThrow(Protocol.makeSetup("models/m", {
       generationConfig: { temperature: 0.1, candidateCount: 1 },
       responseModalities: ["TEXT"],
       temperature: 0.5,
@@ -17,7 +18,7 @@ describe("Protocol.makeSetup", () => {
       realtimeInputConfig: { automaticActivityDetection: { disabled: true } },
       contextWindowCompression: { triggerTokens: "1000", slidingWindow: { targetTokens: "10" } },
       historyConfig: { initialHistoryInClientContent: true }
-    })
+    }))
     expect(setup).toEqual({
       model: "models/m",
       generationConfig: {
@@ -35,7 +36,96 @@ describe("Protocol.makeSetup", () => {
   })
 
   it("sends no generationConfig when none is set", () => {
-    expect(Protocol.makeSetup("models/m", {})).toEqual({ model: "models/m" })
+    expect(Protocol.makeSetup("models/m", {})).toEqual(Either.right({ model: "models/m" }))
+  })
+
+  it("rewrites JSON-Schema-style function parameters into the API's form, as @google/genai 3.3 does", () => {
+    const parameters = {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        city: { type: "string", description: "The city" },
+        when: { type: ["string", "null"] },
+        units: { anyOf: [{ type: "string", enum: ["C", "F"] }, { type: "null" }] },
+        either: { type: ["string", "integer"] },
+        tags: { type: "array", items: { type: "string" } },
+        odd: { type: "uuid" }
+      },
+      required: ["city"]
+    }
+    const tools = [{ functionDeclarations: [{ name: "f", parameters }] }, { googleSearch: {} }]
+    const setup = Either.getOrThrow(Protocol.makeSetup("models/m", { tools }))
+    expect(setup.tools).toEqual([
+      {
+        functionDeclarations: [{
+          name: "f",
+          parameters: {
+            type: "OBJECT",
+            properties: {
+              city: { type: "STRING", description: "The city" },
+              when: { nullable: true, type: "STRING" },
+              units: { nullable: true, type: "STRING", enum: ["C", "F"] },
+              either: { anyOf: [{ type: "STRING" }, { type: "INTEGER" }] },
+              tags: { type: "ARRAY", items: { type: "STRING" } },
+              odd: { type: "TYPE_UNSPECIFIED" }
+            },
+            required: ["city"]
+          }
+        }]
+      },
+      { googleSearch: {} }
+    ])
+    // The caller's objects are not changed.
+    expect(tools[0].functionDeclarations?.[0].parameters.type).toBe("object")
+  })
+
+  it("moves parameters with $schema to parametersJsonSchema, and keeps parametersJsonSchema as given", () => {
+    const withSchema = { $schema: "http://json-schema.org/draft-07/schema#", type: "object" }
+    const setup = Either.getOrThrow(Protocol.makeSetup("models/m", {
+      tools: [{ functionDeclarations: [{ name: "f", parameters: withSchema }, { name: "g", parametersJsonSchema: { type: "object" } }] }]
+    }))
+    expect(setup.tools).toEqual([{
+      functionDeclarations: [{ name: "f", parametersJsonSchema: withSchema }, { name: "g", parametersJsonSchema: { type: "object" } }]
+    }])
+  })
+
+  it("refuses a function schema Google's SDK refuses, naming the field", () => {
+    const refused = (parameters: unknown) =>
+      leftOf(Protocol.makeSetup("models/m", { tools: [{ functionDeclarations: [{ name: "f", parameters }] }] }))
+    expect(refused({ type: "null" })).toMatchObject({
+      _tag: "ConfigError",
+      path: "connectConfig.tools[0].functionDeclarations[0].parameters.type",
+      description: "type: null can not be the only possible type for the field"
+    })
+    expect(refused({ type: "object", properties: { a: { type: "string", anyOf: [] } } })).toMatchObject({
+      path: "connectConfig.tools[0].functionDeclarations[0].parameters.properties.a"
+    })
+  })
+})
+
+describe("Protocol.encodeContextUpdate", () => {
+  it("wraps tools as @google/genai 3.3 does, and makes a string instruction a Content", () => {
+    const update = Either.getOrThrow(Protocol.encodeContextUpdate({
+      systemInstruction: "Speak French.",
+      tools: [{ functionDeclarations: [{ name: "f", parameters: { type: "object" } }] }]
+    }))
+    expect(JSON.parse(update.frame)).toEqual({
+      contextUpdate: {
+        systemInstruction: { role: "user", parts: [{ text: "Speak French." }] },
+        tools: { tools: [{ functionDeclarations: [{ name: "f", parameters: { type: "OBJECT" } }] }] }
+      }
+    })
+    expect(update.systemInstruction).toEqual({ role: "user", parts: [{ text: "Speak French." }] })
+  })
+
+  it("tells 'clear every tool' (tools: []) from 'leave the tools' (no tools)", () => {
+    expect(JSON.parse(Either.getOrThrow(Protocol.encodeContextUpdate({ tools: [] })).frame)).toEqual({ contextUpdate: { tools: { tools: [] } } })
+    expect(JSON.parse(Either.getOrThrow(Protocol.encodeContextUpdate({ systemInstruction: "x" })).frame).contextUpdate.tools).toBeUndefined()
+  })
+
+  it("refuses an empty update and tools that are not a list", () => {
+    expect(leftOf(Protocol.encodeContextUpdate({}))).toMatchObject({ _tag: "ConfigError", method: "sendContextUpdate" })
+    expect(leftOf(Protocol.encodeContextUpdate({ tools: {} as never }))).toMatchObject({ path: "tools" })
   })
 })
 

@@ -92,7 +92,7 @@ describe.concurrent("gemini-live (the command line)", () => {
     expect(out).toContain("read ")
     expect(out).toContain("1.60 s of 16 kHz PCM16")
     expect(out).toMatch(/^using the embedded emulator at http:\/\/127\.0\.0\.1:\d+ \(no GEMINI_API_KEY or GOOGLE_API_KEY/m)
-    expect(out).toContain("connected: models/gemini-3.1-flash-live-preview")
+    expect(out).toContain("connected: models/gemini-3.8-live")
     expect(out).toMatch(/^sent 1\.60 s of audio \(40 frames, then audioStreamEnd\)$/m)
     expect(out).toMatch(/^you: \[1\.\d\d s of speech\]$/m)
     expect(out).toMatch(/^model: I heard 1\.\d seconds of audio\.$/m)
@@ -210,6 +210,7 @@ describe.concurrent("gemini-live (the command line)", () => {
       Effect.scoped,
       Effect.provide(GeminiLive.layer({
         apiKey: "k",
+        model: "gemini-live-test",
         httpOptions: { baseUrl: url },
         connectConfig: { responseModalities: ["TEXT"] }
       })),

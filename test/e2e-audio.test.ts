@@ -274,7 +274,7 @@ describe("sendAudio", () => {
   it.scopedLive("interrupting sendAudio stops the input, sends audioStreamEnd; the session stays usable", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make({ onTurn: (turn) => turn.text === undefined ? [] : LiveEmulator.defaultTurn(turn) })
-      const session = yield* (yield* socketClient(emulator, { connectConfig: { responseModalities: ["TEXT"] } })).connect()
+      const session = yield* (yield* socketClient(emulator, { model: "gemini-live-test", connectConfig: { responseModalities: ["TEXT"] } })).connect()
       const sending = yield* Effect.fork(session.sendAudio(chunks(tone(10_000), 1280)))
       yield* Effect.sleep("150 millis")
       yield* Fiber.interrupt(sending)

@@ -13,6 +13,7 @@ type Send =
   | { readonly clientContent: Parameters<Session["sendClientContent"]>[0] }
   | { readonly realtimeInput: Parameters<Session["sendRealtimeInput"]>[0] }
   | { readonly toolResponse: Parameters<Session["sendToolResponse"]>[0] }
+  | { readonly contextUpdate: Parameters<Session["sendContextUpdate"]>[0] }
 
 interface Case {
   readonly name: string
@@ -96,7 +97,55 @@ const cases: ReadonlyArray<Case> = [
       translationConfig: { targetLanguageCode: "fr" } as never,
       labels: { team: "voice" }
     },
-    sends: [{ clientContent: { turns: "Hi" } }]
+    // 3.1 takes clientContent only as initial history: text goes as realtime input.
+    sends: [{ realtimeInput: { text: "Hi" } }]
+  },
+  {
+    name: "gemini-3.8-live: its config fields, JSON-Schema-style functions, context updates",
+    model: "gemini-3.8-live",
+    config: {
+      responseModalities: ["AUDIO" as never],
+      systemInstruction: "You are a helpful assistant.",
+      speechConfig: { voiceConfig: { voice: "custom-voice-1" } as never },
+      inputAudioTranscription: { mode: "SMART" } as never,
+      outputAudioTranscription: {},
+      realtimeInputConfig: { interimTranscriptTimestampEnabled: true } as never,
+      proactivity: { proactiveAudio: true, proactiveVideo: true } as never,
+      labels: { team: "voice", env: "test" },
+      tools: [{
+        functionDeclarations: [
+          {
+            name: "book",
+            behavior: "BLOCKING" as never,
+            parameters: {
+              type: "object",
+              properties: {
+                date: { type: "string" },
+                guests: { type: ["integer", "null"] },
+                note: { anyOf: [{ type: "string" }, { type: "null" }] },
+                tags: { type: "array", items: { type: "string" } }
+              },
+              required: ["date"],
+              additionalProperties: false
+            } as never
+          },
+          { name: "remember", behavior: "NON_BLOCKING" as never, parameters: { type: "object", properties: {} } as never }
+        ]
+      }]
+    },
+    sends: [
+      { clientContent: { turns: [{ role: "user", parts: [{ text: "a" }] }, { role: "model", parts: [{ text: "b" }] }], turnComplete: false } },
+      { contextUpdate: { systemInstruction: "Speak French." } },
+      {
+        contextUpdate: {
+          tools: { tools: [{ functionDeclarations: [{ name: "lookup", parameters: { type: "object", properties: { q: { type: ["string", "null"] } } } as never }] }] }
+        }
+      },
+      { contextUpdate: { systemInstruction: { parts: [{ text: "Be brief." }] }, tools: { tools: [] } } },
+      { clientContent: { turns: "Hello", turnComplete: true } },
+      { realtimeInput: { text: "Are you there?" } },
+      { toolResponse: { functionResponses: { id: "c1", name: "remember", response: { output: "ok" }, scheduling: "WHEN_IDLE" as never } } }
+    ]
   },
   {
     name: "system instruction as Content, manual activity detection",
@@ -149,6 +198,7 @@ const runGoogle = (emulator: LiveEmulator.Service, c: Case) =>
     for (const send of c.sends) {
       if ("clientContent" in send) session.sendClientContent(structuredClone(send.clientContent))
       else if ("realtimeInput" in send) session.sendRealtimeInput(structuredClone(send.realtimeInput))
+      else if ("contextUpdate" in send) session.sendContextUpdate(structuredClone(send.contextUpdate))
       else session.sendToolResponse(structuredClone(send.toolResponse))
     }
     const record = yield* waitForMessages(emulator, before, 1 + c.sends.length)
@@ -174,7 +224,14 @@ const runOurs = (emulator: LiveEmulator.Service, c: Case) =>
     for (const send of c.sends) {
       if ("clientContent" in send) yield* session.sendClientContent(send.clientContent as never)
       else if ("realtimeInput" in send) yield* session.sendRealtimeInput(send.realtimeInput as never)
-      else yield* session.sendToolResponse(send.toolResponse as never)
+      else if ("contextUpdate" in send) {
+        // Ours takes the tools as a list (genai wraps them: `{ tools: { tools } }`).
+        const { systemInstruction, tools } = send.contextUpdate
+        yield* session.sendContextUpdate({
+          ...(systemInstruction === undefined ? {} : { systemInstruction: systemInstruction as never }),
+          ...(tools === undefined ? {} : { tools: tools.tools as never })
+        })
+      } else yield* session.sendToolResponse(send.toolResponse as never)
     }
     const record = yield* waitForMessages(emulator, before, 1 + c.sends.length)
     yield* session.close()

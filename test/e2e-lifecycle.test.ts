@@ -12,6 +12,8 @@ type Event = LiveEvent.LiveEvent
 const client = (emulator: LiveEmulator.Service, parameters: Parameters.Input = {}) =>
   GeminiLive.GeminiLive.pipe(Effect.provide(GeminiLive.layer({
     apiKey: "k",
+    // A model LiveModel does not know (unchecked): gemini-3.8-live answers in audio only.
+    model: "gemini-live-test",
     connectConfig: { responseModalities: ["TEXT"] },
     ...parameters,
     httpOptions: { baseUrl: emulator.url, timeout: 5000 }
@@ -469,7 +471,9 @@ describe("long sessions", () => {
   describe("reconnect timing (TestClock, in-memory transport)", () => {
     const memoryClient = (emulator: LiveEmulator.Service) =>
       GeminiLive.GeminiLive.pipe(Effect.provide(
-        GeminiLive.layer({ apiKey: "k", connectConfig: { responseModalities: ["TEXT"] } }).pipe(Layer.provide(emulator.layerTransport))
+        GeminiLive.layer({ apiKey: "k", model: "gemini-live-test", connectConfig: { responseModalities: ["TEXT"] } }).pipe(
+          Layer.provide(emulator.layerTransport)
+        )
       ))
 
     /** Runs `effect`, moving the TestClock in 100 ms steps until it is done. */

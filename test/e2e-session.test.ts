@@ -259,7 +259,7 @@ describe("a session end to end", () => {
       const emulator = yield* LiveEmulator.make()
       const client = yield* GeminiLive.GeminiLive.pipe(
         Effect.provide(
-          GeminiLive.layer({ apiKey: "k", connectConfig: { responseModalities: ["TEXT"] } }).pipe(
+          GeminiLive.layer({ apiKey: "k", model: "gemini-live-test", connectConfig: { responseModalities: ["TEXT"] } }).pipe(
             Layer.provide(emulator.layerTransport)
           )
         )
@@ -448,6 +448,7 @@ describe("robustness and diagnostics", () => {
       const emulator = yield* LiveEmulator.make()
       const layer = GeminiLive.layer({
         apiKey: "secret-key-123",
+        model: "gemini-live-test",
         connectConfig: { responseModalities: ["TEXT"] },
         httpOptions: { baseUrl: emulator.url }
       }).pipe(Layer.provideMerge(WireTrace.layerMemory()))

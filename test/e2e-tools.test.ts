@@ -22,6 +22,8 @@ const callingModel = (calls: ReadonlyArray<Call>, extra: ReadonlyArray<LiveEmula
 const client = (emulator: LiveEmulator.Service, parameters: Parameters.Input = {}) =>
   GeminiLive.GeminiLive.pipe(Effect.provide(GeminiLive.layer({
     apiKey: "k",
+    // A model LiveModel does not know (unchecked): gemini-3.8-live answers in audio only.
+    model: "gemini-live-test",
     connectConfig: { responseModalities: ["TEXT"] },
     ...parameters,
     httpOptions: { baseUrl: emulator.url }
@@ -57,7 +59,7 @@ const greetTool = Tool.make("greet", {
 })
 
 describe("tools", () => {
-  it.scopedLive("declares the toolkit from its Schemas and answers a call with id and name", () =>
+  it.scopedLive("declares the toolkit from its Schemas, with its behavior, and answers a call with id and name", () =>
     Effect.gen(function*() {
       const emulator = yield* callingModel([{ id: "c1", name: "getWeather", args: { city: "Paris" } }])
       const session = yield* (yield* client(emulator)).connect({ tools: Tool.toolkit(getWeather) })
@@ -70,7 +72,8 @@ describe("tools", () => {
             required: ["city"],
             properties: { city: { type: "string" } },
             additionalProperties: false
-          }
+          },
+          behavior: "BLOCKING"
         }]
       }])
       yield* session.sendRealtimeInput({ text: "go" })
@@ -230,21 +233,30 @@ describe("tools", () => {
       ])
     }))
 
-  it.scopedLive("NON_BLOCKING tools are refused on Vertex AI before anything is sent", () =>
+  it.scopedLive("generator tools are refused on Vertex AI before anything is sent; NON_BLOCKING ones are declared there", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()
       const vertex = yield* GeminiLive.GeminiLive.pipe(Effect.provide(
         GeminiLive.layer({ backend: Backend.VERTEX_AI, apiKey: "express", httpOptions: { baseUrl: emulator.url } })
       ))
+      const progress = Tool.makeStreaming("progress", {
+        description: "Reports progress",
+        parameters: Schema.Struct({}),
+        handler: () => Stream.make(1, 2)
+      })
+      const error = yield* Effect.flip(Effect.scoped(vertex.connect({ tools: Tool.toolkit(progress) })))
+      expect(error).toMatchObject({ _tag: "ConfigError", path: "tools.progress" })
+      expect(yield* emulator.connections).toEqual([])
+
       const background = Tool.make("background", {
         description: "Runs in the background",
         parameters: Schema.Struct({}),
         behavior: "NON_BLOCKING",
         handler: () => Effect.void
       })
-      const error = yield* Effect.flip(Effect.scoped(vertex.connect({ tools: Tool.toolkit(background) })))
-      expect(error).toMatchObject({ _tag: "ConfigError", path: "tools.background.behavior" })
-      expect(yield* emulator.connections).toEqual([])
+      const session = yield* vertex.connect({ tools: Tool.toolkit(background) })
+      const [tool] = session.setup.tools as ReadonlyArray<{ functionDeclarations: ReadonlyArray<{ behavior?: string }> }>
+      expect(tool.functionDeclarations[0].behavior).toBe("NON_BLOCKING")
     }))
 
   it.scopedLive("manual mode: functions declared in connectConfig are left to the application", () =>

@@ -35,7 +35,7 @@ describe("examples", () => {
     expect(result.status).toBe(0)
     const out = result.stdout
     expect(out).toContain("using the embedded emulator (Vertex AI mode)")
-    expect(out).toMatch(/connected to projects\/example-project\/locations\/us-central1\/publishers\/google\/models\/gemini-live-2\.5-flash-native-audio \(server session [0-9a-f-]{36}\)/)
+    expect(out).toMatch(/connected to projects\/example-project\/locations\/us-central1\/publishers\/google\/models\/gemini-3\.8-live \(server session [0-9a-f-]{36}\)/)
     expect(out).toContain(`model: You said: "Hello from Vertex AI!"`)
     expect(out).toMatch(/usage: \d+ response tokens/)
     expect(out).toContain("closed: 1000")

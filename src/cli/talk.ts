@@ -311,7 +311,8 @@ export const conversation = (
     if (options.text !== undefined) {
       const text = options.text
       yield* Console.log(`you: ${text}`)
-      yield* exchange(session, tally, options.timeout, session.sendClientContent({ turns: text }))
+      // Realtime text: every Live model takes it (3.1 takes clientContent only as initial history).
+      yield* exchange(session, tally, options.timeout, session.sendRealtimeInput({ text }))
     }
 
     if (input !== undefined) {

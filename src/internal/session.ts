@@ -32,6 +32,7 @@ import * as Auth from "../Auth.js"
 import * as Backend from "../Backend.js"
 import { ConfigError, ConnectError, type LiveError, ServerClosed, SessionClosed, SetupRejected } from "../LiveError.js"
 import * as LiveEvent from "../LiveEvent.js"
+import * as LiveModel from "../LiveModel.js"
 import type { AudioChunk as LiveSessionAudioChunk, LiveSession, Options } from "../LiveSession.js"
 import type { Services } from "../Parameters.js"
 import * as Protocol from "../Protocol.js"
@@ -105,8 +106,12 @@ const connect = <R>(options: Options<R>): Effect.Effect<LiveSession, LiveError, 
     const policy = options.reconnect === false ? undefined : options.reconnect ?? ReconnectPolicy.defaultPolicy
     const config = withResumption(yield* withTools(options.connectConfig, options.tools, backend.kind), policy)
     const setup = yield* backend.setup(options.model, config)
+    // The model's rules, checked before anything is sent (an unknown model is not checked).
+    const model = LiveModel.checkFor(yield* LiveModel.Models, options.model, backend.kind)
+    const broken = model === undefined ? undefined : LiveModel.checkSetup(model, setup)
+    if (broken !== undefined) return yield* broken
     const scope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
-    return yield* open(options, setup, policy).pipe(
+    return yield* open(options, setup, model, policy).pipe(
       Scope.extend(scope),
       Effect.onExit((exit) => (Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void))
     )
@@ -144,6 +149,7 @@ interface Link {
 const open = <R>(
   options: Options<R>,
   setup: Protocol.Setup,
+  model: LiveModel.Check | undefined,
   policy: ReconnectPolicy.ReconnectPolicy | undefined
 ): Effect.Effect<LiveSession, LiveError, Scope.Scope | Services | R> =>
   Effect.gen(function*() {
@@ -157,6 +163,7 @@ const open = <R>(
     const session = new Session({
       options,
       setup,
+      model,
       policy,
       backend: yield* Backend.Backend,
       auth: yield* Auth.Auth,
@@ -180,7 +187,7 @@ const open = <R>(
     if (options.tools !== undefined) {
       session.dispatcher = yield* ToolDispatcher.make({
         toolkit: options.tools,
-        manual: manualFunctions(options.connectConfig),
+        manual: session.manualFunctions,
         context: yield* Effect.context<R>(),
         respond: (response) => Effect.catchTag(session.sendToolResponse({ functionResponses: response }), "ConfigError", Effect.die)
       })
@@ -198,6 +205,7 @@ const open = <R>(
 interface Parts {
   readonly options: Options<any>
   readonly setup: Protocol.Setup
+  readonly model: LiveModel.Check | undefined
   readonly policy: ReconnectPolicy.ReconnectPolicy | undefined
   readonly backend: Backend.Service
   readonly auth: Auth.Service
@@ -221,7 +229,14 @@ interface Parts {
 class Session {
   readonly id = newSessionId()
   private readonly options: Options<any>
+  /** The setup the session opened with (`LiveSession.setup`). */
   private readonly setup: Protocol.Setup
+  /** The setup of the next connection: the first, with the context updates sent since. */
+  private linkSetup: Protocol.Setup
+  /** The model's rules on this backend; `undefined` for a model `LiveModel` does not know. */
+  private readonly model: LiveModel.Check | undefined
+  /** The functions the application declared itself (it answers them): the toolkit's dispatcher leaves them alone. */
+  readonly manualFunctions: Set<string>
   private readonly policy: ReconnectPolicy.ReconnectPolicy | undefined
   private readonly backend: Backend.Service
   private readonly auth: Auth.Service
@@ -271,6 +286,10 @@ class Session {
   private generating = false
   /** Function calls in flight (made at the first). */
   private pendingCalls: Set<string> | undefined
+  /** BLOCKING calls in flight, on a model whose server cancels them on new input (made at the first). */
+  private blockingCalls: Set<string> | undefined
+  /** The conversation has started: realtime input was sent, or the model spoke (`LiveModel` clientContent rules). */
+  private started = false
   /** Calls a lost connection voided: their responses are not sent (the resumed conversation never made them). */
   private voided: Set<string> | undefined
   /** What `sendAudio` and `audioInput` write through (made on first use). */
@@ -279,6 +298,9 @@ class Session {
   constructor(parts: Parts) {
     this.options = parts.options
     this.setup = parts.setup
+    this.linkSetup = parts.setup
+    this.model = parts.model
+    this.manualFunctions = new Set(functionNames(parts.options.connectConfig.tools))
     this.policy = parts.policy
     this.backend = parts.backend
     this.auth = parts.auth
@@ -309,8 +331,9 @@ class Session {
       runForEach: (handler) => hub.runForEach(handler),
       listen: (handler) => hub.listen(handler),
       subscribe: hub.subscribe,
-      sendClientContent: (input = {}) => this.sendEncoded("sendClientContent", Protocol.encodeClientContent(input)),
-      sendRealtimeInput: (input) => this.sendEncoded("sendRealtimeInput", Protocol.encodeRealtimeInput(input)),
+      sendClientContent: (input = {}) => this.sendClientContent(input),
+      sendRealtimeInput: (input) => this.sendRealtimeInput(input),
+      sendContextUpdate: (input) => this.sendContextUpdate(input),
       sendToolResponse: (input) => this.sendToolResponse(input),
       sendAudio: (audio, audioOptions) => SendAudio.sendAudio(this.audioSink(), audio, audioOptions),
       audioInput: (inputOptions) => AudioInput.make(this.audioSink(), inputOptions),
@@ -372,6 +395,7 @@ class Session {
         case "AudioDelta":
         case "TextDelta":
           this.generating = true
+          this.started = true
           this.handleFresh = false
           if (link !== this.current) link.outputWhileSwitching = true
           break
@@ -380,11 +404,22 @@ class Session {
           this.generating = false
           break
         case "ToolCall":
-          for (const call of event.functionCalls) if (call.id !== undefined) (this.pendingCalls ??= new Set()).add(call.id)
+          this.started = true
+          for (const call of event.functionCalls) {
+            if (call.id === undefined) continue
+            ;(this.pendingCalls ??= new Set()).add(call.id)
+            const model = this.model
+            if (model?.rules.inputCancelsBlockingCalls === true && this.behaviorOf(model, call.name) === "BLOCKING") {
+              ;(this.blockingCalls ??= new Set()).add(call.id)
+            }
+          }
           if (link !== this.current) link.outputWhileSwitching = true
           break
         case "ToolCallCancellation":
-          for (const callId of event.ids) this.pendingCalls?.delete(callId)
+          for (const callId of event.ids) {
+            this.pendingCalls?.delete(callId)
+            this.blockingCalls?.delete(callId)
+          }
           break
       }
     }
@@ -425,6 +460,11 @@ class Session {
       // A reconnection's setupComplete: users see Reconnected instead.
       events = events.filter((event) => event._tag !== "SetupComplete")
     }
+    const voided = this.voided
+    if (message.toolCallCancellation !== undefined && voided !== undefined) {
+      // Calls the session already said were cancelled are not cancelled twice.
+      events = events.filter((event) => event._tag !== "ToolCallCancellation" || !event.ids.every((id) => voided.has(id)))
+    }
     if (this.countBytes) record(statistics, events)
     let effect: Effect.Effect<void> | undefined
     if (message.serverContent === undefined) {
@@ -435,6 +475,9 @@ class Session {
     }
     if (message.goAway !== undefined && link === this.current && this.policy !== undefined) {
       effect = Effect.zipRight(effect ?? Effect.void, this.startHandover(link, message.goAway.timeLeft))
+    }
+    if (this.blockingCalls !== undefined && this.blockingCalls.size > 0 && userSpeaks(events)) {
+      effect = Effect.zipRight(effect ?? Effect.void, this.cancelBlockingCalls())
     }
     const dispatcher = this.dispatcher
     if (dispatcher !== undefined && (message.toolCall !== undefined || message.toolCallCancellation !== undefined)) {
@@ -494,7 +537,7 @@ class Session {
         frame: (frame) => this.handleFrame(link, frame),
         closed: (info) => this.linkClosed(link, info)
       })
-      const setup = this.setup
+      const setup = this.linkSetup
       const linkSetup = resumeWith === undefined
         ? setup
         : { ...setup, sessionResumption: { ...(setup.sessionResumption as object), handle: resumeWith } }
@@ -635,11 +678,24 @@ class Session {
   private voidPendingCalls(): Effect.Effect<void> {
     return Effect.suspend(() => {
       this.generating = false
-      const pendingCalls = this.pendingCalls
-      if (pendingCalls === undefined || pendingCalls.size === 0) return Effect.void
-      const ids = [...pendingCalls]
-      pendingCalls.clear()
-      for (const id of ids) (this.voided ??= new Set()).add(id)
+      return this.pendingCalls === undefined ? Effect.void : this.cancelCalls([...this.pendingCalls])
+    })
+  }
+
+  /** New input cancels the BLOCKING calls in flight, as the server does (`LiveModel.Rules.inputCancelsBlockingCalls`). */
+  private cancelBlockingCalls(): Effect.Effect<void> {
+    return Effect.suspend(() => (this.blockingCalls === undefined ? Effect.void : this.cancelCalls([...this.blockingCalls])))
+  }
+
+  /** Calls that will not be answered: their handlers are interrupted, their responses not sent, and readers told. */
+  private cancelCalls(ids: ReadonlyArray<string>): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (ids.length === 0) return Effect.void
+      for (const id of ids) {
+        this.pendingCalls?.delete(id)
+        this.blockingCalls?.delete(id)
+        ;(this.voided ??= new Set()).add(id)
+      }
       return Effect.zipRight(this.dispatcher?.onCancellation(ids) ?? Effect.void, this.hub.publish([LiveEvent.ToolCallCancellation({ ids })]))
     })
   }
@@ -827,6 +883,7 @@ class Session {
     if (link === undefined || this.ended !== undefined || this.closing !== undefined || link.connection.trySend?.(frame) !== true) {
       return false
     }
+    this.started = true
     this.written(link, frame, true)
     return true
   }
@@ -842,6 +899,7 @@ class Session {
   /** Sends when run (not when built: a send effect can be retried or repeated). */
   private write(method: string, frame: string): Effect.Effect<void, SessionClosed> {
     return Effect.suspend(() => {
+      if (method !== "sendClientContent" && method !== "sendContextUpdate") this.started = true
       if (this.ended !== undefined) return Effect.fail(this.closedError(method, this.ended))
       if (this.closing !== undefined) return Effect.fail(this.closedError(method, this.closing))
       if (this.current !== undefined) return this.sendOrWait(this.current, method, frame)
@@ -857,6 +915,65 @@ class Session {
 
   private sendEncoded(method: string, encoded: Either.Either<string, ConfigError>): Effect.Effect<void, ConfigError | SessionClosed> {
     return Either.isLeft(encoded) ? Effect.fail(encoded.left) : this.write(method, encoded.right)
+  }
+
+  /** `clientContent`, checked against the model's rules when it is sent (they depend on whether the conversation started). */
+  private sendClientContent(input: Protocol.ClientContentInput): Effect.Effect<void, ConfigError | SessionClosed> {
+    const encoded = Protocol.encodeClientContent(input)
+    if (Either.isLeft(encoded)) return Effect.fail(encoded.left)
+    return Effect.suspend((): Effect.Effect<void, ConfigError | SessionClosed> => {
+      const model = this.model
+      if (model !== undefined) {
+        const turns = input.turns == null ? undefined : Either.getOrUndefined(Protocol.toTurns(input.turns))
+        const broken = LiveModel.checkClientContent(model, this.setup, turns, { started: this.started })
+        if (broken !== undefined) return Effect.fail(broken)
+      }
+      return Effect.zipRight(this.newInput(), this.write("sendClientContent", encoded.right))
+    })
+  }
+
+  private sendRealtimeInput(input: Protocol.RealtimeInput): Effect.Effect<void, ConfigError | SessionClosed> {
+    const encoded = Protocol.encodeRealtimeInput(input)
+    if (Either.isLeft(encoded)) return Effect.fail(encoded.left)
+    const isNewInput = input.text != null || input.activityStart != null
+    return isNewInput ? Effect.zipRight(this.newInput(), this.write("sendRealtimeInput", encoded.right)) : this.write("sendRealtimeInput", encoded.right)
+  }
+
+  /** Input that starts a user turn: on a model whose server cancels BLOCKING calls then, they are cancelled here too. */
+  private newInput(): Effect.Effect<void> {
+    return this.blockingCalls === undefined || this.blockingCalls.size === 0 ? Effect.void : this.cancelBlockingCalls()
+  }
+
+  /**
+   * `contextUpdate`: checked against the model's rules, sent in order with the rest, and kept for
+   * the setup of the next connections (a reconnection keeps the updated context). Functions it
+   * declares are the application's to answer.
+   */
+  private sendContextUpdate(input: Protocol.ContextUpdateInput): Effect.Effect<void, ConfigError | SessionClosed> {
+    const encoded = Protocol.encodeContextUpdate(input)
+    if (Either.isLeft(encoded)) return Effect.fail(encoded.left)
+    const update = encoded.right
+    const broken = this.model === undefined ? undefined : LiveModel.checkTools(this.model, update.tools, "sendContextUpdate", "tools")
+    if (broken !== undefined) return Effect.fail(broken)
+    return Effect.tap(this.write("sendContextUpdate", update.frame), () => {
+      const setup: Record<string, unknown> = { ...this.linkSetup }
+      if (update.systemInstruction !== undefined) setup.systemInstruction = update.systemInstruction
+      if (update.tools !== undefined) {
+        setup.tools = update.tools
+        for (const name of functionNames(update.tools)) this.manualFunctions.add(name)
+      }
+      this.linkSetup = setup as Protocol.Setup
+    })
+  }
+
+  /** A function's behaviour: as declared in the setup (or a context update), else the model's default. */
+  private behaviorOf(model: LiveModel.Check, name: string): LiveModel.Behavior | undefined {
+    for (const tool of (this.linkSetup.tools ?? []) as ReadonlyArray<{ readonly functionDeclarations?: unknown }>) {
+      if (!Array.isArray(tool.functionDeclarations)) continue
+      const declaration = (tool.functionDeclarations as ReadonlyArray<{ readonly name?: unknown }>).find((d) => d?.name === name)
+      if (declaration !== undefined) return LiveModel.behaviorOf(model.rules, declaration)
+    }
+    return model.rules.defaultBehavior
   }
 
   /** Resolves once there is a link to send on (or the session is over: the send will say so). */
@@ -893,7 +1010,11 @@ class Session {
         { requireId: this.backend.requiresFunctionResponseId, backend: this.backend.kind }
       )
     ).pipe(Effect.tap(() => {
-      for (const response of responses) if (response.id !== undefined && response.willContinue !== true) this.pendingCalls?.delete(response.id)
+      for (const response of responses) {
+        if (response.id === undefined || response.willContinue === true) continue
+        this.pendingCalls?.delete(response.id)
+        this.blockingCalls?.delete(response.id)
+      }
     }))
   }
 
@@ -973,7 +1094,7 @@ const withResumption = (
 ): Protocol.LiveConnectConfig =>
   policy === undefined || config.sessionResumption !== undefined ? config : { ...config, sessionResumption: {} }
 
-/** The config with the toolkit's declarations added to `tools`; NON_BLOCKING tools are refused on Vertex AI. */
+/** The config with the toolkit's declarations added to `tools`; generator tools (`willContinue`) are refused on Vertex AI. */
 const withTools = (
   config: Protocol.LiveConnectConfig,
   tools: Tool.Toolkit<any> | undefined,
@@ -981,13 +1102,13 @@ const withTools = (
 ): Effect.Effect<Protocol.LiveConnectConfig, ConfigError> => {
   if (tools === undefined) return Effect.succeed(config)
   for (const tool of tools.tools.values()) {
-    if (tool.behavior === "NON_BLOCKING" && backend === Backend.VERTEX_AI) {
+    if (tool.stream !== undefined && backend === Backend.VERTEX_AI) {
       return Effect.fail(
         new ConfigError({
           module: "LiveSession",
           method: "connect",
-          path: `tools.${tool.name}.behavior`,
-          description: "NON_BLOCKING functions (and their scheduling) are only supported on the GeminiAPI backend"
+          path: `tools.${tool.name}`,
+          description: "generator tools (function responses with willContinue) are only supported on the GeminiAPI backend"
         })
       )
     }
@@ -995,14 +1116,19 @@ const withTools = (
   return Effect.succeed({ ...config, tools: [...(config.tools ?? []), Tool.declarations(tools)] })
 }
 
-/** The functions the application declared itself in `connectConfig.tools` (it answers them). */
-const manualFunctions = (config: Protocol.LiveConnectConfig): ReadonlySet<string> =>
-  new Set(
-    (config.tools ?? []).flatMap((tool) =>
-      ((tool.functionDeclarations ?? []) as ReadonlyArray<{ readonly name?: unknown }>).flatMap((declaration) =>
-        typeof declaration.name === "string" ? [declaration.name] : []
-      )
-    )
+/** The names of the functions `tools` declare. */
+const functionNames = (tools: ReadonlyArray<Readonly<Record<string, unknown>>> | undefined): ReadonlyArray<string> =>
+  (tools ?? []).flatMap((tool) =>
+    ((Array.isArray(tool.functionDeclarations) ? tool.functionDeclarations : []) as ReadonlyArray<{ readonly name?: unknown }>).flatMap((
+      declaration
+    ) => typeof declaration?.name === "string" ? [declaration.name] : [])
+  )
+
+/** Whether the server heard the user: speech detected, or a transcription of it (new input, for `inputCancelsBlockingCalls`). */
+const userSpeaks = (events: ReadonlyArray<LiveEvent.LiveEvent>): boolean =>
+  events.some((event) =>
+    (event._tag === "InputTranscription" && event.text !== "") ||
+    (event._tag === "VoiceActivity" && event.type !== undefined && /START/.test(event.type))
   )
 
 /** Whether the server detects voice activity itself (unless `automaticActivityDetection.disabled`). */

@@ -50,6 +50,34 @@
  * - With `realtime: true`, replies are paced at speaking speed (`Effect.sleep`, so the `TestClock`
  *   drives it too) and a new user turn interrupts them: `interrupted`, then `turnComplete`.
  *
+ * Models: a session is held to the rules of its model on its backend (`Options.models`, by default
+ * `LiveModel.known`; a model the registry does not know is not checked). What a model refuses closes
+ * 1007 "Request contains an invalid argument.", the service's INVALID_ARGUMENT: at setup, what
+ * `LiveModel.checkSetup` refuses (3.8: `thinkingConfig`; on the Gemini API `proactiveAudio: false`,
+ * `enableAffectiveDialog`, a response modality other than AUDIO; extended thinking: a BLOCKING
+ * function); a `clientContent` `LiveModel.checkClientContent` refuses (3.1: any, except initial
+ * history with `historyConfig.initialHistoryInClientContent: true` before the first realtime input
+ * or model output; 3.8: a turn without role `user` or `model`); a `contextUpdate` whose tools
+ * `LiveModel.checkTools` refuses. Field names may be snake_case, as elsewhere.
+ * - `contextUpdate` (`{"contextUpdate": {"systemInstruction": Content, "tools": {"tools": [...]}}}`,
+ *   both optional; `{"tools": []}` clears the tools) replaces what the next turns see:
+ *   `Turn.systemInstruction` and `Turn.tools`, kept in the resumption state (a resumed setup's own
+ *   `systemInstruction` or `tools` replace them).
+ * - A function's behaviour is its declaration's `behavior`, else the model's default (3.8:
+ *   NON_BLOCKING; unknown models: BLOCKING). A BLOCKING function's `toolResponse` is answered as a
+ *   new reply after the current one ("<name> returned <json>."); a NON_BLOCKING one's by its
+ *   `scheduling`: `SILENT`, no reply; `WHEN_IDLE` (the default), a reply after the current one;
+ *   `INTERRUPT`, the current reply stops (`interrupted`, `turnComplete`) and the reply follows.
+ *   `willContinue: true` keeps the call pending.
+ * - Vertex AI 3.8: new input (realtime text, `clientContent`, `activityStart`, detected speech) while
+ *   BLOCKING calls are pending sends `{"toolCallCancellation": {"ids": [...]}}`; later responses to
+ *   them are ignored.
+ * - 3.8: a `clientContent` with `turnComplete: true` interrupts the reply in progress, even with
+ *   `activityHandling: NO_INTERRUPTION` and without real-time pacing.
+ * - Extended thinking: each reply opens with `{"serverContent": {"interactionStatus": "IN_PROGRESS"}}`
+ *   and says `"IDLE"` right before its `turnComplete` (after `generationComplete`, or after
+ *   `interrupted`).
+ *
  * Session resumption, so that a client's reconnect logic can be tested (the state behind the handles
  * is kept by the emulator, for all its connections, on both faces):
  * - With `sessionResumption` in the setup (`{}`, or `{ handle }`), the emulator sends
@@ -121,6 +149,7 @@ import { matchRoute, parseRequestTarget } from "../internal/emulator/route.js"
 import { serve, type SessionConfig } from "../internal/emulator/session.js"
 import * as SocketServer from "../internal/emulator/socketServer.js"
 import { protoDuration } from "../internal/emulator/wire.js"
+import * as LiveModel from "../LiveModel.js"
 import * as Transport from "../Transport.js"
 
 // -----------------------------------------------------------------------------
@@ -336,6 +365,13 @@ export interface Turn {
    * (an audio turn's is its `transcript`).
    */
   readonly history: ReadonlyArray<string>
+  /**
+   * The system instruction in force for this turn, as text: the setup's, or the last
+   * `contextUpdate`'s (kept across resumed connections unless a resumed setup sets its own).
+   */
+  readonly systemInstruction: string
+  /** The tools in force for this turn, as the client sent them (the setup's, or the last `contextUpdate`'s). */
+  readonly tools: ReadonlyArray<unknown>
 }
 
 /**
@@ -396,6 +432,11 @@ export interface Options {
    */
   readonly unknownModels?: ReadonlyArray<string>
   /**
+   * What each model accepts, per backend (see the module's "Models"): a session whose model the
+   * registry knows is held to its rules; any other model is not checked. Default: `LiveModel.known`.
+   */
+  readonly models?: LiveModel.Registry
+  /**
    * Runs after a valid `setup`, before `setupComplete`: a `Close` or `Drop` here rejects the setup,
    * a long `Wait` (or a `WaitFor` that never completes) withholds `setupComplete`.
    */
@@ -413,7 +454,9 @@ export interface Options {
   /**
    * Sees every client message after `setup` (as sent). Returning actions replaces the emulator's
    * handling of that message (e.g. to answer a `toolResponse`); `undefined` keeps it. By default a
-   * `toolResponse` is answered by saying what the functions returned.
+   * `toolResponse` is answered by saying what the functions returned (as their behaviour and
+   * scheduling say). A `contextUpdate` applies, and a `toolResponse` answers its calls, either way;
+   * a message the model refuses closes the connection before this sees it.
    */
   readonly onMessage?: (message: unknown, setup: SetupMessage) => ReadonlyArray<Action> | undefined
   /** The `inputTranscription` of an audio turn (16 kHz PCM16). Default: `[3.03 s of speech]`. */
@@ -538,6 +581,7 @@ const resolve = (options: Options): SessionConfig => ({
     isValidAccessToken: options.isValidAccessToken ?? ((token) => token.length > 0)
   },
   unknownModels: new Set((options.unknownModels ?? defaultUnknownModels).map((name) => name.slice(name.lastIndexOf("/") + 1))),
+  models: options.models ?? LiveModel.known,
   beforeSetupComplete: options.beforeSetupComplete ?? (() => []),
   afterSetupComplete: options.afterSetupComplete ?? (() => []),
   onTurn: options.onTurn ?? defaultTurn,

@@ -29,6 +29,12 @@ export interface ConversationState {
   /** `clientContent` text sent without `turnComplete`, not answered yet. */
   readonly pendingText: ReadonlyArray<string>
   readonly usage: UsageContext
+  /** The system instruction in force (the setup's, or a later `contextUpdate`'s), as text. */
+  readonly systemInstruction: string
+  /** The tools in force, as the client sent them. */
+  readonly tools: ReadonlyArray<unknown>
+  /** The conversation has started (realtime input received, or the model has output something). */
+  readonly started: boolean
   /** Client messages consumed over all the conversation's connections (`setup` messages aside). */
   readonly consumedClientMessages: number
 }

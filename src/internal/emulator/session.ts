@@ -15,6 +15,12 @@
  * `turnComplete` with no function call pending is followed by a new handle. The client messages of a
  * connection are counted from 0 (`setup`); `lastConsumedClientMessageIndex` is the last one whose
  * effect is in the state behind the handle.
+ *
+ * Models (`model.ts`, `LiveModel`): the session's rules come from the setup's model on the route's
+ * backend; what they refuse (the setup, a `clientContent`, a `contextUpdate`'s tools) closes 1007.
+ * They also decide each function's behaviour (how its response is heard), whether input cancels
+ * pending BLOCKING calls, whether `turnComplete` interrupts, and whether replies report
+ * `interactionStatus` (`send` adds it, as it adds the resumption updates).
  */
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
@@ -22,11 +28,14 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as LiveModel from "../../LiveModel.js"
+import type * as Protocol from "../../Protocol.js"
 import type { Action, Say, SetupMessage, Turn } from "../../testing/LiveEmulator.js"
 import type { Connection, Frame } from "../../Transport.js"
 import { type ActivityDetector, makeActivityDetector } from "./activityDetector.js"
 import { type AuthPolicy, authenticate } from "./auth.js"
 import { dialectOf } from "./dialect.js"
+import { behaviorsOf, normalizeSetup, normalizeTools, schedulingOf } from "./model.js"
 import { audioChunks, textDeltas } from "./modelOutput.js"
 import {
   concatSamples,
@@ -69,6 +78,8 @@ export interface SessionConfig {
   readonly realtime: boolean
   readonly auth: AuthPolicy
   readonly unknownModels: ReadonlySet<string>
+  /** The rules of each model (`LiveModel.checkFor`); a model it does not know is not checked. */
+  readonly models: LiveModel.Registry
   readonly beforeSetupComplete: (setup: SetupMessage) => ReadonlyArray<Action>
   readonly afterSetupComplete: (setup: SetupMessage) => ReadonlyArray<Action>
   readonly onTurn: (turn: Turn) => ReadonlyArray<Action>
@@ -95,8 +106,22 @@ export interface SessionRequest {
 /** The state of a session whose `setup` was accepted. */
 interface ActiveSession {
   readonly setup: SessionSetup
+  /** The setup as the model checks read it (`normalizeSetup`). */
+  readonly checked: Protocol.Setup
+  /** The model's rules on this backend; `undefined`: a model the registry does not know. */
+  readonly check: LiveModel.Check | undefined
   readonly usage: UsageCounter
   readonly detector: ActivityDetector
+}
+
+/** A function response, matched to its call. */
+interface FunctionResult {
+  readonly response: unknown
+  /** The call's name (else the response's). */
+  readonly name: string | undefined
+  readonly behavior: LiveModel.Behavior
+  /** It answers a call the server cancelled: the model never hears it. */
+  readonly ignored: boolean
 }
 
 /** The session is over (closed by either side, or dropped): stop whatever was going on. */
@@ -113,7 +138,8 @@ const messageFields: ReadonlyMap<string, ReadonlySet<string> | undefined> = new 
     "realtimeInput",
     new Set(["mediaChunks", "audio", "video", "text", "activityStart", "activityEnd", "audioStreamEnd"])
   ],
-  ["toolResponse", new Set(["functionResponses"])]
+  ["toolResponse", new Set(["functionResponses"])],
+  ["contextUpdate", new Set(["systemInstruction", "tools"])]
 ])
 
 /** Reads which message a client object is: exactly one known field, whose own fields are known. */
@@ -174,6 +200,15 @@ export const serve = (
     let segmentSamples = 0
     /** Manual activity detection: between `activityStart` and `activityEnd`. */
     let activityOpen = false
+    /** The system instruction (as text) and tools in force: the setup's, or a later `contextUpdate`'s. */
+    let systemInstruction = ""
+    let tools: ReadonlyArray<unknown> = []
+    /** The behaviour of each function `tools` declare, by name. */
+    let behaviors: ReadonlyMap<string, LiveModel.Behavior> = new Map()
+    /** Realtime input received, or model output sent: 3.1 takes no more initial history then. */
+    let started = false
+    /** A reply said `interactionStatus: IN_PROGRESS` and not yet `IDLE` (extended thinking). */
+    let interactionOpen = false
 
     // Resumption: which conversation this is, and how far the client's messages are consumed.
     /** The id of the conversation's first connection. */
@@ -192,9 +227,11 @@ export const serve = (
     let notResumableSent = false
     /** Replies about to start (see `forkReply`). */
     let repliesStarting = 0
-    /** Function calls sent and not answered yet (by id; `unnamedCalls` counts calls without one). */
-    const pendingCalls = new Set<string>()
-    let unnamedCalls = 0
+    /** Function calls sent and not answered yet: id -> name (`unnamedCalls`: the names of calls without an id). */
+    const pendingCalls = new Map<string, string | undefined>()
+    const unnamedCalls: Array<string | undefined> = []
+    /** Calls the server cancelled: a response to one is ignored. */
+    const cancelledCalls = new Set<string>()
     /** Tells the resumption store that this connection of the conversation has ended. */
     let connectionEnded: Effect.Effect<void> = Effect.void
 
@@ -221,6 +258,9 @@ export const serve = (
       history: history.slice(),
       pendingText: pendingText.slice(),
       usage: usage.context(),
+      systemInstruction,
+      tools,
+      started,
       consumedClientMessages: consumedBefore + Math.max(0, consumedIndex())
     })
 
@@ -249,27 +289,67 @@ export const serve = (
     const watchFunctionCalls = (message: unknown) => {
       for (const call of arrayField(field(message, "toolCall"), "functionCalls")) {
         const id = stringField(call, "id")
-        if (id === undefined || id === "") unnamedCalls++
-        else pendingCalls.add(id)
+        const name = stringField(call, "name")
+        if (id === undefined || id === "") unnamedCalls.push(name)
+        else pendingCalls.set(id, name)
       }
       for (const id of arrayField(field(message, "toolCallCancellation"), "ids")) {
-        if (typeof id === "string") pendingCalls.delete(id)
+        if (typeof id === "string" && pendingCalls.delete(id)) cancelledCalls.add(id)
       }
     }
 
-    /** A function response answers its call (by id; one without a known id answers the oldest call). */
-    const answerFunctionCalls = (body: unknown) => {
-      for (const response of arrayField(body, "functionResponses")) {
-        const id = stringField(response, "id")
-        if (id !== undefined && pendingCalls.delete(id)) continue
-        if (unnamedCalls > 0) {
-          unnamedCalls--
-          continue
-        }
-        const oldest = pendingCalls.values().next()
-        if (oldest.done !== true) pendingCalls.delete(oldest.value)
-      }
+    const defaultBehavior = (): LiveModel.Behavior => active?.check?.rules.defaultBehavior ?? "BLOCKING"
+
+    /** A function's behaviour: as declared in the tools in force, else the model's default (BLOCKING if unknown). */
+    const behaviorOf = (name: string | undefined): LiveModel.Behavior =>
+      (name === undefined ? undefined : behaviors.get(name)) ?? defaultBehavior()
+
+    const setTools = (value: ReadonlyArray<unknown>) => {
+      tools = value
+      behaviors = behaviorsOf(normalizeTools(value), defaultBehavior())
     }
+
+    /**
+     * Matches each function response to its call (by id; one without a known id answers the oldest
+     * call). `willContinue: true` keeps the call pending; a response to a cancelled call is ignored.
+     */
+    const answerFunctionCalls = (body: unknown): ReadonlyArray<FunctionResult> =>
+      arrayField(body, "functionResponses").map((response): FunctionResult => {
+        const id = stringField(response, "id")
+        const more = booleanField(response, "willContinue")
+        let name = stringField(response, "name")
+        if (id !== undefined && cancelledCalls.has(id)) return { response, name, behavior: "BLOCKING", ignored: true }
+        if (id !== undefined && pendingCalls.has(id)) {
+          name = pendingCalls.get(id) ?? name
+          if (!more) pendingCalls.delete(id)
+        } else if (unnamedCalls.length > 0) {
+          name = unnamedCalls[0] ?? name
+          if (!more) unnamedCalls.shift()
+        } else {
+          const oldest = pendingCalls.entries().next()
+          if (oldest.done !== true) {
+            name ??= oldest.value[1]
+            if (!more) pendingCalls.delete(oldest.value[0])
+          }
+        }
+        return { response, name, behavior: behaviorOf(name), ignored: false }
+      })
+
+    /**
+     * Vertex AI 3.8 (`inputCancelsBlockingCalls`): new input while BLOCKING calls are pending
+     * cancels them (`toolCallCancellation`); their responses are ignored from then on.
+     */
+    const cancelBlockingCalls = (session: ActiveSession) =>
+      Effect.suspend(() => {
+        if (session.check?.rules.inputCancelsBlockingCalls !== true) return Effect.void
+        const ids = [...pendingCalls].filter(([, name]) => behaviorOf(name) === "BLOCKING").map(([id]) => id)
+        if (ids.length === 0) return Effect.void
+        for (const id of ids) {
+          pendingCalls.delete(id)
+          cancelledCalls.add(id)
+        }
+        return send({ toolCallCancellation: { ids } })
+      })
 
     /**
      * Sends a server message; with `sessionResumption`, also says when the session stops being
@@ -278,16 +358,33 @@ export const serve = (
     const send = (message: unknown): Effect.Effect<void, SessionEnded> =>
       Effect.suspend(() => {
         const session = active
-        if (session?.setup.resumption === undefined) return sendRaw(message)
+        if (session === undefined) return sendRaw(message)
         return Effect.gen(function*() {
-          if (!notResumableSent && generates(message)) {
+          const generating = generates(message)
+          const turnComplete = booleanField(field(message, "serverContent"), "turnComplete")
+          const resumption = session.setup.resumption !== undefined
+          if (resumption && !notResumableSent && generating) {
             notResumableSent = true
             yield* sendRaw(resumptionUpdate(session, { resumable: false }))
           }
+          // Extended thinking: each reply opens IN_PROGRESS and is IDLE again before its turnComplete.
+          if (session.check?.rules.reportsInteractionStatus === true) {
+            if (generating && !interactionOpen) {
+              interactionOpen = true
+              yield* sendRaw({ serverContent: { interactionStatus: "IN_PROGRESS" } })
+            }
+            if (turnComplete && interactionOpen) {
+              interactionOpen = false
+              yield* sendRaw({ serverContent: { interactionStatus: "IDLE" } })
+            }
+          }
           yield* sendRaw(message)
+          if (generating) started = true
           watchFunctionCalls(message)
-          const turnComplete = booleanField(field(message, "serverContent"), "turnComplete")
-          if (turnComplete && pendingCalls.size === 0 && unnamedCalls === 0 && repliesStarting === 0) {
+          if (
+            resumption && turnComplete && pendingCalls.size === 0 && unnamedCalls.length === 0 &&
+            repliesStarting === 0
+          ) {
             yield* issueHandle(session)
           }
         })
@@ -395,14 +492,13 @@ export const serve = (
       })
 
     /**
-     * Barge-in: a new user turn stops a reply that is still streaming, which the client learns from
-     * `interrupted` then `turnComplete`. Only at real-time pacing (otherwise a reply is out before the
-     * next message is read), and not with `activityHandling: NO_INTERRUPTION`.
+     * Stops the reply in progress, if any: the client learns it from `interrupted` then `turnComplete`
+     * (only if the model turn has output).
      */
-    const bargeIn = ({ setup, usage }: ActiveSession) =>
+    const stopReply = ({ usage }: ActiveSession) =>
       Effect.suspend(() => {
         const current = reply
-        if (!config.realtime || !setup.interruptible || current === undefined) return Effect.void
+        if (current === undefined) return Effect.void
         return Effect.gen(function*() {
           yield* Fiber.interrupt(current)
           reply = undefined
@@ -413,6 +509,14 @@ export const serve = (
           }
         })
       })
+
+    /**
+     * Barge-in: a new user turn stops a reply that is still streaming. Only at real-time pacing
+     * (otherwise a reply is out before the next message is read), and not with `activityHandling:
+     * NO_INTERRUPTION`.
+     */
+    const bargeIn = (session: ActiveSession) =>
+      !config.realtime || !session.setup.interruptible ? Effect.void : stopReply(session)
 
     // ---------------------------------------------------------------------------------------------
     // User turns
@@ -425,7 +529,17 @@ export const serve = (
         if (samples !== undefined) usage.addUserAudio(samples.length / inputSampleRate)
         const transcript = samples === undefined ? undefined : yield* hook(() => config.transcribe(audio))
         const previous = history.slice()
-        const turn: Turn = { index: previous.length, text, audio, transcript, setup: setup.raw, resumed, history: previous }
+        const turn: Turn = {
+          index: previous.length,
+          text,
+          audio,
+          transcript,
+          setup: setup.raw,
+          resumed,
+          history: previous,
+          systemInstruction,
+          tools
+        }
         history.push(text ?? transcript ?? "")
         const actions = yield* hook(() => config.onTurn(turn))
         const prelude = setup.inputTranscription && transcript !== undefined
@@ -465,6 +579,7 @@ export const serve = (
         for (const change of vad.feed(samples)) {
           if (change.kind === "SpeechStarted") {
             audioTurnStart ??= messageIndex
+            yield* cancelBlockingCalls(session)
             yield* bargeIn(session)
           } else {
             appendAudio(samples.subarray(from, change.offset), maxTurnSamples)
@@ -478,8 +593,14 @@ export const serve = (
 
     const onClientContent = (session: ActiveSession, body: unknown) =>
       Effect.gen(function*() {
-        // "A clientContent message will interrupt any current model generation."
-        yield* bargeIn(session)
+        yield* cancelBlockingCalls(session)
+        // "A clientContent message will interrupt any current model generation."; on 3.8
+        // (`turnCompleteInterrupts`) one with `turnComplete: true` does, unconditionally.
+        if (session.check?.rules.turnCompleteInterrupts === true && booleanField(body, "turnComplete")) {
+          yield* stopReply(session)
+        } else {
+          yield* bargeIn(session)
+        }
         for (const content of arrayField(body, "turns")) {
           const text = contentText(content)
           session.usage.addUserText(text)
@@ -496,6 +617,7 @@ export const serve = (
       Effect.gen(function*() {
         const manual = session.setup.activityDetection.disabled
         if (manual && field(body, "activityStart") !== undefined) {
+          yield* cancelBlockingCalls(session)
           yield* bargeIn(session)
           activityOpen = true
           takeSegment()
@@ -509,6 +631,7 @@ export const serve = (
         }
         const text = stringField(body, "text")
         if (text !== undefined) {
+          yield* cancelBlockingCalls(session)
           yield* bargeIn(session)
           session.usage.addUserText(text)
           yield* userTurn(session, text, undefined)
@@ -526,11 +649,66 @@ export const serve = (
         }
       })
 
-    const onToolResponse = (body: unknown) => {
-      const results = arrayField(body, "functionResponses").map((response) =>
-        `${stringField(response, "name") ?? "the function"} returned ${JSON.stringify(field(response, "response") ?? {})}`
-      )
-      return startReply([{ _tag: "Say", text: `${results.join("; ")}.`, turnComplete: true }])
+    /**
+     * The model says what the functions returned: as a new reply after the current one (BLOCKING,
+     * NON_BLOCKING `WHEN_IDLE`), after stopping the current one (`INTERRUPT`), or not at all
+     * (`SILENT`, or a response to a cancelled call).
+     */
+    const onToolResponse = (session: ActiveSession, results: ReadonlyArray<FunctionResult>) =>
+      Effect.gen(function*() {
+        const heard = results.filter((result) =>
+          !result.ignored && (result.behavior === "BLOCKING" || schedulingOf(result.response) !== "SILENT")
+        )
+        if (heard.length === 0) return
+        if (heard.some((result) => result.behavior === "NON_BLOCKING" && schedulingOf(result.response) === "INTERRUPT")) {
+          yield* stopReply(session)
+        }
+        const said = heard.map((result) =>
+          `${stringField(result.response, "name") ?? result.name ?? "the function"} returned ${
+            JSON.stringify(field(result.response, "response") ?? {})
+          }`
+        )
+        yield* startReply([{ _tag: "Say", text: `${said.join("; ")}.`, turnComplete: true }])
+      })
+
+    /** A `contextUpdate` replaces the system instruction and/or the tools the next turns see. */
+    const onContextUpdate = (session: ActiveSession, body: unknown) => {
+      const instruction = field(body, "systemInstruction")
+      if (instruction !== undefined) {
+        systemInstruction = contentText(instruction)
+        session.usage.setSystemInstruction(systemInstruction)
+      }
+      const wrapper = field(body, "tools")
+      if (wrapper !== undefined) setTools(arrayField(wrapper, "tools"))
+    }
+
+    /**
+     * What the model refuses of a message (the connection closes 1007, as the service's
+     * INVALID_ARGUMENT): `clientContent` against the model's rules, a `contextUpdate` that is
+     * malformed or declares behaviours the model does not take.
+     */
+    const refusal = (session: ActiveSession, kind: string, body: unknown): Rejection | undefined => {
+      const { check } = session
+      if (kind === "clientContent") {
+        const turns = arrayField(body, "turns") as ReadonlyArray<Protocol.Content>
+        const broken = check === undefined ? undefined : LiveModel.checkClientContent(check, session.checked, turns, { started })
+        return broken === undefined ? undefined : invalidArgument
+      }
+      if (kind === "contextUpdate") {
+        const instruction = field(body, "systemInstruction")
+        if (instruction !== undefined && !isObject(instruction)) return invalidArgument
+        const wrapper = field(body, "tools")
+        if (wrapper === undefined) return undefined
+        if (!isObject(wrapper)) return invalidArgument
+        for (const name of Object.keys(wrapper)) {
+          if (camelCase(name) !== "tools") return unknownField(name, "context_update.tools")
+        }
+        const broken = check === undefined
+          ? undefined
+          : LiveModel.checkTools(check, normalizeTools(arrayField(wrapper, "tools")), "sendContextUpdate", "tools.tools")
+        return broken === undefined ? undefined : invalidArgument
+      }
+      return undefined
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -561,6 +739,10 @@ export const serve = (
         if (message.kind !== "setup") return yield* end(invalidArgument)
         const result = parseSetup(message.body, request.route, config.unknownModels)
         if (isRejection(result)) return yield* end(result)
+        // The model's rules: a setup it does not take is INVALID_ARGUMENT.
+        const check = LiveModel.checkFor(config.models, result.model, request.route.backend)
+        const checked = normalizeSetup(result.raw)
+        if (check !== undefined && LiveModel.checkSetup(check, checked) !== undefined) return yield* end(invalidArgument)
         const handle = result.resumption?.handle
         let state: ConversationState | undefined
         if (handle !== undefined) {
@@ -578,14 +760,21 @@ export const serve = (
           history = state.history.slice()
           pendingText = state.pendingText.slice()
           consumedBefore = state.consumedClientMessages
+          started = state.started
           record.resumed(handle, sessionKey)
         }
+        // A resumed conversation keeps its system instruction and tools unless this setup sets them.
+        const setsInstruction = field(result.raw, "systemInstruction") !== undefined
+        systemInstruction = setsInstruction ? result.systemInstruction : state?.systemInstruction ?? ""
         const session: ActiveSession = {
           setup: result,
-          usage: makeUsageCounter(result.systemInstruction, state?.usage),
+          checked,
+          check,
+          usage: makeUsageCounter(systemInstruction, state?.usage),
           detector: makeActivityDetector(result.activityDetection)
         }
         active = session
+        setTools(field(result.raw, "tools") !== undefined ? arrayField(result.raw, "tools") : state?.tools ?? [])
         handledIndex = 0
         if (result.resumption !== undefined) {
           connectionEnded = yield* config.resumption.connect(sessionKey)
@@ -606,7 +795,12 @@ export const serve = (
         if (parsed === undefined || !isObject(parsed.value)) return yield* end(invalidJson)
         const message = messageKind(parsed.value)
         if ("code" in message) return yield* end(message)
-        if (message.kind === "toolResponse") answerFunctionCalls(message.body)
+        const refused = refusal(session, message.kind, message.body)
+        if (refused !== undefined) return yield* end(refused)
+        if (message.kind === "realtimeInput") started = true
+        // State changes the script does not replace: calls answered, the context updated.
+        const results = message.kind === "toolResponse" ? answerFunctionCalls(message.body) : []
+        if (message.kind === "contextUpdate") onContextUpdate(session, message.body)
         const scripted = yield* hook(() => config.onMessage(parsed.value, session.setup.raw))
         if (scripted !== undefined) return yield* startReply(scripted)
         switch (message.kind) {
@@ -615,7 +809,9 @@ export const serve = (
           case "realtimeInput":
             return yield* onRealtimeInput(session, message.body)
           case "toolResponse":
-            return yield* onToolResponse(message.body)
+            return yield* onToolResponse(session, results)
+          case "contextUpdate":
+            return
           default:
             // A second `setup`.
             return yield* end(invalidArgument)

@@ -41,6 +41,8 @@ export interface UsageCounter {
   readonly addUserText: (text: string) => void
   readonly addUserAudio: (seconds: number) => void
   readonly addModelText: (text: string) => void
+  /** A new system instruction (a `contextUpdate`): counted in the prompts from now on. */
+  readonly setSystemInstruction: (text: string) => void
   /** The usage of the turn that ends now; what the model said joins the context. */
   readonly completeTurn: () => TurnUsage
   /** The context so far (what the model is saying now is not in it yet). */
@@ -52,7 +54,7 @@ export interface UsageCounter {
  * context of the conversation it continues.
  */
 export const makeUsageCounter = (systemInstruction: string, resumed?: UsageContext): UsageCounter => {
-  const systemTokens = fixedSystemPromptTokens + textTokens(systemInstruction)
+  let systemTokens = fixedSystemPromptTokens + textTokens(systemInstruction)
   let contextText = resumed?.textTokens ?? 0
   let promptAudio = resumed?.audioTokens ?? 0
   let response = 0
@@ -65,6 +67,9 @@ export const makeUsageCounter = (systemInstruction: string, resumed?: UsageConte
     },
     addModelText: (text) => {
       response += textTokens(text)
+    },
+    setSystemInstruction: (text) => {
+      systemTokens = fixedSystemPromptTokens + textTokens(text)
     },
     context: () => ({ textTokens: contextText, audioTokens: promptAudio }),
     completeTurn: () => {

@@ -1,0 +1,299 @@
+/**
+ * Model rules: what a model refuses is refused by the client before the wire (no socket for a
+ * setup, no frame for a send), with a ConfigError naming the field, the model and the rule; unknown
+ * models pass; the registry can be extended. And what 3.8 brings: context updates, BLOCKING calls
+ * cancelled by new input on Vertex AI, background reasoning reported as events.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Deferred, Effect, Layer, Schedule, Schema, Stream } from "effect"
+import { Backend, GeminiLive, LiveEvent, LiveModel, type Parameters, Tool } from "../src/index.js"
+import { LiveEmulator } from "../src/testing/index.js"
+
+const clientOn = (emulator: LiveEmulator.Service, parameters: Parameters.Input = {}, models?: Layer.Layer<LiveModel.Models>) =>
+  GeminiLive.GeminiLive.pipe(Effect.provide(
+    GeminiLive.layer({ apiKey: "k", ...parameters }).pipe(
+      Layer.provide(emulator.layerTransport),
+      Layer.provide(models ?? Layer.empty)
+    )
+  ))
+
+/** The connect's failure, and whether the emulator saw a connection. */
+const refusedConnect = (parameters: Parameters.Input, options: GeminiLive.ConnectOptions = {}, models?: Layer.Layer<LiveModel.Models>) =>
+  Effect.gen(function*() {
+    const emulator = yield* LiveEmulator.make()
+    const client = yield* clientOn(emulator, parameters, models)
+    const error = yield* Effect.flip(Effect.scoped(client.connect(options)))
+    return { error, connections: (yield* emulator.connections).length }
+  })
+
+/** The client messages the emulator received on its first connection. */
+const clientMessages = (emulator: LiveEmulator.Service) => Effect.map(emulator.connections, ([record]) => record.clientMessages)
+
+const awaitMessages = (emulator: LiveEmulator.Service, count: number) =>
+  clientMessages(emulator).pipe(
+    Effect.filterOrFail((messages) => messages.length >= count),
+    Effect.retry(Schedule.spaced("5 millis").pipe(Schedule.upTo("5 seconds"))),
+    Effect.orDie
+  )
+
+describe("LiveModel: the registry", () => {
+  it("finds a model by its own name, whatever its prefix, per backend", () => {
+    expect(LiveModel.checkFor(LiveModel.known, "models/gemini-3.8-live", Backend.GEMINI_API)?.model).toBe("gemini-3.8-live")
+    expect(LiveModel.checkFor(LiveModel.known, "projects/p/locations/global/publishers/google/models/gemini-3.8-live", Backend.VERTEX_AI)?.rules)
+      .toMatchObject({ inputCancelsBlockingCalls: true })
+    expect(LiveModel.checkFor(LiveModel.known, "gemini-3.8-live-extended-thinking", Backend.VERTEX_AI)).toBeUndefined()
+    expect(LiveModel.checkFor(LiveModel.known, "gemini-9-live", Backend.GEMINI_API)).toBeUndefined()
+  })
+
+  it("gemini-3.8-live is the default on both backends", () => {
+    expect(GeminiLive.defaultModel).toBe("gemini-3.8-live")
+    expect(LiveModel.known.get(GeminiLive.defaultModel)?.GeminiAPI).toBeDefined()
+    expect(LiveModel.known.get(GeminiLive.defaultModel)?.VertexAI).toBeDefined()
+  })
+
+  it("registry adds or replaces entries, or starts empty", () => {
+    const added = LiveModel.registry([{ name: "gemini-9-live", GeminiAPI: { thinking: false } }])
+    expect(added.get("gemini-9-live")?.GeminiAPI).toEqual({ thinking: false })
+    expect(added.get("gemini-3.8-live")).toBe(LiveModel.known.get("gemini-3.8-live"))
+    expect([...LiveModel.registry([{ name: "x" }], { replace: true }).keys()]).toEqual(["x"])
+  })
+})
+
+describe("LiveModel: setups refused before a socket opens", () => {
+  const cases: ReadonlyArray<readonly [string, Parameters.Input, string, string]> = [
+    ["thinkingConfig on 3.8", { connectConfig: { thinkingConfig: { thinkingLevel: "low" } } }, "connectConfig.thinkingConfig", "thinking levels are not supported"],
+    ["proactiveAudio: false on 3.8", { connectConfig: { proactivity: { proactiveAudio: false } } }, "connectConfig.proactivity.proactiveAudio", "always on"],
+    ["enableAffectiveDialog on 3.8", { connectConfig: { enableAffectiveDialog: true } }, "connectConfig.enableAffectiveDialog", "removed from the API"],
+    ["TEXT responses on 3.8", { connectConfig: { responseModalities: ["TEXT"] } }, "connectConfig.responseModalities", "TEXT is not supported"],
+    [
+      "a BLOCKING function on extended thinking",
+      { model: "gemini-3.8-live-extended-thinking", connectConfig: { tools: [{ functionDeclarations: [{ name: "f", behavior: "BLOCKING" }] }] } },
+      "connectConfig.tools[0].functionDeclarations[0].behavior",
+      "functions must be NON_BLOCKING"
+    ]
+  ]
+  for (const [name, parameters, path, rule] of cases) {
+    it.scopedLive(`${name}: a ConfigError naming the field, the model and the rule; no connection`, () =>
+      Effect.gen(function*() {
+        const { connections, error } = yield* refusedConnect(parameters)
+        expect(error).toMatchObject({ _tag: "ConfigError", module: "LiveModel", method: "connect", path })
+        expect(error.message).toContain(`${(parameters.model ?? "gemini-3.8-live")} on GeminiAPI`)
+        expect(error.message).toContain(rule)
+        expect(connections).toBe(0)
+      }))
+  }
+
+  it.scopedLive("a typed tool states BLOCKING, so extended thinking refuses it unless it says NON_BLOCKING", () =>
+    Effect.gen(function*() {
+      const lookup = (behavior: Tool.Behavior) =>
+        Tool.make("lookup", { description: "Looks up", parameters: Schema.Struct({}), behavior, handler: () => Effect.void })
+      const { connections, error } = yield* refusedConnect(
+        { model: "gemini-3.8-live-extended-thinking" },
+        { tools: Tool.toolkit(lookup("BLOCKING")) }
+      )
+      expect(error).toMatchObject({ _tag: "ConfigError", path: "connectConfig.tools[0].functionDeclarations[0].behavior" })
+      expect(connections).toBe(0)
+      const emulator = yield* LiveEmulator.make()
+      const client = yield* clientOn(emulator, { model: "gemini-3.8-live-extended-thinking" })
+      yield* Effect.scoped(client.connect({ tools: Tool.toolkit(lookup("NON_BLOCKING")) }))
+      expect((yield* emulator.connections).length).toBe(1)
+    }))
+
+  it.scopedLive("on Vertex AI, 3.8 refuses thinkingConfig but takes affective dialog and TEXT", () =>
+    Effect.gen(function*() {
+      const vertex = { backend: Backend.VERTEX_AI, apiKey: "express" } as const
+      const { connections, error } = yield* refusedConnect({ ...vertex, connectConfig: { thinkingConfig: {} } })
+      expect(error).toMatchObject({ _tag: "ConfigError", path: "connectConfig.thinkingConfig" })
+      expect(error.message).toContain("gemini-3.8-live on VertexAI")
+      expect(connections).toBe(0)
+      const emulator = yield* LiveEmulator.make()
+      const client = yield* clientOn(emulator, { ...vertex, connectConfig: { enableAffectiveDialog: true, responseModalities: ["TEXT"] } })
+      yield* Effect.scoped(client.connect())
+      expect((yield* emulator.connections).length).toBe(1)
+    }))
+
+  it.scopedLive("a model LiveModel does not know is not checked", () =>
+    Effect.gen(function*() {
+      const emulator = yield* LiveEmulator.make()
+      const client = yield* clientOn(emulator, { model: "gemini-9-live", connectConfig: { thinkingConfig: {}, responseModalities: ["TEXT"] } })
+      yield* Effect.scoped(client.connect())
+      expect((yield* emulator.connections).length).toBe(1)
+    }))
+
+  it.scopedLive("LiveModel.layer adds a model, or replaces the rules of a known one", () =>
+    Effect.gen(function*() {
+      const strict = LiveModel.layer([{ name: "gemini-9-live", GeminiAPI: { thinking: false } }])
+      const { connections, error } = yield* refusedConnect({ model: "gemini-9-live", connectConfig: { thinkingConfig: {} } }, {}, strict)
+      expect(error).toMatchObject({ _tag: "ConfigError", path: "connectConfig.thinkingConfig" })
+      expect(error.message).toContain("gemini-9-live on GeminiAPI")
+      expect(connections).toBe(0)
+
+      const lenient = LiveModel.layer([{ name: "gemini-3.8-live", GeminiAPI: {} }])
+      const emulator = yield* LiveEmulator.make({ models: LiveModel.registry([{ name: "gemini-3.8-live", GeminiAPI: {} }]) })
+      const client = yield* clientOn(emulator, { connectConfig: { responseModalities: ["TEXT"] } }, lenient)
+      yield* Effect.scoped(client.connect())
+      expect((yield* emulator.connections).length).toBe(1)
+    }))
+})
+
+describe("LiveModel: sends refused before the wire", () => {
+  it.scopedLive("3.1 takes clientContent only as initial history: refused without historyConfig, nothing sent", () =>
+    Effect.gen(function*() {
+      const emulator = yield* LiveEmulator.make()
+      const client = yield* clientOn(emulator, { model: "gemini-3.1-flash-live-preview" })
+      const session = yield* client.connect({ reconnect: false })
+      const error = yield* Effect.flip(session.sendClientContent({ turns: "Hello" }))
+      expect(error).toMatchObject({ _tag: "ConfigError", module: "LiveModel", method: "sendClientContent", path: "clientContent" })
+      expect(error.message).toContain("gemini-3.1-flash-live-preview on GeminiAPI")
+      expect(error.message).toContain("historyConfig.initialHistoryInClientContent")
+      // The session goes on: realtime text is the way in.
+      yield* session.sendRealtimeInput({ text: "Hello" })
+      const messages = yield* awaitMessages(emulator, 2)
+      expect(messages.map((m) => Object.keys(m as object)[0])).toEqual(["setup", "realtimeInput"])
+    }))
+
+  it.scopedLive("3.1 with historyConfig: initial history is sent before the conversation starts, refused after", () =>
+    Effect.gen(function*() {
+      const emulator = yield* LiveEmulator.make()
+      const client = yield* clientOn(emulator, {
+        model: "gemini-3.1-flash-live-preview",
+        connectConfig: { historyConfig: { initialHistoryInClientContent: true } }
+      })
+      const session = yield* client.connect({ reconnect: false })
+      const history = [{ role: "user", parts: [{ text: "My name is Ada." }] }, { role: "model", parts: [{ text: "Hello Ada." }] }]
+      yield* session.sendClientContent({ turns: history, turnComplete: false })
+      yield* session.sendRealtimeInput({ text: "What is my name?" })
+      const error = yield* Effect.flip(session.sendClientContent({ turns: history, turnComplete: false }))
+      expect(error.message).toContain("before the conversation starts")
+      const messages = yield* awaitMessages(emulator, 3)
+      expect(messages.map((m) => Object.keys(m as object)[0])).toEqual(["setup", "clientContent", "realtimeInput"])
+      yield* Effect.sleep("20 millis")
+      expect((yield* clientMessages(emulator)).length).toBe(3)
+    }))
+
+  it.scopedLive("3.8 takes clientContent for the whole session, each turn with its role", () =>
+    Effect.gen(function*() {
+      const emulator = yield* LiveEmulator.make()
+      const client = yield* clientOn(emulator, { connectConfig: { outputAudioTranscription: {} } })
+      const session = yield* client.connect({ reconnect: false })
+      yield* session.sendRealtimeInput({ text: "Hi" })
+      yield* session.sendClientContent({ turns: "Hello again" })
+      const error = yield* Effect.flip(session.sendClientContent({ turns: [{ parts: [{ text: "no role" }] }] }))
+      expect(error).toMatchObject({ _tag: "ConfigError", path: "turns[0].role" })
+      expect(error.message).toContain("gemini-3.8-live on GeminiAPI: each turn needs an explicit role")
+      const messages = yield* awaitMessages(emulator, 3)
+      expect(messages.map((m) => Object.keys(m as object)[0])).toEqual(["setup", "realtimeInput", "clientContent"])
+    }))
+
+  it.scopedLive("a context update's tools are checked against the model", () =>
+    Effect.gen(function*() {
+      const emulator = yield* LiveEmulator.make()
+      const client = yield* clientOn(emulator, { model: "gemini-3.8-live-extended-thinking" })
+      const session = yield* client.connect({ reconnect: false })
+      const error = yield* Effect.flip(session.sendContextUpdate({ tools: [{ functionDeclarations: [{ name: "f", behavior: "BLOCKING" }] }] }))
+      expect(error).toMatchObject({ _tag: "ConfigError", method: "sendContextUpdate", path: "tools[0].functionDeclarations[0].behavior" })
+      expect((yield* clientMessages(emulator)).length).toBe(1)
+    }))
+})
+
+describe("3.8: context updates, cancelled calls, background reasoning", () => {
+  it.scopedLive("a context update changes what the next turn sees, and the next connection's setup", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      const emulator = yield* LiveEmulator.make({
+        onTurn: (turn) => {
+          seen.push(turn.systemInstruction)
+          return turn.text === "drop" ? [LiveEmulator.drop] : LiveEmulator.defaultTurn(turn)
+        }
+      })
+      const client = yield* clientOn(emulator, { connectConfig: { systemInstruction: "Speak English.", outputAudioTranscription: {} } })
+      const session = yield* client.connect()
+      yield* session.sendContextUpdate({ systemInstruction: "Speak French.", tools: [{ functionDeclarations: [{ name: "lookup" }] }] })
+      yield* session.sendRealtimeInput({ text: "one" })
+      yield* session.events.pipe(Stream.takeUntil(LiveEvent.is("TurnComplete")), Stream.runDrain)
+      expect(seen).toEqual(["Speak French."])
+      // The connection drops; the next one starts with the updated context.
+      yield* session.sendRealtimeInput({ text: "drop" })
+      yield* session.events.pipe(Stream.takeUntil(LiveEvent.is("Reconnected")), Stream.runDrain)
+      const [, second] = yield* emulator.connections
+      const setup = (second.clientMessages[0] as { setup: Record<string, unknown> }).setup
+      expect(setup.systemInstruction).toEqual({ role: "user", parts: [{ text: "Speak French." }] })
+      expect(setup.tools).toEqual([{ functionDeclarations: [{ name: "lookup" }] }])
+      expect(session.setup.systemInstruction).toEqual({ role: "user", parts: [{ text: "Speak English." }] })
+    }))
+
+  it.scopedLive("on Vertex AI 3.8, new input cancels a BLOCKING call: its handler interrupted, nothing answered, one cancellation", () =>
+    Effect.gen(function*() {
+      const started = yield* Deferred.make<void>()
+      const interrupted = yield* Deferred.make<void>()
+      const slow = Tool.make("slow", {
+        description: "Takes its time",
+        parameters: Schema.Struct({}),
+        behavior: "BLOCKING",
+        handler: () => Effect.zipRight(Deferred.succeed(started, undefined), Effect.never).pipe(Effect.onInterrupt(() => Deferred.succeed(interrupted, undefined)))
+      })
+      const emulator = yield* LiveEmulator.make({
+        onTurn: (turn) =>
+          turn.text === "go"
+            ? [LiveEmulator.send({ toolCall: { functionCalls: [{ id: "c1", name: "slow", args: {} }] } })]
+            : LiveEmulator.defaultTurn(turn)
+      })
+      const client = yield* clientOn(emulator, { backend: Backend.VERTEX_AI, apiKey: "express" })
+      const session = yield* client.connect({ tools: Tool.toolkit(slow), reconnect: false })
+      yield* session.sendRealtimeInput({ text: "go" })
+      yield* Deferred.await(started)
+      yield* session.sendRealtimeInput({ text: "never mind" })
+      yield* Deferred.await(interrupted)
+      const events = yield* session.events.pipe(
+        Stream.filter((event) => event._tag === "ToolCallCancellation" || event._tag === "TurnComplete"),
+        Stream.takeUntil(LiveEvent.is("TurnComplete")),
+        Stream.runCollect
+      )
+      expect(Chunk.toReadonlyArray(events).filter(LiveEvent.is("ToolCallCancellation"))).toEqual([LiveEvent.ToolCallCancellation({ ids: ["c1"] })])
+      yield* Effect.sleep("50 millis")
+      expect((yield* clientMessages(emulator)).some((m) => typeof m === "object" && m !== null && "toolResponse" in m)).toBe(false)
+    }))
+
+  it.scopedLive("on the Gemini API, new input leaves a BLOCKING call running", () =>
+    Effect.gen(function*() {
+      const release = yield* Deferred.make<void>()
+      const started = yield* Deferred.make<void>()
+      const slow = Tool.make("slow", {
+        description: "Takes its time",
+        parameters: Schema.Struct({}),
+        handler: () => Effect.zipRight(Deferred.succeed(started, undefined), Effect.as(Deferred.await(release), "done"))
+      })
+      const emulator = yield* LiveEmulator.make({
+        onTurn: (turn) =>
+          turn.text === "go"
+            ? [LiveEmulator.send({ toolCall: { functionCalls: [{ id: "c1", name: "slow", args: {} }] } })]
+            : LiveEmulator.defaultTurn(turn)
+      })
+      const client = yield* clientOn(emulator)
+      const session = yield* client.connect({ tools: Tool.toolkit(slow), reconnect: false })
+      yield* session.sendRealtimeInput({ text: "go" })
+      yield* Deferred.await(started)
+      yield* session.sendRealtimeInput({ text: "still there?" })
+      yield* Deferred.succeed(release, undefined)
+      const messages = yield* clientMessages(emulator).pipe(
+        Effect.filterOrFail((all) => all.some((m) => typeof m === "object" && m !== null && "toolResponse" in m)),
+        Effect.retry(Schedule.spaced("5 millis").pipe(Schedule.upTo("5 seconds"))),
+        Effect.orDie
+      )
+      expect(messages.find((m) => typeof m === "object" && m !== null && "toolResponse" in m)).toEqual({
+        toolResponse: { functionResponses: [{ id: "c1", name: "slow", response: { output: "done" } }] }
+      })
+    }))
+
+  it.scopedLive("extended thinking's background reasoning arrives as InteractionStatus events", () =>
+    Effect.gen(function*() {
+      const emulator = yield* LiveEmulator.make()
+      const client = yield* clientOn(emulator, { model: "gemini-3.8-live-extended-thinking", connectConfig: { outputAudioTranscription: {} } })
+      const session = yield* client.connect({ reconnect: false })
+      yield* session.sendRealtimeInput({ text: "Think about it." })
+      const events = Chunk.toReadonlyArray(yield* session.events.pipe(Stream.takeUntil(LiveEvent.is("TurnComplete")), Stream.runCollect))
+      const tags = events.map((event) => event._tag).filter((tag) => ["InteractionStatus", "GenerationComplete", "TurnComplete"].includes(tag))
+      expect(tags).toEqual(["InteractionStatus", "GenerationComplete", "InteractionStatus", "TurnComplete"])
+      expect(events.filter(LiveEvent.is("InteractionStatus")).map((event) => event.status)).toEqual(["IN_PROGRESS", "IDLE"])
+    }))
+})
