@@ -1,112 +1,35 @@
 /**
  * The emulator per model (`LiveModel` rules): what each model refuses (close 1007), `contextUpdate`,
  * function behaviours and scheduling, Vertex AI's cancellation of BLOCKING calls, 3.8's
- * `turnComplete` interruption, extended thinking's `interactionStatus`. Raw clients: a `ws` socket,
- * or a Connection of the in-memory twin.
+ * `turnComplete` interruption, extended thinking's `interactionStatus`. Raw clients (support/emulatorClients.ts):
+ * a `ws` socket, or a Connection of the in-memory twin.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Queue from "effect/Queue"
-import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
-import WebSocket from "ws"
-import type { ConnectError } from "../src/LiveError.js"
 import * as LiveModel from "../src/LiveModel.js"
 import * as LiveEmulator from "../src/testing/LiveEmulator.js"
-import * as Transport from "../src/Transport.js"
+import {
+  bearer,
+  livePath,
+  openMemory,
+  openSocket,
+  readUntil,
+  summaryWith,
+  type TestClient,
+  untilTurnComplete,
+  vertexModel,
+  vertexPath
+} from "./support/emulatorClients.js"
 
 // -----------------------------------------------------------------------------
-// Clients
+// Fixtures (the raw clients are in support/emulatorClients.ts)
 // -----------------------------------------------------------------------------
-
-const geminiPath = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent?key=test-key"
-const vertexPath = "//ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent"
-const bearer = { Authorization: "Bearer ya29.test-token" }
-const vertexModel = (name: string) => `projects/my-project/locations/us-central1/publishers/google/models/${name}`
 
 const invalid = { code: 1007, reason: "Request contains an invalid argument." }
 
-interface Closed {
-  readonly code: number
-  readonly reason: string
-}
-
-interface TestClient {
-  readonly send: (message: unknown) => Effect.Effect<void>
-  readonly next: Effect.Effect<any>
-  readonly closed: Effect.Effect<Closed>
-}
-
-const decodeFrame = (frame: Transport.Frame): any =>
-  JSON.parse(typeof frame === "string" ? frame : new TextDecoder().decode(frame))
-
-/** A raw `ws` client over loopback. */
-const openSocket = (port: number, path: string, headers: Record<string, string> = {}): Effect.Effect<TestClient, never, Scope.Scope> =>
-  Effect.gen(function*() {
-    const frames = yield* Queue.unbounded<Transport.Frame>()
-    const closed = yield* Deferred.make<Closed>()
-    const ws = yield* Effect.acquireRelease(
-      Effect.async<WebSocket>((resume) => {
-        const socket = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers })
-        socket.on("message", (data: Buffer, isBinary: boolean) => {
-          Queue.unsafeOffer(frames, isBinary ? new Uint8Array(data) : data.toString("utf8"))
-        })
-        socket.on("close", (code: number, reason: Buffer) => {
-          Deferred.unsafeDone(closed, Exit.succeed({ code, reason: reason.toString("utf8") }))
-        })
-        socket.on("error", () => {})
-        socket.once("open", () => resume(Effect.succeed(socket)))
-      }),
-      (socket) => Effect.sync(() => socket.terminate())
-    )
-    return {
-      send: (message) => Effect.sync(() => ws.send(JSON.stringify(message))),
-      next: Effect.map(Queue.take(frames), decodeFrame),
-      closed: Deferred.await(closed)
-    }
-  })
-
-/** A connection through the emulator's in-memory transport. */
-const openMemory = (
-  emulator: LiveEmulator.Service,
-  path: string,
-  headers: Record<string, string> = {}
-): Effect.Effect<TestClient, ConnectError, Scope.Scope> =>
-  Effect.gen(function*() {
-    const transport = yield* Effect.provide(Transport.Transport, emulator.layerTransport)
-    const connection = yield* transport.open({ url: `wss://generativelanguage.googleapis.com${path}`, headers, openTimeout: "1 second" })
-    const frames = yield* Queue.unbounded<Transport.Frame>()
-    yield* Effect.forkScoped(Stream.runForEach(connection.frames, (frame) => Queue.offer(frames, frame)))
-    return {
-      send: (message) => Effect.orDie(connection.send(JSON.stringify(message))),
-      next: Effect.map(Queue.take(frames), decodeFrame),
-      closed: Effect.map(connection.closed, ({ code, reason }) => ({ code, reason }))
-    }
-  })
-
-/** Reads messages up to and including the next `turnComplete`. */
-const untilTurnComplete = (client: TestClient): Effect.Effect<ReadonlyArray<any>> =>
-  Effect.gen(function*() {
-    const messages: Array<any> = []
-    while (true) {
-      const message = yield* client.next
-      messages.push(message)
-      if (message.serverContent?.turnComplete === true) return messages
-    }
-  })
-
-/** Reads messages up to and including the first one `until` accepts. */
-const readUntil = (client: TestClient, until: (message: any) => boolean): Effect.Effect<ReadonlyArray<any>> =>
-  Effect.gen(function*() {
-    const messages: Array<any> = []
-    while (true) {
-      const message = yield* client.next
-      messages.push(message)
-      if (until(message)) return messages
-    }
-  })
+/** `summary` for these tests: audio chunks are just `audio`, `turnComplete` is named by its content's keys. */
+const summary = summaryWith({ audioBytes: false, usage: false })
 
 /**
  * Waits until the emulator's latest connection has received `count` client messages, and a little
@@ -121,19 +44,6 @@ const settle = (emulator: LiveEmulator.Service, count: number) =>
     }
     yield* Effect.sleep("30 millis")
   })
-
-/** A compact name for a server message; audio chunks are `audio`. */
-const summary = (message: any): string => {
-  const content = message.serverContent
-  if (message.setupComplete !== undefined) return "setupComplete"
-  if (content === undefined) return Object.keys(message).join("+")
-  const part = content.modelTurn?.parts?.[0]
-  if (part?.inlineData !== undefined) return "audio"
-  if (part?.text !== undefined) return `text:${part.text}`
-  if (content.outputTranscription !== undefined) return `out:${content.outputTranscription.text}`
-  if (content.interactionStatus !== undefined) return `status:${content.interactionStatus}`
-  return Object.keys(content).join("+")
-}
 
 /** What the model said in these messages: text parts and output transcriptions, joined. */
 const said = (messages: ReadonlyArray<any>): string =>
@@ -177,9 +87,9 @@ describe("LiveEmulator models", () => {
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make()
         const gemini = (setup: Record<string, unknown>) =>
-          Effect.flatMap(openSocket(emulator.port, geminiPath), (client) => setupOutcome(client, setup))
+          Effect.flatMap(openSocket(emulator.port, livePath), (client) => setupOutcome(client, setup))
         const vertex = (setup: Record<string, unknown>) =>
-          Effect.flatMap(openSocket(emulator.port, vertexPath, bearer), (client) => setupOutcome(client, setup))
+          Effect.flatMap(openSocket(emulator.port, vertexPath(), bearer()), (client) => setupOutcome(client, setup))
 
         // 3.8: no thinking levels (either spelling), on both backends; 3.1 takes them.
         assert.deepStrictEqual(yield* gemini({ model: g38, generationConfig: { thinkingConfig: { thinkingLevel: "low" } } }), invalid)
@@ -215,7 +125,7 @@ describe("LiveEmulator models", () => {
       Effect.gen(function*() {
         const refusedEverywhere = { model: "models/gemini-9-live", generationConfig: { thinkingConfig: {}, responseModalities: ["TEXT"] } }
         const defaults = yield* LiveEmulator.make()
-        const unknown = yield* openMemory(defaults, geminiPath)
+        const unknown = yield* openMemory(defaults, livePath)
         assert.strictEqual(yield* setupOutcome(unknown, refusedEverywhere), "setupComplete")
         // Unchecked clientContent too: no role, mid-session.
         yield* unknown.send({ clientContent: { turns: [{ parts: [{ text: "hi" }] }], turnComplete: true } })
@@ -228,9 +138,9 @@ describe("LiveEmulator models", () => {
         const custom = yield* LiveEmulator.make({
           models: LiveModel.registry([{ name: "gemini-9-live", GeminiAPI: { thinking: false } }], { replace: true })
         })
-        assert.deepStrictEqual(yield* setupOutcome(yield* openMemory(custom, geminiPath), refusedEverywhere), invalid)
+        assert.deepStrictEqual(yield* setupOutcome(yield* openMemory(custom, livePath), refusedEverywhere), invalid)
         assert.strictEqual(
-          yield* setupOutcome(yield* openMemory(custom, geminiPath), { model: g38, generationConfig: { thinkingConfig: {} } }),
+          yield* setupOutcome(yield* openMemory(custom, livePath), { model: g38, generationConfig: { thinkingConfig: {} } }),
           "setupComplete"
         )
       }))
@@ -244,7 +154,7 @@ describe("LiveEmulator models", () => {
     it.scopedLive("3.1 refuses clientContent mid-session (no initial history); 3.8 takes it", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make()
-        const preview = yield* openSocket(emulator.port, geminiPath)
+        const preview = yield* openSocket(emulator.port, livePath)
         assert.strictEqual(yield* setupOutcome(preview, audioSetup(g31)), "setupComplete")
         yield* preview.send({ realtimeInput: { text: "hi" } })
         assert.strictEqual(said(yield* untilTurnComplete(preview)), "You said: \"hi\"")
@@ -253,7 +163,7 @@ describe("LiveEmulator models", () => {
         const [record] = yield* emulator.connections
         assert.deepStrictEqual(yield* emulator.awaitClosed(record.id), { ...invalid, wasClean: true })
 
-        const stable = yield* openSocket(emulator.port, geminiPath)
+        const stable = yield* openSocket(emulator.port, livePath)
         assert.strictEqual(yield* setupOutcome(stable, audioSetup(g38)), "setupComplete")
         yield* stable.send({ realtimeInput: { text: "hi" } })
         yield* untilTurnComplete(stable)
@@ -279,7 +189,7 @@ describe("LiveEmulator models", () => {
             turnComplete: false
           }
         }
-        const seeded = yield* openMemory(emulator, geminiPath)
+        const seeded = yield* openMemory(emulator, livePath)
         assert.strictEqual(yield* setupOutcome(seeded, audioSetup(g31, { history_config: { initial_history_in_client_content: true } })), "setupComplete")
         yield* seeded.send(history)
         yield* seeded.send({ realtimeInput: { text: "What is my name?" } })
@@ -289,13 +199,13 @@ describe("LiveEmulator models", () => {
         assert.deepStrictEqual(yield* seeded.closed, invalid)
 
         // Without historyConfig, even the first message is refused.
-        const unseeded = yield* openMemory(emulator, geminiPath)
+        const unseeded = yield* openMemory(emulator, livePath)
         assert.strictEqual(yield* setupOutcome(unseeded, audioSetup(g31)), "setupComplete")
         yield* unseeded.send(history)
         assert.deepStrictEqual(yield* unseeded.closed, invalid)
 
         // A realtimeInput of audio alone starts the conversation too.
-        const audioFirst = yield* openMemory(emulator, geminiPath)
+        const audioFirst = yield* openMemory(emulator, livePath)
         assert.strictEqual(yield* setupOutcome(audioFirst, audioSetup(g31, { historyConfig: { initialHistoryInClientContent: true } })), "setupComplete")
         yield* audioFirst.send({ realtimeInput: { audio: { data: Buffer.alloc(3200).toString("base64"), mimeType: "audio/pcm;rate=16000" } } })
         yield* audioFirst.send(history)
@@ -303,7 +213,7 @@ describe("LiveEmulator models", () => {
 
         // The model speaking first starts it as well.
         const greeter = yield* LiveEmulator.make({ afterSetupComplete: () => [LiveEmulator.say("Hi there.")] })
-        const greeted = yield* openMemory(greeter, geminiPath)
+        const greeted = yield* openMemory(greeter, livePath)
         assert.strictEqual(yield* setupOutcome(greeted, audioSetup(g31, { historyConfig: { initialHistoryInClientContent: true } })), "setupComplete")
         yield* untilTurnComplete(greeted)
         yield* greeted.send(history)
@@ -326,7 +236,7 @@ describe("LiveEmulator models", () => {
           }
         })
         const lookup = declare({ name: "lookup" })
-        const client = yield* openSocket(emulator.port, geminiPath)
+        const client = yield* openSocket(emulator.port, livePath)
         assert.strictEqual(
           yield* setupOutcome(client, audioSetup(g38, { systemInstruction: { parts: [{ text: "Be brief." }] }, tools: lookup })),
           "setupComplete"
@@ -357,7 +267,7 @@ describe("LiveEmulator models", () => {
     it.scopedLive("closes 1007 for tools the model refuses (a BLOCKING function on extended thinking)", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make()
-        const thinking = yield* openSocket(emulator.port, geminiPath)
+        const thinking = yield* openSocket(emulator.port, livePath)
         assert.strictEqual(yield* setupOutcome(thinking, audioSetup(thinking38)), "setupComplete")
         yield* thinking.send({ contextUpdate: { tools: { tools: declare({ name: "f", behavior: "NON_BLOCKING" }) } } })
         yield* thinking.send({ contextUpdate: { tools: { tools: declare({ name: "f", behavior: "BLOCKING" }) } } })
@@ -365,7 +275,7 @@ describe("LiveEmulator models", () => {
         const [record] = yield* emulator.connections
         assert.strictEqual(record.clientMessages.length, 3)
 
-        const stable = yield* openSocket(emulator.port, geminiPath)
+        const stable = yield* openSocket(emulator.port, livePath)
         assert.strictEqual(yield* setupOutcome(stable, audioSetup(g38)), "setupComplete")
         yield* stable.send({ contextUpdate: { tools: { tools: declare({ name: "f", behavior: "BLOCKING" }) } } })
         yield* stable.send({ realtimeInput: { text: "still here" } })
@@ -390,7 +300,7 @@ describe("LiveEmulator models", () => {
               if (update?.newHandle !== undefined) return update.newHandle as string
             }
           })
-        const first = yield* openMemory(emulator, geminiPath)
+        const first = yield* openMemory(emulator, livePath)
         assert.strictEqual(yield* setupOutcome(first, setup({ sessionResumption: {} })), "setupComplete")
         yield* handleAfter(first)
         const tools = declare({ name: "later" })
@@ -399,7 +309,7 @@ describe("LiveEmulator models", () => {
         const handle = yield* handleAfter(first)
 
         // A setup without systemInstruction or tools: the conversation's are kept.
-        const resumed = yield* openMemory(emulator, geminiPath)
+        const resumed = yield* openMemory(emulator, livePath)
         assert.strictEqual(
           yield* setupOutcome(resumed, audioSetup(g38, { sessionResumption: { handle } })),
           "setupComplete"
@@ -408,7 +318,7 @@ describe("LiveEmulator models", () => {
         yield* resumed.send({ realtimeInput: { text: "two" } })
         yield* handleAfter(resumed)
         // Its own systemInstruction replaces the conversation's (the tools stay).
-        const changed = yield* openMemory(emulator, geminiPath)
+        const changed = yield* openMemory(emulator, livePath)
         assert.strictEqual(yield* setupOutcome(changed, setup({ sessionResumption: { handle } })), "setupComplete")
         yield* handleAfter(changed)
         yield* changed.send({ realtimeInput: { text: "three" } })
@@ -446,7 +356,7 @@ describe("LiveEmulator models", () => {
               ]
               : LiveEmulator.defaultTurn(turn)
         })
-        const client = yield* openMemory(emulator, geminiPath)
+        const client = yield* openMemory(emulator, livePath)
         assert.strictEqual(yield* setupOutcome(client, audioSetup(g38, tools === undefined ? {} : { tools })), "setupComplete")
         yield* client.send({ realtimeInput: { text: "go" } })
         // Up to the call and the first words.
@@ -508,7 +418,7 @@ describe("LiveEmulator models", () => {
     it.scoped("willContinue keeps the call pending: no resumption handle until its last response", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make({ onTurn: () => [LiveEmulator.send(call), LiveEmulator.say("Checking.")] })
-        const client = yield* openMemory(emulator, geminiPath)
+        const client = yield* openMemory(emulator, livePath)
         assert.strictEqual(yield* setupOutcome(client, audioSetup(g38, { sessionResumption: {} })), "setupComplete")
         assert.isDefined((yield* client.next).sessionResumptionUpdate.newHandle)
         yield* client.send({ realtimeInput: { text: "go" } })
@@ -552,7 +462,7 @@ describe("LiveEmulator models", () => {
     it.scopedLive("new input while a BLOCKING call is pending cancels it; a later response is ignored", () =>
       Effect.gen(function*() {
         const emulator = yield* emulatorFor
-        const client = yield* openSocket(emulator.port, vertexPath, bearer)
+        const client = yield* openSocket(emulator.port, vertexPath(), bearer())
         yield* setupOutcome(client, vertexSetup("gemini-3.8-live"))
         yield* client.send({ realtimeInput: { text: "book a table" } })
         assert.deepStrictEqual((yield* untilTurnComplete(client)).map(summary)[0], "toolCall")
@@ -584,14 +494,14 @@ describe("LiveEmulator models", () => {
     it.scoped("in memory: activityStart and detected speech cancel; no cancellation on the Gemini API or another model", () =>
       Effect.gen(function*() {
         const emulator = yield* emulatorFor
-        const manual = yield* openMemory(emulator, vertexPath, bearer)
+        const manual = yield* openMemory(emulator, vertexPath(), bearer())
         yield* setupOutcome(manual, vertexSetup("gemini-3.8-live", { realtimeInputConfig: { automaticActivityDetection: { disabled: true } } }))
         yield* manual.send({ realtimeInput: { text: "book" } })
         yield* untilTurnComplete(manual)
         yield* manual.send({ realtimeInput: { activityStart: {} } })
         assert.deepStrictEqual(yield* manual.next, { toolCallCancellation: { ids: ["call-1"] } })
 
-        const speech = yield* openMemory(emulator, vertexPath, bearer)
+        const speech = yield* openMemory(emulator, vertexPath(), bearer())
         yield* setupOutcome(speech, vertexSetup("gemini-3.8-live"))
         yield* speech.send({ realtimeInput: { text: "book" } })
         yield* untilTurnComplete(speech)
@@ -602,7 +512,7 @@ describe("LiveEmulator models", () => {
 
         // The same exchange with gemini-live-2.5-flash-native-audio (no such rule): the call stays,
         // and its response is answered.
-        const older = yield* openMemory(emulator, vertexPath, bearer)
+        const older = yield* openMemory(emulator, vertexPath(), bearer())
         yield* setupOutcome(older, vertexSetup("gemini-live-2.5-flash-native-audio"))
         yield* older.send({ realtimeInput: { text: "book" } })
         yield* untilTurnComplete(older)
@@ -612,7 +522,7 @@ describe("LiveEmulator models", () => {
         assert.strictEqual(said(yield* untilTurnComplete(older)), "book returned {\"ok\":true}.")
 
         // And gemini-3.8-live on the Gemini API (AUDIO only there).
-        const gemini = yield* openMemory(emulator, geminiPath)
+        const gemini = yield* openMemory(emulator, livePath)
         yield* setupOutcome(gemini, audioSetup(g38, { tools }))
         yield* gemini.send({ realtimeInput: { text: "book" } })
         yield* untilTurnComplete(gemini)
@@ -638,7 +548,7 @@ describe("LiveEmulator models", () => {
               ? [LiveEmulator.say("A long story", { turnComplete: false }), LiveEmulator.waitFor(Deferred.await(gate)), LiveEmulator.say(" ends.")]
               : LiveEmulator.defaultTurn(turn)
         })
-        const client = yield* openMemory(emulator, geminiPath)
+        const client = yield* openMemory(emulator, livePath)
         yield* setupOutcome(client, audioSetup(g38, noInterruption))
         yield* client.send({ realtimeInput: { text: "long" } })
         yield* readUntil(client, (message) => message.serverContent?.outputTranscription?.text !== undefined)
@@ -650,7 +560,7 @@ describe("LiveEmulator models", () => {
         assert.strictEqual(said(yield* untilTurnComplete(client)), "You said: \"wait\nstop\"")
 
         // gemini-2.5-flash-native-audio (no such rule) keeps talking with NO_INTERRUPTION.
-        const older = yield* openMemory(emulator, geminiPath)
+        const older = yield* openMemory(emulator, livePath)
         yield* setupOutcome(older, audioSetup("models/gemini-2.5-flash-native-audio-preview-12-2025", noInterruption))
         yield* older.send({ realtimeInput: { text: "long" } })
         yield* readUntil(older, (message) => message.serverContent?.outputTranscription?.text !== undefined)
@@ -666,7 +576,7 @@ describe("LiveEmulator models", () => {
     it.scopedLive("extended thinking: each reply opens IN_PROGRESS, and is IDLE after generationComplete, before turnComplete", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make()
-        const client = yield* openSocket(emulator.port, geminiPath)
+        const client = yield* openSocket(emulator.port, livePath)
         yield* setupOutcome(client, audioSetup(thinking38))
         for (const text of ["one", "two"]) {
           yield* client.send({ realtimeInput: { text } })
@@ -677,7 +587,7 @@ describe("LiveEmulator models", () => {
           assert.strictEqual(reply.filter((name) => name.startsWith("status:")).length, 2)
         }
         // gemini-3.8-live says no interactionStatus.
-        const stable = yield* openSocket(emulator.port, geminiPath)
+        const stable = yield* openSocket(emulator.port, livePath)
         yield* setupOutcome(stable, audioSetup(g38))
         yield* stable.send({ realtimeInput: { text: "one" } })
         assert.isFalse((yield* untilTurnComplete(stable)).some((message) => message.serverContent?.interactionStatus !== undefined))

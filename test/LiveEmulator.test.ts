@@ -5,147 +5,29 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Queue from "effect/Queue"
-import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import WebSocket from "ws"
-import type { ConnectError } from "../src/LiveError.js"
 import * as LiveEmulator from "../src/testing/LiveEmulator.js"
 import * as Transport from "../src/Transport.js"
+import {
+  bearer,
+  decodeFrame,
+  geminiPath,
+  livePath,
+  openMemory,
+  openSocket,
+  summary,
+  type TestClient,
+  untilTurnComplete,
+  vertexModel,
+  vertexPath
+} from "./support/emulatorClients.js"
 
 // -----------------------------------------------------------------------------
-// Clients: a raw `ws` client over loopback, and a Connection of the in-memory twin
+// Fixtures (the raw clients are in support/emulatorClients.ts)
 // -----------------------------------------------------------------------------
-
-const geminiPath = (method = "BidiGenerateContent", version = "v1beta", slashes = "/") =>
-  `${slashes}ws/google.ai.generativelanguage.${version}.GenerativeService.${method}`
-
-const livePath = `${geminiPath()}?key=test-key`
-
-const vertexPath = (version = "v1beta1", slashes = "//") =>
-  `${slashes}ws/google.cloud.aiplatform.${version}.LlmBidiService/BidiGenerateContent`
-
-const vertexModel = (name = "gemini-live-2.5-flash") => `projects/my-project/locations/us-central1/publishers/google/models/${name}`
-
-const bearer = (token = "ya29.test-token") => ({ Authorization: `Bearer ${token}` })
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
-
-interface Closed {
-  readonly code: number
-  readonly reason: string
-}
-
-interface TestClient {
-  readonly send: (message: unknown) => Effect.Effect<void>
-  readonly sendText: (text: string) => Effect.Effect<void>
-  readonly nextFrame: Effect.Effect<Transport.Frame>
-  readonly next: Effect.Effect<any>
-  readonly closed: Effect.Effect<Closed>
-  /** Closes the connection from the client's side (1000) and waits until it has closed. */
-  readonly close: Effect.Effect<Closed>
-}
-
-const decodeFrame = (frame: Transport.Frame): any =>
-  JSON.parse(typeof frame === "string" ? frame : new TextDecoder().decode(frame))
-
-const makeClient = (
-  sendText: (text: string) => Effect.Effect<void>,
-  frames: Queue.Queue<Transport.Frame>,
-  closed: Effect.Effect<Closed>,
-  close: Effect.Effect<void>
-): TestClient => ({
-  send: (message) => sendText(JSON.stringify(message)),
-  sendText,
-  nextFrame: Queue.take(frames),
-  next: Effect.map(Queue.take(frames), decodeFrame),
-  closed,
-  close: Effect.zipRight(close, closed)
-})
-
-/** A raw `ws` client; fails with the HTTP status if the upgrade is refused. */
-const openSocket = (
-  port: number,
-  path: string,
-  headers: Record<string, string> = {}
-): Effect.Effect<TestClient, number, Scope.Scope> =>
-  Effect.gen(function*() {
-    const frames = yield* Queue.unbounded<Transport.Frame>()
-    const closed = yield* Deferred.make<Closed>()
-    const ws = yield* Effect.acquireRelease(
-      Effect.async<WebSocket, number>((resume) => {
-        const socket = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers })
-        socket.on("message", (data: Buffer, isBinary: boolean) => {
-          Queue.unsafeOffer(frames, isBinary ? new Uint8Array(data) : data.toString("utf8"))
-        })
-        socket.on("close", (code: number, reason: Buffer) => {
-          Deferred.unsafeDone(closed, Exit.succeed({ code, reason: reason.toString("utf8") }))
-        })
-        socket.on("error", () => {})
-        socket.once("open", () => resume(Effect.succeed(socket)))
-        socket.once("unexpected-response", (_request, response) => resume(Effect.fail(response.statusCode ?? 0)))
-      }),
-      (socket) => Effect.sync(() => socket.terminate())
-    )
-    return makeClient(
-      (text) => Effect.sync(() => ws.send(text)),
-      frames,
-      Deferred.await(closed),
-      Effect.sync(() => ws.close(1000))
-    )
-  })
-
-/** A connection through the emulator's in-memory transport. */
-const openMemory = (
-  emulator: LiveEmulator.Service,
-  path: string,
-  headers: Record<string, string> = {},
-  host = "generativelanguage.googleapis.com"
-): Effect.Effect<TestClient, ConnectError, Scope.Scope> =>
-  Effect.gen(function*() {
-    const transport = yield* Effect.provide(Transport.Transport, emulator.layerTransport)
-    const connection = yield* transport.open({
-      url: `wss://${host}${path}`,
-      headers,
-      openTimeout: "1 second"
-    })
-    const frames = yield* Queue.unbounded<Transport.Frame>()
-    yield* Effect.forkScoped(Stream.runForEach(connection.frames, (frame) => Queue.offer(frames, frame)))
-    return makeClient(
-      (text) => Effect.orDie(connection.send(text)),
-      frames,
-      Effect.map(connection.closed, ({ code, reason }) => ({ code, reason })),
-      Effect.asVoid(connection.close(1000))
-    )
-  })
-
-/** Reads messages up to and including the next `turnComplete`. */
-const untilTurnComplete = (client: TestClient): Effect.Effect<ReadonlyArray<any>> =>
-  Effect.gen(function*() {
-    const messages: Array<any> = []
-    while (true) {
-      const message = yield* client.next
-      messages.push(message)
-      if (message.serverContent?.turnComplete === true) return messages
-    }
-  })
-
-/** A compact name for a server message, to assert whole sequences. */
-const summary = (message: any): string => {
-  const content = message.serverContent
-  if (message.setupComplete !== undefined) return "setupComplete"
-  if (content === undefined) return Object.keys(message).join("+")
-  const part = content.modelTurn?.parts?.[0]
-  if (part?.inlineData !== undefined) {
-    return `audio:${Buffer.from(part.inlineData.data, "base64").length}`
-  }
-  if (part?.text !== undefined) return `text:${part.text}`
-  if (content.outputTranscription !== undefined) return `out:${content.outputTranscription.text}`
-  if (content.inputTranscription !== undefined) return `in:${content.inputTranscription.text}`
-  if (content.turnComplete === true) return message.usageMetadata === undefined ? "turnComplete" : "turnComplete+usage"
-  return Object.keys(content).join("+")
-}
 
 const setupMessage = (setup: Record<string, unknown> = {}) => ({
   setup: { model: "models/gemini-2.5-flash-native-audio-preview-12-2025", ...setup }

@@ -222,6 +222,31 @@ describe("3.8: context updates, cancelled calls, background reasoning", () => {
       expect(session.setup.systemInstruction).toEqual({ role: "user", parts: [{ text: "Speak English." }] })
     }))
 
+  it.scopedLive("functions a context update declares are the application's: the toolkit leaves their calls alone", () =>
+    Effect.gen(function*() {
+      const typed = Tool.make("typed", { description: "Typed", parameters: Schema.Struct({}), handler: () => Effect.succeed("typed") })
+      const emulator = yield* LiveEmulator.make({
+        onTurn: (turn) =>
+          turn.text === "go"
+            ? [LiveEmulator.send({ toolCall: { functionCalls: [{ id: "m1", name: "added", args: {} }, { id: "t1", name: "typed", args: {} }] } })]
+            : LiveEmulator.defaultTurn(turn)
+      })
+      const client = yield* clientOn(emulator)
+      const session = yield* client.connect({ tools: Tool.toolkit(typed), reconnect: false })
+      yield* session.sendContextUpdate({ tools: [{ functionDeclarations: [{ name: "added", behavior: "BLOCKING" }] }] })
+      yield* session.sendRealtimeInput({ text: "go" })
+      const responses = yield* clientMessages(emulator).pipe(
+        Effect.map((all) => all.flatMap((m) => (m as { toolResponse?: { functionResponses: ReadonlyArray<{ id: string }> } }).toolResponse?.functionResponses ?? [])),
+        Effect.filterOrFail((all) => all.length > 0),
+        Effect.retry(Schedule.spaced("5 millis").pipe(Schedule.upTo("5 seconds"))),
+        Effect.orDie
+      )
+      yield* Effect.sleep("50 millis")
+      // Only the toolkit's call was answered; `added` waits for the application.
+      expect(responses.map((r) => r.id)).toEqual(["t1"])
+      expect((yield* clientMessages(emulator)).filter((m) => "toolResponse" in (m as object)).length).toBe(1)
+    }))
+
   it.scopedLive("on Vertex AI 3.8, new input cancels a BLOCKING call: its handler interrupted, nothing answered, one cancellation", () =>
     Effect.gen(function*() {
       const started = yield* Deferred.make<void>()

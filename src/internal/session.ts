@@ -187,7 +187,7 @@ const open = <R>(
     if (options.tools !== undefined) {
       session.dispatcher = yield* ToolDispatcher.make({
         toolkit: options.tools,
-        manual: session.manualFunctions,
+        manual: session.manualFunctions!,
         context: yield* Effect.context<R>(),
         respond: (response) => Effect.catchTag(session.sendToolResponse({ functionResponses: response }), "ConfigError", Effect.die)
       })
@@ -235,8 +235,8 @@ class Session {
   private linkSetup: Protocol.Setup
   /** The model's rules on this backend; `undefined` for a model `LiveModel` does not know. */
   private readonly model: LiveModel.Check | undefined
-  /** The functions the application declared itself (it answers them): the toolkit's dispatcher leaves them alone. */
-  readonly manualFunctions: Set<string>
+  /** With a toolkit: the functions the application declared itself (it answers them), which the dispatcher leaves alone. */
+  readonly manualFunctions: Set<string> | undefined
   private readonly policy: ReconnectPolicy.ReconnectPolicy | undefined
   private readonly backend: Backend.Service
   private readonly auth: Auth.Service
@@ -290,7 +290,10 @@ class Session {
   private blockingCalls: Set<string> | undefined
   /** The conversation has started: realtime input was sent, or the model spoke (`LiveModel` clientContent rules). */
   private started = false
-  /** Calls a lost connection voided: their responses are not sent (the resumed conversation never made them). */
+  /**
+   * Calls the session cancelled: their responses are not sent (a lost connection: the resumed
+   * conversation never made them; new input: the server cancelled them).
+   */
   private voided: Set<string> | undefined
   /** What `sendAudio` and `audioInput` write through (made on first use). */
   private sink: SendAudio.Sink | undefined
@@ -300,7 +303,7 @@ class Session {
     this.setup = parts.setup
     this.linkSetup = parts.setup
     this.model = parts.model
-    this.manualFunctions = new Set(functionNames(parts.options.connectConfig.tools))
+    this.manualFunctions = parts.options.tools === undefined ? undefined : new Set(functionNames(parts.options.connectConfig.tools))
     this.policy = parts.policy
     this.backend = parts.backend
     this.auth = parts.auth
@@ -960,7 +963,7 @@ class Session {
       if (update.systemInstruction !== undefined) setup.systemInstruction = update.systemInstruction
       if (update.tools !== undefined) {
         setup.tools = update.tools
-        for (const name of functionNames(update.tools)) this.manualFunctions.add(name)
+        for (const name of functionNames(update.tools)) this.manualFunctions?.add(name)
       }
       this.linkSetup = setup as Protocol.Setup
     })
@@ -983,7 +986,7 @@ class Session {
     )
   }
 
-  /** Function responses, but not to calls a lost connection voided (checked once a link is there). */
+  /** Function responses, but not to calls the session cancelled (checked once a link is there). */
   sendToolResponse(input: Protocol.ToolResponseInput): Effect.Effect<void, ConfigError | SessionClosed> {
     return Effect.zipRight(
       this.linkReady(),
@@ -995,7 +998,7 @@ class Session {
         if (responses.length === all.length) return this.sendToolResponses(responses)
         const stale = all.flatMap((response) => (response.id !== undefined && voided.has(response.id) ? [response.id] : []))
         return Effect.zipRight(
-          Effect.logWarning(`effect-gemini-live: not sent: responses to calls voided by a lost connection (${stale.join(", ")})`),
+          Effect.logWarning(`effect-gemini-live: not sent: responses to cancelled calls (a lost connection, or new input) (${stale.join(", ")})`),
           responses.length === 0 ? Effect.void : this.sendToolResponses(responses)
         )
       })
@@ -1128,7 +1131,7 @@ const functionNames = (tools: ReadonlyArray<Readonly<Record<string, unknown>>> |
 const userSpeaks = (events: ReadonlyArray<LiveEvent.LiveEvent>): boolean =>
   events.some((event) =>
     (event._tag === "InputTranscription" && event.text !== "") ||
-    (event._tag === "VoiceActivity" && event.type !== undefined && /START/.test(event.type))
+    (event._tag === "VoiceActivity" && (event.type === "ACTIVITY_START" || event.type === "VAD_SIGNAL_TYPE_SOS"))
   )
 
 /** Whether the server detects voice activity itself (unless `automaticActivityDetection.disabled`). */
