@@ -12,6 +12,7 @@
  * | `responseModalities` unset | server default (AUDIO) | `["AUDIO"]` sent |
  * | refused fields | `sessionResumption.transparent`, `explicitVadSignal`, Vertex-only tools, `safetySettings[].method` | `tools[].fileSearch`, voice-consent fields |
  * | function response `id` | required | optional |
+ * | function response `willContinue` | accepted | refused (as Google's SDK refuses it) |
  * | normalised | — | `candidatesTokenCount`/`candidatesTokensDetails` → `responseTokenCount`/`responseTokensDetails`; missing tool-call ids minted (and not sent back) |
  *
  * @since 0.1.0
@@ -73,6 +74,8 @@ export interface Service {
   readonly endpoint: (credentials: Credentials) => Either.Either<Endpoint, ConfigError>
   /** Whether a function response must carry the call's `id`. */
   readonly requiresFunctionResponseId: boolean
+  /** Whether a function response may say `willContinue` (a generator function's partial result). */
+  readonly acceptsWillContinue: boolean
   /** The quirks of one session (state: ids minted for one session are known to it only). */
   readonly quirks: () => Quirks
 }
@@ -236,6 +239,7 @@ export const geminiApi = (options: GeminiApiOptions = {}): Service => {
       return Either.right({ url: Redacted.make(url), headers, display: redactUrl(url) })
     },
     requiresFunctionResponseId: true,
+    acceptsWillContinue: true,
     quirks: () => noQuirks
   }
 }
@@ -424,6 +428,7 @@ export const vertexAi = (options: VertexAiOptions = {}): Service => {
       return Either.right({ url: Redacted.make(url), headers: { ...headers, ...auth }, display: url })
     },
     requiresFunctionResponseId: false,
+    acceptsWillContinue: false,
     quirks: vertexAiQuirks
   }
 }

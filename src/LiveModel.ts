@@ -45,12 +45,13 @@ export type Behavior = "BLOCKING" | "NON_BLOCKING"
  */
 export interface Rules {
   /**
-   * How `clientContent` may be used: `"session"`, at any time, each turn with an explicit role
-   * (`user` or `model`); `"initialHistory"`, only to seed the context before the conversation starts
-   * (the setup sets `historyConfig.initialHistoryInClientContent: true`; text during the session goes
-   * through `sendRealtimeInput`).
+   * How `clientContent` may be used: `"session"`, at any time; `"initialHistory"`, only to seed the
+   * context before the conversation starts (the setup sets `historyConfig.initialHistoryInClientContent:
+   * true`; text during the session goes through `sendRealtimeInput`).
    */
   readonly clientContent?: "session" | "initialHistory" | undefined
+  /** `true`: each `clientContent` turn states its role, `user` or `model`. */
+  readonly explicitRoles?: boolean | undefined
   /** The behaviour of a function whose declaration states none. */
   readonly defaultBehavior?: Behavior | undefined
   /** The behaviours a function declaration may state. */
@@ -105,8 +106,8 @@ export const defaultModel = "gemini-3.8-live"
 
 const live38: Rules = {
   clientContent: "session",
+  explicitRoles: true,
   defaultBehavior: "NON_BLOCKING",
-  behaviors: ["BLOCKING", "NON_BLOCKING"],
   thinking: false,
   turnCompleteInterrupts: true
 }
@@ -131,6 +132,7 @@ export const known: Registry = new Map<string, Model>([
     name: "gemini-3.8-live-extended-thinking",
     GeminiAPI: {
       clientContent: "session",
+      explicitRoles: true,
       defaultBehavior: "NON_BLOCKING",
       behaviors: ["NON_BLOCKING"],
       turnCompleteInterrupts: true,
@@ -173,7 +175,8 @@ export class Models extends Context.Reference<Models>()("effect-gemini-live/Live
 }) {}
 
 /**
- * `known` with `models` added (a model of the same name is replaced); `{ replace: true }`: only `models`.
+ * Provides `registry(models, options)`: provide it to `GeminiLive.layer(...)` (the client reads the
+ * registry when it is built).
  *
  * @since 0.1.0
  * @category Layers
@@ -247,7 +250,8 @@ export const behaviorOf = (rules: Rules, declaration: unknown): Behavior | undef
 
 /**
  * Checks function declarations (`tools[].functionDeclarations[].behavior`) against the behaviours
- * the model accepts. `path` names where the tools come from (`connectConfig.tools`, `tools`).
+ * the model accepts. `path` names where the tools come from (`connectConfig.tools`, `tools`), or
+ * gives the path of a function by its name (a toolkit's `tools.{name}.behavior`).
  *
  * @since 0.1.0
  * @category Checks
@@ -256,7 +260,7 @@ export const checkTools = (
   check: Check,
   tools: ReadonlyArray<unknown> | undefined,
   method: string,
-  path: string
+  path: string | ((name: string) => string)
 ): ConfigError | undefined => {
   const { behaviors } = check.rules
   if (behaviors === undefined || tools === undefined) return undefined
@@ -267,11 +271,12 @@ export const checkTools = (
       const declaration: unknown = declarations[j]
       const behavior = behaviorOf(check.rules, declaration)
       if (behavior !== undefined && !behaviors.includes(behavior as Behavior)) {
+        const name = isRecord(declaration) ? String(declaration.name) : ""
         return broken(
           check,
           method,
-          `${path}[${i}].functionDeclarations[${j}].behavior`,
-          `functions must be ${behaviors.join(" or ")} (${String(behavior)} is not supported)`
+          typeof path === "string" ? `${path}[${i}].functionDeclarations[${j}].behavior` : path(name),
+          `functions must be ${behaviors.join(" or ")} (${String(behavior)} is not supported): declare behavior: "${behaviors[0]}"`
         )
       }
     }
@@ -315,9 +320,8 @@ export const checkSetup = (check: Check, setup: Protocol.Setup): ConfigError | u
 }
 
 /**
- * Where a session is, for the `clientContent` rules: whether the setup seeds history through
- * `clientContent`, and whether the conversation has started (realtime input sent, or the model
- * has spoken).
+ * Where a session is, for the `clientContent` rules: whether the conversation has started (realtime
+ * input sent, or the model has spoken).
  *
  * @since 0.1.0
  * @category Models
@@ -368,6 +372,7 @@ export const checkClientContent = (
       return undefined
     }
     case "session": {
+      if (check.rules.explicitRoles !== true) return undefined
       const index = (turns ?? []).findIndex((turn) => turn.role !== "user" && turn.role !== "model")
       return index < 0
         ? undefined

@@ -510,14 +510,15 @@ export const encodeRealtimeAudio = (base64: string, mimeType: string): string =>
 
 /**
  * Encodes a `toolResponse` message. Every response needs a `name` and a `response` object;
- * `requireId` (the Gemini API) also needs the call's `id`.
+ * `requireId` (the Gemini API) also needs the call's `id`; `willContinue` is refused unless
+ * `acceptsWillContinue` (Google's SDK refuses it on Vertex AI).
  *
  * @since 0.1.0
  * @category Encoding
  */
 export const encodeToolResponse = (
   input: ToolResponseInput,
-  options: { readonly requireId: boolean; readonly backend: string }
+  options: { readonly requireId: boolean; readonly backend: string; readonly acceptsWillContinue?: boolean | undefined }
 ): Either.Either<string, ConfigError> => {
   const functionResponses = functionResponsesOf(input)
   if (functionResponses.length === 0) {
@@ -531,6 +532,9 @@ export const encodeToolResponse = (
     }
     if (typeof response.response !== "object" || response.response === null) {
       return Either.left(inputError("sendToolResponse", `${path}.response`, "a function response needs a response object"))
+    }
+    if (options.acceptsWillContinue === false && response.willContinue !== undefined) {
+      return Either.left(inputError("sendToolResponse", `${path}.willContinue`, `is not supported on the ${options.backend} backend`))
     }
     if (options.requireId && typeof response.id !== "string") {
       return Either.left(

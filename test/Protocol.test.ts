@@ -49,7 +49,8 @@ describe("Protocol.makeSetup", () => {
         units: { anyOf: [{ type: "string", enum: ["C", "F"] }, { type: "null" }] },
         either: { type: ["string", "integer"] },
         tags: { type: "array", items: { type: "string" } },
-        odd: { type: "uuid" }
+        odd: { type: "uuid" },
+        anything: true
       },
       required: ["city"]
     }
@@ -67,7 +68,8 @@ describe("Protocol.makeSetup", () => {
               units: { nullable: true, type: "STRING", enum: ["C", "F"] },
               either: { anyOf: [{ type: "STRING" }, { type: "INTEGER" }] },
               tags: { type: "ARRAY", items: { type: "STRING" } },
-              odd: { type: "TYPE_UNSPECIFIED" }
+              odd: { type: "TYPE_UNSPECIFIED" },
+              anything: {}
             },
             required: ["city"]
           }
@@ -177,6 +179,13 @@ describe("Protocol encoders", () => {
     expect(Either.isLeft(noId) && noId.left.message).toContain("GeminiAPI")
     const empty = Protocol.encodeToolResponse({ functionResponses: [] }, options)
     expect(Either.isLeft(empty)).toBe(true)
+  })
+
+  it("toolResponse: willContinue is refused where the backend does not take it (Vertex AI)", () => {
+    const partial = { functionResponses: { name: "f", response: { step: 1 }, willContinue: true } }
+    expect(leftOf(Protocol.encodeToolResponse(partial, { requireId: false, backend: "VertexAI", acceptsWillContinue: false })))
+      .toMatchObject({ path: "functionResponses[0].willContinue", description: "is not supported on the VertexAI backend" })
+    expect(Either.isRight(Protocol.encodeToolResponse(partial, { requireId: false, backend: "GeminiAPI", acceptsWillContinue: true }))).toBe(true)
   })
 })
 

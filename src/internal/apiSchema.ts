@@ -34,6 +34,8 @@ const flattenTypes = (types: ReadonlyArray<unknown>, result: Json, path: string)
 }
 
 const convert = (input: unknown, path: string): Json => {
+  // A boolean schema (`true`: anything) has no fields: Google's SDK makes it `{}`.
+  if (typeof input === "boolean") return {}
   if (!isObject(input)) throw new Invalid(path, "a schema must be an object")
   const result: Json = {}
   if (input.type && input.anyOf) throw new Invalid(path, "type and anyOf cannot be both populated")

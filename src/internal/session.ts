@@ -106,9 +106,15 @@ const connect = <R>(options: Options<R>): Effect.Effect<LiveSession, LiveError, 
     const policy = options.reconnect === false ? undefined : options.reconnect ?? ReconnectPolicy.defaultPolicy
     const config = withResumption(yield* withTools(options.connectConfig, options.tools, backend.kind), policy)
     const setup = yield* backend.setup(options.model, config)
-    // The model's rules, checked before anything is sent (an unknown model is not checked).
+    // The model's rules, checked before anything is sent (an unknown model is not checked): the
+    // toolkit's functions first, so that an error names the tool rather than a place in the setup.
     const model = LiveModel.checkFor(yield* LiveModel.Models, options.model, backend.kind)
-    const broken = model === undefined ? undefined : LiveModel.checkSetup(model, setup)
+    const broken = model === undefined
+      ? undefined
+      : (options.tools === undefined
+        ? undefined
+        : LiveModel.checkTools(model, [Tool.declarations(options.tools)], "connect", (name) => `tools.${name}.behavior`)) ??
+        LiveModel.checkSetup(model, setup)
     if (broken !== undefined) return yield* broken
     const scope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
     return yield* open(options, setup, model, policy).pipe(
@@ -466,7 +472,11 @@ class Session {
     const voided = this.voided
     if (message.toolCallCancellation !== undefined && voided !== undefined) {
       // Calls the session already said were cancelled are not cancelled twice.
-      events = events.filter((event) => event._tag !== "ToolCallCancellation" || !event.ids.every((id) => voided.has(id)))
+      events = events.flatMap((event): ReadonlyArray<LiveEvent.LiveEvent> => {
+        if (event._tag !== "ToolCallCancellation") return [event]
+        const ids = event.ids.filter((id) => !voided.has(id))
+        return ids.length === 0 ? [] : ids.length === event.ids.length ? [event] : [LiveEvent.ToolCallCancellation({ ids })]
+      })
     }
     if (this.countBytes) record(statistics, events)
     let effect: Effect.Effect<void> | undefined
@@ -690,7 +700,10 @@ class Session {
     return Effect.suspend(() => (this.blockingCalls === undefined ? Effect.void : this.cancelCalls([...this.blockingCalls])))
   }
 
-  /** Calls that will not be answered: their handlers are interrupted, their responses not sent, and readers told. */
+  /**
+   * Calls that will not be answered: their handlers are interrupted, their responses not sent, and
+   * readers told (without waiting for room: a send may cancel calls from a reader's own handler).
+   */
   private cancelCalls(ids: ReadonlyArray<string>): Effect.Effect<void> {
     return Effect.suspend(() => {
       if (ids.length === 0) return Effect.void
@@ -699,7 +712,8 @@ class Session {
         this.blockingCalls?.delete(id)
         ;(this.voided ??= new Set()).add(id)
       }
-      return Effect.zipRight(this.dispatcher?.onCancellation(ids) ?? Effect.void, this.hub.publish([LiveEvent.ToolCallCancellation({ ids })]))
+      this.hub.offer([LiveEvent.ToolCallCancellation({ ids })])
+      return this.dispatcher?.onCancellation(ids) ?? Effect.void
     })
   }
 
@@ -938,13 +952,13 @@ class Session {
   private sendRealtimeInput(input: Protocol.RealtimeInput): Effect.Effect<void, ConfigError | SessionClosed> {
     const encoded = Protocol.encodeRealtimeInput(input)
     if (Either.isLeft(encoded)) return Effect.fail(encoded.left)
-    const isNewInput = input.text != null || input.activityStart != null
-    return isNewInput ? Effect.zipRight(this.newInput(), this.write("sendRealtimeInput", encoded.right)) : this.write("sendRealtimeInput", encoded.right)
+    const write = this.write("sendRealtimeInput", encoded.right)
+    return input.text != null || input.activityStart != null ? Effect.zipRight(this.newInput(), write) : write
   }
 
-  /** Input that starts a user turn: on a model whose server cancels BLOCKING calls then, they are cancelled here too. */
+  /** Input that starts a user turn: on a model whose server cancels BLOCKING calls then, they are cancelled here too (when run). */
   private newInput(): Effect.Effect<void> {
-    return this.blockingCalls === undefined || this.blockingCalls.size === 0 ? Effect.void : this.cancelBlockingCalls()
+    return Effect.suspend(() => (this.blockingCalls === undefined || this.blockingCalls.size === 0 ? Effect.void : this.cancelBlockingCalls()))
   }
 
   /**
@@ -1010,7 +1024,11 @@ class Session {
       "sendToolResponse",
       Protocol.encodeToolResponse(
         { functionResponses: this.quirks.outgoing(responses) },
-        { requireId: this.backend.requiresFunctionResponseId, backend: this.backend.kind }
+        {
+          requireId: this.backend.requiresFunctionResponseId,
+          backend: this.backend.kind,
+          acceptsWillContinue: this.backend.acceptsWillContinue
+        }
       )
     ).pipe(Effect.tap(() => {
       for (const response of responses) {
@@ -1127,12 +1145,12 @@ const functionNames = (tools: ReadonlyArray<Readonly<Record<string, unknown>>> |
     ) => typeof declaration?.name === "string" ? [declaration.name] : [])
   )
 
-/** Whether the server heard the user: speech detected, or a transcription of it (new input, for `inputCancelsBlockingCalls`). */
+/**
+ * Whether the server says it detected the user's speech (new input, for `inputCancelsBlockingCalls`).
+ * Not a transcription: it may trail the speech that caused the call.
+ */
 const userSpeaks = (events: ReadonlyArray<LiveEvent.LiveEvent>): boolean =>
-  events.some((event) =>
-    (event._tag === "InputTranscription" && event.text !== "") ||
-    (event._tag === "VoiceActivity" && (event.type === "ACTIVITY_START" || event.type === "VAD_SIGNAL_TYPE_SOS"))
-  )
+  events.some((event) => event._tag === "VoiceActivity" && (event.type === "ACTIVITY_START" || event.type === "VAD_SIGNAL_TYPE_SOS"))
 
 /** Whether the server detects voice activity itself (unless `automaticActivityDetection.disabled`). */
 const automaticActivityDetection = (setup: Protocol.Setup): boolean => {
