@@ -249,6 +249,24 @@ export const behaviorOf = (rules: Rules, declaration: unknown): Behavior | undef
 }
 
 /**
+ * The behaviour of each function `tools` declare, by name (`behaviorOf` each declaration).
+ *
+ * @since 0.1.0
+ * @category Checks
+ */
+export const functionBehaviors = (rules: Rules, tools: ReadonlyArray<unknown> | undefined): ReadonlyMap<string, Behavior | undefined> => {
+  const behaviors = new Map<string, Behavior | undefined>()
+  for (const tool of tools ?? []) {
+    const declarations = isRecord(tool) ? tool.functionDeclarations : undefined
+    if (!Array.isArray(declarations)) continue
+    for (const declaration of declarations) {
+      if (isRecord(declaration) && typeof declaration.name === "string") behaviors.set(declaration.name, behaviorOf(rules, declaration))
+    }
+  }
+  return behaviors
+}
+
+/**
  * Checks function declarations (`tools[].functionDeclarations[].behavior`) against the behaviours
  * the model accepts. `path` names where the tools come from (`connectConfig.tools`, `tools`), or
  * gives the path of a function by its name (a toolkit's `tools.{name}.behavior`).

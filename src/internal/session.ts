@@ -985,12 +985,8 @@ class Session {
 
   /** A function's behaviour: as declared in the setup (or a context update), else the model's default. */
   private behaviorOf(model: LiveModel.Check, name: string): LiveModel.Behavior | undefined {
-    for (const tool of (this.linkSetup.tools ?? []) as ReadonlyArray<{ readonly functionDeclarations?: unknown }>) {
-      if (!Array.isArray(tool.functionDeclarations)) continue
-      const declaration = (tool.functionDeclarations as ReadonlyArray<{ readonly name?: unknown }>).find((d) => d?.name === name)
-      if (declaration !== undefined) return LiveModel.behaviorOf(model.rules, declaration)
-    }
-    return model.rules.defaultBehavior
+    return LiveModel.functionBehaviors(model.rules, this.linkSetup.tools as ReadonlyArray<unknown> | undefined).get(name) ??
+      model.rules.defaultBehavior
   }
 
   /** Resolves once there is a link to send on (or the session is over: the send will say so). */

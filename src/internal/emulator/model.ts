@@ -1,12 +1,10 @@
 /**
  * The emulator's side of the model rules (`LiveModel`): the checks read lowerCamel wire objects,
  * and a client may write snake_case names, enum numbers and booleans as strings (proto3 JSON), so
- * the objects they read are normalised here first. Also the function behaviours a session's tools
- * declare, and how a function response is scheduled.
+ * the objects they read are normalised here first. Also how a function response is scheduled.
  */
-import type * as LiveModel from "../../LiveModel.js"
 import type * as Protocol from "../../Protocol.js"
-import { camelCase, field, isObject, type JsonObject, stringField } from "./wire.js"
+import { camelCase, field, isObject, type JsonObject } from "./wire.js"
 
 /**
  * An object's keys in lowerCamel (one level). A `null` reads as absent, and the lowerCamel spelling
@@ -76,27 +74,6 @@ export const normalizeSetup = (raw: JsonObject): Protocol.Setup => {
   }
   if (Array.isArray(setup.tools)) setup.tools = normalizeTools(setup.tools)
   return setup as unknown as Protocol.Setup
-}
-
-/**
- * The behaviour of each function the tools declare, by name: its own `behavior`, else `fallback`
- * (the model's default). `tools` as `normalizeTools` returns them.
- */
-export const behaviorsOf = (
-  tools: ReadonlyArray<unknown>,
-  fallback: LiveModel.Behavior
-): ReadonlyMap<string, LiveModel.Behavior> => {
-  const behaviors = new Map<string, LiveModel.Behavior>()
-  for (const tool of tools) {
-    const declarations = isObject(tool) && Array.isArray(tool.functionDeclarations) ? tool.functionDeclarations : []
-    for (const declaration of declarations) {
-      const name = stringField(declaration, "name")
-      if (name === undefined) continue
-      const behavior = field(declaration, "behavior")
-      behaviors.set(name, behavior === "BLOCKING" || behavior === "NON_BLOCKING" ? behavior : fallback)
-    }
-  }
-  return behaviors
 }
 
 /** When the result of a NON_BLOCKING function is heard (`FunctionResponse.scheduling`). */

@@ -35,7 +35,7 @@ import type { Connection, Frame } from "../../Transport.js"
 import { type ActivityDetector, makeActivityDetector } from "./activityDetector.js"
 import { type AuthPolicy, authenticate } from "./auth.js"
 import { dialectOf } from "./dialect.js"
-import { behaviorsOf, normalizeSetup, normalizeTools, schedulingOf } from "./model.js"
+import { normalizeSetup, normalizeTools, schedulingOf } from "./model.js"
 import { audioChunks, textDeltas } from "./modelOutput.js"
 import {
   concatSamples,
@@ -204,7 +204,7 @@ export const serve = (
     let systemInstruction = ""
     let tools: ReadonlyArray<unknown> = []
     /** The behaviour of each function `tools` declare, by name. */
-    let behaviors: ReadonlyMap<string, LiveModel.Behavior> = new Map()
+    let behaviors: ReadonlyMap<string, LiveModel.Behavior | undefined> = new Map()
     /** Realtime input received, or model output sent: 3.1 takes no more initial history then. */
     let started = false
     /** A reply said `interactionStatus: IN_PROGRESS` and not yet `IDLE` (extended thinking). */
@@ -306,7 +306,7 @@ export const serve = (
 
     const setTools = (value: ReadonlyArray<unknown>) => {
       tools = value
-      behaviors = behaviorsOf(normalizeTools(value), defaultBehavior())
+      behaviors = LiveModel.functionBehaviors(active?.check?.rules ?? {}, normalizeTools(value))
     }
 
     /**
