@@ -16,9 +16,13 @@ interface Export {
   readonly default: string
 }
 
-const exportsMap = (JSON.parse(Fs.readFileSync(Path.join(root, "package.json"), "utf8")) as {
+const manifest = JSON.parse(Fs.readFileSync(Path.join(root, "package.json"), "utf8")) as {
   readonly exports: Record<string, Export>
-}).exports
+  readonly dependencies: Record<string, string>
+  readonly peerDependencies: Record<string, string>
+  readonly devDependencies: Record<string, string>
+}
+const exportsMap = manifest.exports
 
 /** A conversation in plain JavaScript, with the package imported by name (ESM, no loader). */
 const program = `
@@ -54,6 +58,14 @@ await Effect.runPromise(program)
 `
 
 describe("package", () => {
+  it("takes Effect from the application: effect and @effect/platform are peers (and dev copies here)", () => {
+    // A dependency would let npm put a second Effect under this package in an Effect 4 project.
+    for (const name of ["effect", "@effect/platform"]) {
+      expect(manifest.dependencies[name]).toBeUndefined()
+      expect(manifest.peerDependencies[name]).toBe(manifest.devDependencies[name])
+    }
+  })
+
   it("every export has its JavaScript and its declarations in dist/, and its source in src/", () => {
     expect(Object.keys(exportsMap)).toEqual([".", "./testing"])
     for (const entry of Object.values(exportsMap)) {
