@@ -4,8 +4,8 @@
  * One server message can yield several events, always in this order: `ServerContent` (the raw
  * content, as VoxEngine's event gives it), then `InputTranscription`, the model turn's parts
  * (`AudioDelta`, `TextDelta`), `OutputTranscription`, `Interrupted`, `GenerationComplete`,
- * `InteractionStatus`, `WaitingForInput`, `UsageMetadata`, and `TurnComplete` last, so a reader that stops at `TurnComplete` has seen the
- * turn's usage. `Closed` is the last event of every session.
+ * `InteractionStatus`, `WaitingForInput`, `UsageMetadata`, and `TurnComplete` last, so a reader
+ * that stops at `TurnComplete` has seen the turn's usage. `Closed` is the last event of every session.
  *
  * @since 0.1.0
  */
