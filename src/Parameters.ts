@@ -21,6 +21,7 @@ import * as Auth from "./Auth.js"
 import * as Backend from "./Backend.js"
 import { type AuthError, ConfigError } from "./LiveError.js"
 import * as LiveModel from "./LiveModel.js"
+import * as NodeTransport from "./NodeTransport.js"
 import * as Protocol from "./Protocol.js"
 import * as Statistics from "./Statistics.js"
 import * as Transport from "./Transport.js"
@@ -249,7 +250,7 @@ export const services = (parameters: Decoded): Effect.Effect<Context.Context<Ser
           ? Backend.vertexAi({ ...options, project: parameters.project, location: parameters.location })
           : Backend.geminiApi(options)
       }))
-    const transport = yield* provided(Transport.Transport, () => Effect.succeed(Transport.webSocket))
+    const transport = yield* provided(Transport.Transport, () => Effect.succeed(NodeTransport.webSocket))
     const statistics = yield* provided(
       Statistics.Statistics,
       () => Statistics.Statistics.pipe(Effect.provide(parameters.statistics ? Statistics.layer : Statistics.layerDisabled))

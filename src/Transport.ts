@@ -1,22 +1,18 @@
 /**
- * The Transport service: opens one WebSocket connection and hands back a scoped `Connection`.
- *
- * Two layers ship: `layerWebSocket` (the `ws` package, read from its own events, with request
- * headers) and `layerMemory` (an in-process pair of connections, for tests that need no
- * socket at all; the emulator in `effect-gemini-live/testing` serves both).
+ * The Transport service, the abstraction only: it opens one WebSocket connection and hands back a
+ * scoped `Connection`. The implementations live elsewhere: `NodeTransport` (the `ws` package, the
+ * default) and, for tests with no socket at all, `MemoryTransport` in `effect-gemini-live/testing`.
  *
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import * as Listening from "./internal/listening.js"
-import * as MemoryConnection from "./internal/memoryConnection.js"
-import * as WebSocketConnection from "./internal/webSocketConnection.js"
-import type { ConnectError, SessionClosed } from "./LiveError.js"
+import type { ConnectError } from "./LiveError.js"
 
 /**
  * A WebSocket frame: text arrives as a string, binary as bytes.
@@ -61,7 +57,7 @@ export interface OpenRequest {
  */
 export interface Connection {
   /** Writes one frame, or fails if the connection is no longer open. */
-  readonly send: (frame: Frame) => Effect.Effect<void, SessionClosed>
+  readonly send: (frame: Frame) => Effect.Effect<void, TransportError>
   /**
    * Optional, the synchronous fast path of `send` for a producer of many frames (audio): writes the
    * frame now and says `true` if the connection is open and its send buffer is below the high-water
@@ -137,42 +133,44 @@ export interface Service {
 export class Transport extends Context.Tag("effect-gemini-live/Transport")<Transport, Service>() {}
 
 /**
- * The WebSocket transport on the `ws` package (Node), with headers on the upgrade request and
- * per-message compression off (audio does not compress, and deflate costs CPU on every frame).
+ * A write to a connection that is no longer open: `close` says how it ended.
  *
  * @since 0.1.0
- * @category Constructors
+ * @category Errors
  */
-export const webSocket: Service = Transport.of({ open: WebSocketConnection.open })
+export class TransportError extends Schema.TaggedError<TransportError>("effect-gemini-live/TransportError")("TransportError", {
+  reason: Schema.Literal("Closed"),
+  close: Schema.Struct({ code: Schema.Number, reason: Schema.String, wasClean: Schema.Boolean })
+}) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `the connection is closed (${this.close.code}${this.close.reason === "" ? "" : ` ${this.close.reason}`})`
+  }
+}
+
+/** The connections whose binary frames their reader owns once read. */
+const framesHandedOver = new WeakSet<Connection>()
 
 /**
- * The WebSocket transport as a Layer (the default of `GeminiLive.layer`).
+ * Marks `connection` as handing its binary frames over: once read, a frame is the reader's alone
+ * (nothing else keeps it), so the reader may reuse its memory (the session decodes model audio into
+ * it). A transport marks the connections it makes; a wrapper's own object is not marked, as it may
+ * keep frames.
  *
  * @since 0.1.0
- * @category Layers
+ * @category Utils
  */
-export const layerWebSocket: Layer.Layer<Transport> = Layer.succeed(Transport, webSocket)
-
-/**
- * A server reached through `layerMemory`: it decides each upgrade, then serves the accepted
- * connection from the other end of an in-memory pair.
- *
- * @since 0.1.0
- * @category Models
- */
-export interface MemoryServer {
-  /** `undefined` accepts the upgrade; a status refuses it, as an HTTP answer to the upgrade would. */
-  readonly upgrade: (request: OpenRequest) => { readonly status: number; readonly message: string } | undefined
-  /** Serves one accepted connection until it closes. */
-  readonly serve: (request: OpenRequest, peer: Connection) => Effect.Effect<void>
+export const handOverFrames = <C extends Connection>(connection: C): C => {
+  framesHandedOver.add(connection)
+  return connection
 }
 
 /**
- * An in-memory transport: every `open` creates a connected pair and hands the far end to `server`.
- * Close codes, reasons and abrupt drops behave as on a socket.
+ * Whether the binary frames read from `connection` are the reader's alone (`handOverFrames`).
  *
  * @since 0.1.0
- * @category Layers
+ * @category Utils
  */
-export const layerMemory = (server: MemoryServer): Layer.Layer<Transport> =>
-  Layer.succeed(Transport, Transport.of({ open: (request) => MemoryConnection.open(server, request) }))
+export const ownsFrames = (connection: Connection): boolean => framesHandedOver.has(connection)

@@ -96,6 +96,13 @@ export * as Auth from "./Auth.js"
 export * as Transport from "./Transport.js"
 
 /**
+ * The Node transport (the `ws` package), the default.
+ *
+ * @since 0.1.0
+ */
+export * as NodeTransport from "./NodeTransport.js"
+
+/**
  * Per-session statistics and metrics.
  *
  * @since 0.1.0

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Layer, Scope, Exit, Stream, Supervisor, TestClock } from "effect"
-import { Audio, GeminiLive, LiveEvent, type LiveSession, type Parameters, Transport, WireTrace } from "../src/index.js"
+import { Audio, GeminiLive, LiveEvent, type LiveSession, NodeTransport, type Parameters, Transport, WireTrace } from "../src/index.js"
 import { LiveEmulator } from "../src/testing/index.js"
 
 type Event = LiveEvent.LiveEvent
@@ -191,7 +191,7 @@ describe("model audio", () => {
       const kept: Array<Uint8Array> = []
       const recording = Layer.succeed(Transport.Transport, Transport.Transport.of({
         open: (request) =>
-          Effect.map(Transport.webSocket.open(request), (connection) => ({
+          Effect.map(NodeTransport.webSocket.open(request), (connection) => ({
             ...connection,
             listen: (listener) =>
               connection.listen!({

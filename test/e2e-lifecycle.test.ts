@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Clock, Deferred, Effect, Fiber, Layer, Schedule, Schema, Stream, TestClock } from "effect"
-import { Backend, GeminiLive, LiveEvent, type LiveSession, type Parameters, ReconnectPolicy, Tool, Transport } from "../src/index.js"
+import { Backend, GeminiLive, LiveEvent, type LiveSession, NodeTransport, type Parameters, ReconnectPolicy, Tool, Transport } from "../src/index.js"
 import { LiveEmulator } from "../src/testing/index.js"
 
 type Event = LiveEvent.LiveEvent
@@ -88,7 +88,7 @@ describe("long sessions", () => {
           Effect.gen(function*() {
             const index = opened++
             yield* Effect.addFinalizer(() => Effect.sync(() => released.push(index)))
-            return yield* Transport.webSocket.open(request)
+            return yield* NodeTransport.webSocket.open(request)
           })
       }))
       const session = yield* (yield* client(emulator).pipe(Effect.provide(noting))).connect()

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Deferred, Effect, Exit, Fiber, Layer, Scope, Stream, Supervisor } from "effect"
-import { GeminiLive, LiveEvent, type Parameters, Transport, WireTrace } from "../src/index.js"
+import { GeminiLive, LiveEvent, NodeTransport, type Parameters, Transport, WireTrace } from "../src/index.js"
 import { LiveEmulator } from "../src/testing/index.js"
 
 type Event = LiveEvent.LiveEvent
@@ -65,7 +65,7 @@ describe("a session end to end", () => {
       const emulator = yield* LiveEmulator.make()
       let connection: Transport.Connection | undefined
       const keeping = Layer.succeed(Transport.Transport, Transport.Transport.of({
-        open: (request) => Effect.tap(Transport.webSocket.open(request), (opened) => Effect.sync(() => void (connection = opened)))
+        open: (request) => Effect.tap(NodeTransport.webSocket.open(request), (opened) => Effect.sync(() => void (connection = opened)))
       }))
       const session = yield* (yield* clientOn(emulator).pipe(Effect.provide(keeping))).connect()
       const accessors = (value: object) =>

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Logger, LogLevel, Scope, Supervisor } from "effect"
 import { type WebSocket, WebSocketServer } from "ws"
-import { Transport } from "../src/index.js"
+import { NodeTransport, Transport } from "../src/index.js"
 
 /** A server that sends each connection `frames` frames (binary and text in turn), then closes with `closeCode`. */
 const serve = (frames: number, closeCode: number, gate: Effect.Effect<void> = Effect.void) =>
@@ -24,7 +24,7 @@ const serve = (frames: number, closeCode: number, gate: Effect.Effect<void> = Ef
   )
 
 const openOn = (server: WebSocketServer) =>
-  Transport.webSocket.open({ url: `ws://127.0.0.1:${(server.address() as { port: number }).port}`, headers: {}, openTimeout: "2 seconds" })
+  NodeTransport.webSocket.open({ url: `ws://127.0.0.1:${(server.address() as { port: number }).port}`, headers: {}, openTimeout: "2 seconds" })
 
 /** Runs an effect with its error logs collected into `logged` (their messages). */
 const logErrorsInto = (logged: Array<string>) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
@@ -236,7 +236,7 @@ describe("the ws Connection's close while the read is paused", () => {
     Effect.gen(function*() {
       const server = yield* flood(3000)
       const { port } = server.address() as { port: number }
-      const connection = yield* Transport.webSocket.open({ url: `ws://127.0.0.1:${port}`, headers: {}, openTimeout: "2 seconds" })
+      const connection = yield* NodeTransport.webSocket.open({ url: `ws://127.0.0.1:${port}`, headers: {}, openTimeout: "2 seconds" })
       const reading = read(connection)
       if (reading !== undefined) yield* reading
       // The backlog reaches its high-water mark: the socket is paused.
@@ -249,4 +249,18 @@ describe("the ws Connection's close while the read is paused", () => {
 
   it.scopedLive("nobody reading", () => closesCleanly(() => undefined), 10_000)
   it.scopedLive("the handler waiting (a full event buffer)", () => closesCleanly((connection) => Transport.listen(connection, { frame: () => Effect.never, closed: () => Effect.void })), 10_000)
+})
+
+describe("the ws Connection at its boundary", () => {
+  it.scopedLive("hands its frames over (a wrapper's copy does not); a send once closed is a TransportError", () =>
+    Effect.gen(function*() {
+      const server = yield* serve(1, 4003)
+      const connection = yield* openOn(server)
+      expect(Transport.ownsFrames(connection)).toBe(true)
+      expect(Transport.ownsFrames({ ...connection })).toBe(false)
+      yield* connection.closed
+      const error = yield* Effect.flip(connection.send("late"))
+      expect(error).toMatchObject({ _tag: "TransportError", reason: "Closed", close: { code: 4003 } })
+      expect(error.message).toContain("4003")
+    }))
 })

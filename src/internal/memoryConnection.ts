@@ -9,14 +9,15 @@ import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { ConnectError, SessionClosed } from "../LiveError.js"
-import type { CloseInfo, Connection, Frame, MemoryServer, OpenRequest } from "../Transport.js"
+import { ConnectError } from "../LiveError.js"
+import type { Server } from "../testing/MemoryTransport.js"
+import { type CloseInfo, type Connection, type Frame, type OpenRequest, TransportError } from "../Transport.js"
 
 const bufferCapacity = 256
 
 /** Opens a client connection to `server`, which serves the far end in a fiber of this scope. */
 export const open = (
-  server: MemoryServer,
+  server: Server,
   request: OpenRequest
 ): Effect.Effect<Connection, ConnectError, Scope.Scope> =>
   Effect.gen(function*() {
@@ -49,7 +50,7 @@ export const makePair: Effect.Effect<readonly [Connection, Connection]> = Effect
   const end = (inbox: Mailbox.Mailbox<Frame>, outbox: Mailbox.Mailbox<Frame>): Connection => ({
     send: (frame) => {
       const failure = Effect.flatMap(Deferred.await(closed), (info) =>
-        Effect.fail(new SessionClosed({ module: "Transport", method: "send", code: info.code, reason: info.reason })))
+        Effect.fail(new TransportError({ reason: "Closed", close: info })))
       return Effect.flatMap(Deferred.poll(closed), (done) =>
         Option.isNone(done)
           // `false`: the pair ended while the offer waited for room; the frame never went out.

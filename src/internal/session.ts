@@ -50,7 +50,6 @@ import * as Playback from "./playback.js"
 import * as ReplayLog from "./replayLog.js"
 import * as Signal from "./signal.js"
 import * as ToolDispatcher from "./toolDispatcher.js"
-import * as WebSocketConnection from "./webSocketConnection.js"
 import * as Tool from "../Tool.js"
 
 const defaultEventBufferSize = 256
@@ -148,7 +147,7 @@ interface Link {
    * given up, and the old one's late handles must not move the handle past what a new link resumed).
    */
   readonly heldUpdates: Array<ResumptionUpdate>
-  /** Its binary frames are the session's alone once read (`WebSocketConnection.ownsFrames`). */
+  /** Its binary frames are the session's alone once read (`Transport.ownsFrames`). */
   readonly ownsFrames: boolean
 }
 
@@ -544,7 +543,7 @@ class Session {
         superseded: false,
         outputWhileSwitching: false,
         heldUpdates: [],
-        ownsFrames: WebSocketConnection.ownsFrames(connection)
+        ownsFrames: Transport.ownsFrames(connection)
       }
       yield* Transport.listen(connection, {
         frame: (frame) => this.handleFrame(link, frame),
@@ -874,7 +873,7 @@ class Session {
       const index = this.written(link, frame, replayable)
       const sent = Effect.mapError(
         link.connection.send(frame),
-        (error) => new SessionClosed({ module: "LiveSession", method, code: error.code, reason: error.reason })
+        (error) => new SessionClosed({ module: "LiveSession", method, code: error.close.code, reason: error.close.reason })
       )
       // Taken back from the replay log if it did not go out.
       const replay = this.replay

@@ -15,8 +15,8 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import WebSocket from "ws"
-import { ConnectError, SessionClosed } from "../LiveError.js"
-import type { CloseInfo, Connection, Frame, Listener, OpenRequest } from "../Transport.js"
+import { ConnectError } from "../LiveError.js"
+import { type CloseInfo, type Connection, type Frame, handOverFrames, type Listener, type OpenRequest, TransportError } from "../Transport.js"
 import * as Listening from "./listening.js"
 import * as ScopedFork from "./scopedFork.js"
 import * as Signal from "./signal.js"
@@ -151,8 +151,9 @@ class SocketState {
       terminate: Effect.sync(() => this.socket.terminate()),
       closed: Effect.suspend(() => this.awaitClosed())
     }
-    made.add(connection)
-    return connection
+    // `ws` gives each binary message bytes of its own (a socket read, or the fragments joined) that
+    // nothing reads after it: the reader may reuse their memory.
+    return handOverFrames(connection)
   }
 
   settleOpen(exit: Exit.Exit<void, ConnectError>): void {
@@ -294,14 +295,14 @@ class SocketState {
     })
   }
 
-  private send(frame: Frame): Effect.Effect<void, SessionClosed> {
+  private send(frame: Frame): Effect.Effect<void, TransportError> {
     if (this.socket.readyState === OPEN && this.closing === undefined) {
       this.socket.send(frame)
       return Effect.void
     }
     return Effect.suspend(() => {
       const info = this.closeInfo ?? this.closing ?? { code: 1006, reason: "", wasClean: false }
-      return Effect.fail(new SessionClosed({ module: "Transport", method: "send", code: info.code, reason: info.reason }))
+      return Effect.fail(new TransportError({ reason: "Closed", close: info }))
     })
   }
 
@@ -342,16 +343,6 @@ class SocketState {
     })
   }
 }
-
-/** The connections made here, as they were made (a copy or a wrapper is not one of them). */
-const made = new WeakSet<Connection>()
-
-/**
- * Whether `connection` is one of ours, unwrapped: `ws` gives each binary message bytes of its own
- * (a socket read, or the fragments joined) that nothing reads after it, so the session may reuse
- * their memory once it has read a frame. A wrapper (which may keep the frames) is not.
- */
-export const ownsFrames = (connection: Connection): boolean => made.has(connection)
 
 const httpStatus = (message: string): number | undefined => {
   const match = /Unexpected server response: (\d+)/.exec(message)

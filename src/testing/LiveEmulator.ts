@@ -150,7 +150,8 @@ import { serve, type SessionConfig } from "../internal/emulator/session.js"
 import * as SocketServer from "../internal/emulator/socketServer.js"
 import { protoDuration } from "../internal/emulator/wire.js"
 import * as LiveModel from "../LiveModel.js"
-import * as Transport from "../Transport.js"
+import type * as Transport from "../Transport.js"
+import * as MemoryTransport from "./MemoryTransport.js"
 
 // -----------------------------------------------------------------------------
 // Actions
@@ -652,7 +653,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
         serveRequest(config, recorder, "socket", request.url ?? "", request.headers, connection)
     })
 
-    const memoryServer: Transport.MemoryServer = {
+    const memoryServer: MemoryTransport.Server = {
       upgrade: (request) => (accepts(request.url) ? undefined : { status: 404, message: "Not Found" }),
       serve: (request, peer) => serveRequest(config, recorder, "memory", request.url, request.headers, peer)
     }
@@ -660,7 +661,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
     return {
       url: `http://127.0.0.1:${port}`,
       port,
-      layerTransport: Transport.layerMemory(memoryServer),
+      layerTransport: MemoryTransport.layer(memoryServer),
       connections: recorder.snapshot,
       awaitClosed: recorder.awaitClosed
     }

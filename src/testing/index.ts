@@ -10,3 +10,10 @@
  * @since 0.1.0
  */
 export * as LiveEmulator from "./LiveEmulator.js"
+
+/**
+ * An in-memory transport: a connected pair per connection, the far end served by your server.
+ *
+ * @since 0.1.0
+ */
+export * as MemoryTransport from "./MemoryTransport.js"
