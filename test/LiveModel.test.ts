@@ -36,6 +36,27 @@ const awaitMessages = (emulator: LiveEmulator.Service, count: number) =>
     Effect.orDie
   )
 
+const isToolResponse = (message: unknown): boolean => typeof message === "object" && message !== null && "toolResponse" in message
+
+/** The first `toolResponse` the emulator receives. */
+const firstToolResponse = (emulator: LiveEmulator.Service) =>
+  clientMessages(emulator).pipe(
+    Effect.map((messages) => messages.find(isToolResponse)),
+    Effect.filterOrFail((message) => message !== undefined),
+    Effect.retry(Schedule.spaced("5 millis").pipe(Schedule.upTo("5 seconds"))),
+    Effect.orDie
+  )
+
+/** An emulator whose model answers the user's text `go` with these function calls. */
+const callingOnGo = (calls: ReadonlyArray<{ readonly id: string; readonly name: string }>, options: LiveEmulator.Options = {}) =>
+  LiveEmulator.make({
+    ...options,
+    onTurn: (turn) =>
+      turn.text === "go"
+        ? [LiveEmulator.send({ toolCall: { functionCalls: calls.map((call) => ({ ...call, args: {} })) } })]
+        : LiveEmulator.defaultTurn(turn)
+  })
+
 describe("LiveModel: the registry", () => {
   it("finds a model by its own name, whatever its prefix, per backend", () => {
     expect(LiveModel.checkFor(LiveModel.known, "models/gemini-3.8-live", Backend.GEMINI_API)?.model).toBe("gemini-3.8-live")
@@ -237,26 +258,17 @@ describe("3.8: context updates, cancelled calls, background reasoning", () => {
   it.scopedLive("functions a context update declares are the application's: the toolkit leaves their calls alone", () =>
     Effect.gen(function*() {
       const typed = Tool.make("typed", { description: "Typed", parameters: Schema.Struct({}), handler: () => Effect.succeed("typed") })
-      const emulator = yield* LiveEmulator.make({
-        onTurn: (turn) =>
-          turn.text === "go"
-            ? [LiveEmulator.send({ toolCall: { functionCalls: [{ id: "m1", name: "added", args: {} }, { id: "t1", name: "typed", args: {} }] } })]
-            : LiveEmulator.defaultTurn(turn)
-      })
+      const emulator = yield* callingOnGo([{ id: "m1", name: "added" }, { id: "t1", name: "typed" }])
       const client = yield* clientOn(emulator)
       const session = yield* client.connect({ tools: Tool.toolkit(typed), reconnect: false })
       yield* session.sendContextUpdate({ tools: [{ functionDeclarations: [{ name: "added", behavior: "BLOCKING" }] }] })
       yield* session.sendRealtimeInput({ text: "go" })
-      const responses = yield* clientMessages(emulator).pipe(
-        Effect.map((all) => all.flatMap((m) => (m as { toolResponse?: { functionResponses: ReadonlyArray<{ id: string }> } }).toolResponse?.functionResponses ?? [])),
-        Effect.filterOrFail((all) => all.length > 0),
-        Effect.retry(Schedule.spaced("5 millis").pipe(Schedule.upTo("5 seconds"))),
-        Effect.orDie
-      )
+      expect(yield* firstToolResponse(emulator)).toEqual({
+        toolResponse: { functionResponses: [{ id: "t1", name: "typed", response: { output: "typed" } }] }
+      })
       yield* Effect.sleep("50 millis")
       // Only the toolkit's call was answered; `added` waits for the application.
-      expect(responses.map((r) => r.id)).toEqual(["t1"])
-      expect((yield* clientMessages(emulator)).filter((m) => "toolResponse" in (m as object)).length).toBe(1)
+      expect((yield* clientMessages(emulator)).filter(isToolResponse).length).toBe(1)
     }))
 
   // The emulator cancels as the server does; one whose rules say nothing of it leaves the client alone to.
@@ -272,13 +284,7 @@ describe("3.8: context updates, cancelled calls, background reasoning", () => {
           behavior: "BLOCKING",
           handler: () => Effect.zipRight(Deferred.succeed(started, undefined), Effect.never).pipe(Effect.onInterrupt(() => Deferred.succeed(interrupted, undefined)))
         })
-        const emulator = yield* LiveEmulator.make({
-          ...(models === undefined ? {} : { models }),
-          onTurn: (turn) =>
-            turn.text === "go"
-              ? [LiveEmulator.send({ toolCall: { functionCalls: [{ id: "c1", name: "slow", args: {} }] } })]
-              : LiveEmulator.defaultTurn(turn)
-        })
+        const emulator = yield* callingOnGo([{ id: "c1", name: "slow" }], models === undefined ? {} : { models })
         const client = yield* clientOn(emulator, { backend: Backend.VERTEX_AI, apiKey: "express" })
         const session = yield* client.connect({ tools: Tool.toolkit(slow), reconnect: false })
         // Built before the call exists: what it cancels is decided when it runs.
@@ -294,7 +300,7 @@ describe("3.8: context updates, cancelled calls, background reasoning", () => {
         )
         expect(Chunk.toReadonlyArray(events).filter(LiveEvent.is("ToolCallCancellation"))).toEqual([LiveEvent.ToolCallCancellation({ ids: ["c1"] })])
         yield* Effect.sleep("50 millis")
-        expect((yield* clientMessages(emulator)).some((m) => typeof m === "object" && m !== null && "toolResponse" in m)).toBe(false)
+        expect((yield* clientMessages(emulator)).some(isToolResponse)).toBe(false)
       }))
   }
 
@@ -317,12 +323,7 @@ describe("3.8: context updates, cancelled calls, background reasoning", () => {
       const client = yield* clientOn(emulator, { backend: Backend.VERTEX_AI, apiKey: "express" })
       const session = yield* client.connect({ tools: Tool.toolkit(slow), reconnect: false })
       yield* session.sendRealtimeInput({ text: "go" })
-      const messages = yield* clientMessages(emulator).pipe(
-        Effect.filterOrFail((all) => all.some((m) => typeof m === "object" && m !== null && "toolResponse" in m)),
-        Effect.retry(Schedule.spaced("5 millis").pipe(Schedule.upTo("5 seconds"))),
-        Effect.orDie
-      )
-      expect(messages.find((m) => typeof m === "object" && m !== null && "toolResponse" in m)).toEqual({
+      expect(yield* firstToolResponse(emulator)).toEqual({
         toolResponse: { functionResponses: [{ id: "c1", name: "slow", response: { output: "done" } }] }
       })
     }))
@@ -336,24 +337,14 @@ describe("3.8: context updates, cancelled calls, background reasoning", () => {
         parameters: Schema.Struct({}),
         handler: () => Effect.zipRight(Deferred.succeed(started, undefined), Effect.as(Deferred.await(release), "done"))
       })
-      const emulator = yield* LiveEmulator.make({
-        onTurn: (turn) =>
-          turn.text === "go"
-            ? [LiveEmulator.send({ toolCall: { functionCalls: [{ id: "c1", name: "slow", args: {} }] } })]
-            : LiveEmulator.defaultTurn(turn)
-      })
+      const emulator = yield* callingOnGo([{ id: "c1", name: "slow" }])
       const client = yield* clientOn(emulator)
       const session = yield* client.connect({ tools: Tool.toolkit(slow), reconnect: false })
       yield* session.sendRealtimeInput({ text: "go" })
       yield* Deferred.await(started)
       yield* session.sendRealtimeInput({ text: "still there?" })
       yield* Deferred.succeed(release, undefined)
-      const messages = yield* clientMessages(emulator).pipe(
-        Effect.filterOrFail((all) => all.some((m) => typeof m === "object" && m !== null && "toolResponse" in m)),
-        Effect.retry(Schedule.spaced("5 millis").pipe(Schedule.upTo("5 seconds"))),
-        Effect.orDie
-      )
-      expect(messages.find((m) => typeof m === "object" && m !== null && "toolResponse" in m)).toEqual({
+      expect(yield* firstToolResponse(emulator)).toEqual({
         toolResponse: { functionResponses: [{ id: "c1", name: "slow", response: { output: "done" } }] }
       })
     }))
