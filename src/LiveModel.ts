@@ -27,15 +27,15 @@ import * as Layer from "effect/Layer"
 import type * as Backend from "./Backend.js"
 import { ConfigError } from "./LiveError.js"
 import type * as Protocol from "./Protocol.js"
+import type * as Tool from "./Tool.js"
 
 /**
- * A function's behaviour: `BLOCKING` (the model waits for the result) or `NON_BLOCKING` (it goes on
- * talking; the response's `scheduling` decides when the result is heard).
+ * A function's behaviour (`Tool.Behavior`): `BLOCKING` or `NON_BLOCKING`.
  *
  * @since 0.1.0
  * @category Models
  */
-export type Behavior = "BLOCKING" | "NON_BLOCKING"
+export type Behavior = Tool.Behavior
 
 /**
  * What one model accepts on one backend. An absent rule is not checked.

@@ -581,7 +581,7 @@ const resolve = (options: Options): SessionConfig => ({
     isValidAuthToken: options.isValidAuthToken ?? ((token) => token.startsWith("auth_tokens/")),
     isValidAccessToken: options.isValidAccessToken ?? ((token) => token.length > 0)
   },
-  unknownModels: new Set((options.unknownModels ?? defaultUnknownModels).map((name) => name.slice(name.lastIndexOf("/") + 1))),
+  unknownModels: new Set((options.unknownModels ?? defaultUnknownModels).map(LiveModel.nameOf)),
   models: options.models ?? LiveModel.known,
   beforeSetupComplete: options.beforeSetupComplete ?? (() => []),
   afterSetupComplete: options.afterSetupComplete ?? (() => []),

@@ -4,6 +4,7 @@
  * the objects they read are normalised here first. Also how a function response is scheduled.
  */
 import type * as Protocol from "../../Protocol.js"
+import type * as Tool from "../../Tool.js"
 import { camelCase, field, isObject, type JsonObject } from "./wire.js"
 
 /**
@@ -76,11 +77,8 @@ export const normalizeSetup = (raw: JsonObject): Protocol.Setup => {
   return setup as unknown as Protocol.Setup
 }
 
-/** When the result of a NON_BLOCKING function is heard (`FunctionResponse.scheduling`). */
-export type Scheduling = "SILENT" | "WHEN_IDLE" | "INTERRUPT"
-
 /** A function response's `scheduling`; `WHEN_IDLE` unless it says otherwise. */
-export const schedulingOf = (response: unknown): Scheduling => {
+export const schedulingOf = (response: unknown): Tool.Scheduling => {
   const scheduling = enumName(field(response, "scheduling"), schedulingNames)
   return scheduling === "SILENT" || scheduling === "INTERRUPT" ? scheduling : "WHEN_IDLE"
 }

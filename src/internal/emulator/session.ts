@@ -49,7 +49,7 @@ import {
 import type { ConnectionRecorder } from "./recorder.js"
 import type { ConversationState, ResumptionStore } from "./resumption.js"
 import type { RequestTarget, Route } from "./route.js"
-import { contentText, isRejection, modelName, parseSetup, type SessionSetup } from "./setup.js"
+import { contentText, isRejection, parseSetup, type SessionSetup } from "./setup.js"
 import { msPerCharacter, synthesizeSpeech } from "./speechSynthesis.js"
 import { makeUsageCounter, type UsageCounter } from "./usage.js"
 import {
@@ -254,7 +254,7 @@ export const serve = (
     const snapshot = ({ setup, usage }: ActiveSession): ConversationState => ({
       sessionKey,
       backend: request.route.backend,
-      model: modelName(setup.model),
+      model: LiveModel.nameOf(setup.model),
       history: history.slice(),
       pendingText: pendingText.slice(),
       usage: usage.context(),
@@ -754,7 +754,7 @@ export const serve = (
             return yield* end(invalidResumptionHandle)
           }
           // "You can change config, but not the model, when resuming."
-          if (state.model !== modelName(result.model)) return yield* end(invalidArgument)
+          if (state.model !== LiveModel.nameOf(result.model)) return yield* end(invalidArgument)
           sessionKey = state.sessionKey
           resumed = true
           history = state.history.slice()

@@ -88,8 +88,6 @@ export interface SessionResumption {
   readonly transparent: boolean
 }
 
-/** The model's own name: the last segment of `models/x`, `publishers/google/models/x`, ... */
-export const modelName = (model: string): string => model.slice(model.lastIndexOf("/") + 1)
 
 /** Defaults of the emulated activity detector (the service documents none). */
 const defaultPrefixPaddingMs = 60
