@@ -26,7 +26,7 @@ import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { WebSocketServer } from "ws"
 import type WebSocket from "ws"
-import { encodeServerMessage } from "../src/internal/emulator/wire.js"
+import { encodeServerMessage } from "../src/testing/internal/wire.js"
 import { now, pcmSignal, readStampBase64, summarize, writeStamp } from "./stats.js"
 
 export const downlinkChunkBytes = 9600

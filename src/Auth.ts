@@ -24,7 +24,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as GoogleCredentials from "./internal/googleCredentials.js"
+import * as GoogleCredentials from "./internal/auth/googleCredentials.js"
 import { AuthError } from "./LiveError.js"
 
 /**

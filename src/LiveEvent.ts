@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
-import * as AudioData from "./internal/audioData.js"
+import * as AudioData from "./internal/codec/audioBytes.js"
 import type { ProtocolError, ServerClosed } from "./LiveError.js"
 import type * as Protocol from "./Protocol.js"
 import type { CloseInfo } from "./Transport.js"

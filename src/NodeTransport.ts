@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import * as Layer from "effect/Layer"
-import * as WebSocketConnection from "./internal/webSocketConnection.js"
+import * as WebSocketConnection from "./internal/transport/webSocketConnection.js"
 import * as Transport from "./Transport.js"
 
 /**

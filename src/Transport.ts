@@ -11,7 +11,7 @@ import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
-import * as Listening from "./internal/listening.js"
+import * as Listening from "./internal/transport/listening.js"
 import type { ConnectError } from "./LiveError.js"
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, Schema } from "effect"
 import { LiveEvent, Protocol } from "../src/index.js"
-import { isCommonServerMessage, parseAudioMessage } from "../src/internal/serverMessageFastPath.js"
+import { isCommonServerMessage, parseAudioMessage } from "../src/internal/codec/fastPath.js"
 
 const json = (either: Either.Either<string, unknown>) => JSON.parse(Either.getOrThrow(either))
 const leftOf = <E>(either: Either.Either<unknown, E>): E => Either.getOrThrow(Either.flip(either))

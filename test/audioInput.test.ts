@@ -5,8 +5,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Scope } from "effect"
 import { SessionClosed } from "../src/LiveError.js"
-import * as AudioInput from "../src/internal/audioInput.js"
-import type * as SendAudio from "../src/internal/sendAudio.js"
+import * as AudioInput from "../src/internal/audio/audioInput.js"
+import type * as SendAudio from "../src/internal/audio/sendAudio.js"
 
 const frame = new Uint8Array(1280) // 40 ms of 16 kHz PCM16
 const closedError = new SessionClosed({ module: "LiveSession", method: "audioInput", code: 1000, reason: "" })

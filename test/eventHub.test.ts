@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Context, Deferred, Effect, Exit, Fiber, Logger, LogLevel, Scope, Stream, Supervisor } from "effect"
-import * as EventHub from "../src/internal/eventHub.js"
+import * as EventHub from "../src/internal/events/hub.js"
 
 const hubOf = (capacity = 16) => EventHub.make<number>(capacity, () => false)
 

@@ -8,7 +8,7 @@ import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as TestClock from "effect/TestClock"
 import * as crypto from "node:crypto"
-import * as GoogleCredentials from "../src/internal/googleCredentials.js"
+import * as GoogleCredentials from "../src/internal/auth/googleCredentials.js"
 import {
   authorizedUserJson,
   clientEmail,

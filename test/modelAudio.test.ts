@@ -5,8 +5,8 @@
 import { describe, expect, it, vi } from "@effect/vitest"
 import { Effect, Exit, Scope, TestClock } from "effect"
 import { LiveEvent } from "../src/index.js"
-import * as ModelAudio from "../src/internal/modelAudio.js"
-import * as Playback from "../src/internal/playback.js"
+import * as ModelAudio from "../src/internal/audio/modelAudio.js"
+import * as Playback from "../src/internal/audio/playback.js"
 
 const delta = LiveEvent.AudioDelta({ data: new Uint8Array(480), mimeType: "audio/pcm;rate=24000", sampleRate: 24000 })
 

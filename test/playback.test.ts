@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Stream } from "effect"
-import * as Playback from "../src/internal/playback.js"
+import * as Playback from "../src/internal/audio/playback.js"
 
 describe("Playback", () => {
   it.effect("a chunk that is a view of a larger buffer is kept as a copy; a whole buffer as it is", () =>

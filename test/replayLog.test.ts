@@ -3,7 +3,7 @@
  * its bound, and what did not fit is counted.
  */
 import { describe, expect, it } from "@effect/vitest"
-import * as ReplayLog from "../src/internal/replayLog.js"
+import * as ReplayLog from "../src/internal/session/replayLog.js"
 
 describe("ReplayLog", () => {
   it("keeps what the latest handle does not cover, across connections", () => {

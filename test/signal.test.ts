@@ -1,10 +1,10 @@
 /**
- * The hot paths' wake-up (`src/internal/signal.ts`): no wake-up lost, every waiter woken, an
+ * The hot paths' wake-up (`src/internal/kernel/signal.ts`): no wake-up lost, every waiter woken, an
  * interrupted waiter forgotten.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
-import * as Signal from "../src/internal/signal.js"
+import * as Signal from "../src/internal/kernel/signal.js"
 
 describe("Signal", () => {
   it.effect("a condition already true does not wait; others wait for a wake that makes them true", () =>

@@ -7,7 +7,7 @@
  */
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as MemoryConnection from "../internal/memoryConnection.js"
+import * as MemoryConnection from "./internal/memoryConnection.js"
 import * as Transport from "../Transport.js"
 
 /**

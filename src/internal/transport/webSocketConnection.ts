@@ -15,11 +15,11 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import WebSocket from "ws"
-import { ConnectError } from "../LiveError.js"
-import { type CloseInfo, type Connection, type Frame, handOverFrames, type Listener, type OpenRequest, TransportError } from "../Transport.js"
+import { ConnectError } from "../../LiveError.js"
+import { type CloseInfo, type Connection, type Frame, handOverFrames, type Listener, type OpenRequest, TransportError } from "../../Transport.js"
 import * as Listening from "./listening.js"
-import * as ScopedFork from "./scopedFork.js"
-import * as Signal from "./signal.js"
+import * as ScopedFork from "../kernel/scopedFork.js"
+import * as Signal from "../kernel/signal.js"
 
 /** Frames buffered before the socket is paused (the reader is slower than the peer). */
 const readHighWaterMark = 256

@@ -14,9 +14,9 @@ import * as FiberMap from "effect/FiberMap"
 import * as ParseResult from "effect/ParseResult"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type { SessionClosed } from "../LiveError.js"
-import type * as Protocol from "../Protocol.js"
-import type * as Tool from "../Tool.js"
+import type { SessionClosed } from "../../LiveError.js"
+import type * as Protocol from "../../Protocol.js"
+import type * as Tool from "../../Tool.js"
 
 export interface Dispatcher {
   /** Starts answering these calls (returns at once). */

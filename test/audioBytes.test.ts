@@ -1,12 +1,12 @@
 /**
- * Model audio decoded once (`src/internal/audioData.ts`): the lazy blobs are equal to what the
+ * Model audio decoded once (`src/internal/codec/audioBytes.ts`): the lazy blobs are equal to what the
  * server sent, and only canonical base64 is made lazy.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
 import { MessageChannel } from "node:worker_threads"
 import { LiveEvent, Protocol } from "../src/index.js"
-import * as AudioData from "../src/internal/audioData.js"
+import * as AudioData from "../src/internal/codec/audioBytes.js"
 
 const audioMessage = (data: string, extra: Record<string, unknown> = {}) =>
   Buffer.from(JSON.stringify({

@@ -6,8 +6,8 @@
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type { Connection, Frame, Listener } from "../Transport.js"
-import * as ScopedFork from "./scopedFork.js"
+import type { Connection, Frame, Listener } from "../../Transport.js"
+import * as ScopedFork from "../kernel/scopedFork.js"
 
 /**
  * One step of a listener: a failure (a defect, an interruption of the step alone) is logged, and

@@ -12,7 +12,7 @@ import * as Effect from "effect/Effect"
 import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type { AudioChunk } from "../LiveSession.js"
+import type { AudioChunk } from "../../LiveSession.js"
 
 export interface Playback {
   /** Adds a chunk; waits while a reader is running and the buffer is full. */

@@ -12,7 +12,7 @@ import type { AddressInfo } from "node:net"
 import type { Duplex } from "node:stream"
 import { WebSocketServer } from "ws"
 import type WebSocket from "ws"
-import { fromWebSocket } from "../webSocketConnection.js"
+import { fromWebSocket } from "../../internal/transport/webSocketConnection.js"
 import type { Connection } from "../../Transport.js"
 
 /** The largest client frame accepted (the recorded 3 s of audio is a 129 KB frame). */

@@ -16,12 +16,12 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
-import * as Audio from "../Audio.js"
-import type { ConfigError, SessionClosed } from "../LiveError.js"
-import type { AudioInput, AudioInputOptions, SendAudioSummary } from "../LiveSession.js"
-import * as Protocol from "../Protocol.js"
+import * as Audio from "../../Audio.js"
+import type { ConfigError, SessionClosed } from "../../LiveError.js"
+import type { AudioInput, AudioInputOptions, SendAudioSummary } from "../../LiveSession.js"
+import * as Protocol from "../../Protocol.js"
 import * as SendAudio from "./sendAudio.js"
-import * as Signal from "./signal.js"
+import * as Signal from "../kernel/signal.js"
 
 /** Makes an input on `sink`, stopped with the scope. */
 export const make = (

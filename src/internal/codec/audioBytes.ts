@@ -15,7 +15,7 @@
  * class, per message, which cost more than the decoding saves (8 µs a message in `npm run bench`).
  */
 import { markAsUntransferable } from "node:worker_threads"
-import type * as Protocol from "../Protocol.js"
+import type * as Protocol from "../../Protocol.js"
 
 /** The bytes of the blobs made here. */
 const decoded = new WeakMap<object, Uint8Array>()

@@ -28,8 +28,8 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as ScopedFork from "./scopedFork.js"
-import * as Signal from "./signal.js"
+import * as ScopedFork from "../kernel/scopedFork.js"
+import * as Signal from "../kernel/signal.js"
 
 /** One reader's buffer, with the wake-ups of its taker and of the publishers waiting for room. */
 interface Reader<A> {

@@ -20,9 +20,9 @@ import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Scope from "effect/Scope"
-import * as Audio from "../Audio.js"
-import * as LiveEvent from "../LiveEvent.js"
-import type { AudioChunk } from "../LiveSession.js"
+import * as Audio from "../../Audio.js"
+import * as LiveEvent from "../../LiveEvent.js"
+import type { AudioChunk } from "../../LiveSession.js"
 import type { Playback } from "./playback.js"
 
 /** `effect` after `pending`. */

@@ -9,9 +9,9 @@ import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { ConnectError } from "../LiveError.js"
-import type { Server } from "../testing/MemoryTransport.js"
-import { type CloseInfo, type Connection, type Frame, type OpenRequest, TransportError } from "../Transport.js"
+import { ConnectError } from "../../LiveError.js"
+import type { Server } from "../MemoryTransport.js"
+import { type CloseInfo, type Connection, type Frame, type OpenRequest, TransportError } from "../../Transport.js"
 
 const bufferCapacity = 256
 

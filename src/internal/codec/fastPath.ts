@@ -9,7 +9,7 @@
  * `parseAudioMessage` also spares `JSON.parse` the audio itself (~13 KB of base64 a message, most of
  * the text): the string is cut out and the rest parsed, then put back where it was.
  */
-import type { ServerMessage } from "../Protocol.js"
+import type { ServerMessage } from "../../Protocol.js"
 
 type Json = Record<string, unknown>
 

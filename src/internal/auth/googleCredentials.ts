@@ -19,7 +19,7 @@ import * as Exit from "effect/Exit"
 import * as Redacted from "effect/Redacted"
 import * as SynchronizedRef from "effect/SynchronizedRef"
 import * as crypto from "node:crypto"
-import { AuthError } from "../LiveError.js"
+import { AuthError } from "../../LiveError.js"
 
 // -----------------------------------------------------------------------------
 // Models

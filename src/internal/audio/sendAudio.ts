@@ -14,10 +14,10 @@ import * as Effect from "effect/Effect"
 import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import * as Audio from "../Audio.js"
-import { ConfigError, type SessionClosed } from "../LiveError.js"
-import type { SendAudioOptions, SendAudioSummary } from "../LiveSession.js"
-import * as Protocol from "../Protocol.js"
+import * as Audio from "../../Audio.js"
+import { ConfigError, type SessionClosed } from "../../LiveError.js"
+import type { SendAudioOptions, SendAudioSummary } from "../../LiveSession.js"
+import * as Protocol from "../../Protocol.js"
 
 /** What `sendAudio` needs from its session. */
 export interface Sink {

@@ -5,7 +5,7 @@
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import type { ConnectionRecord } from "../../testing/LiveEmulator.js"
+import type { ConnectionRecord } from "../LiveEmulator.js"
 import type { CloseInfo } from "../../Transport.js"
 
 /** How much the recorder keeps. */
