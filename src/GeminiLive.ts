@@ -96,17 +96,15 @@ export class GeminiLive extends Context.Tag("effect-gemini-live/GeminiLive")<Gem
 export const defaultModel: string = Parameters.defaultModel
 
 /**
- * Builds the client from decoded parameters. Services already in the context (Auth, Backend,
- * Transport, Statistics, WireTrace) are used instead of the ones the parameters imply; so is a
- * `LiveModel.Models` registry (the model rules sessions are checked against).
+ * Builds the client from decoded parameters, on the services in context (see `Parameters.layer`)
+ * and the `LiveModel.Models` registry sessions are checked against.
  *
  * @since 0.1.0
  * @category Constructors
  */
-export const make = (parameters: Parameters.Decoded): Effect.Effect<Service, ConfigError | AuthError> =>
+export const make = (parameters: Parameters.Decoded): Effect.Effect<Service, never, Parameters.Services> =>
   Effect.gen(function*() {
-    const services = yield* Parameters.services(parameters)
-    // The model rules in force where the client is built (`LiveModel.layer` provided to this layer).
+    const services = yield* Effect.context<Parameters.Services>()
     const models = yield* LiveModel.Models
     const connect = <R = never>(options: ConnectOptions<R> = {}) =>
       Effect.gen(function*() {
@@ -128,15 +126,37 @@ export const make = (parameters: Parameters.Decoded): Effect.Effect<Service, Con
   })
 
 /**
- * The client from VoxEngine-style parameters. Bad parameters fail the layer with a `ConfigError`
- * naming the field (a bad credential file: an `AuthError`). To replace a service (e.g. the emulator's in-memory transport), provide its
- * layer to this one: `GeminiLive.layer(p).pipe(Layer.provide(emulator.layerTransport))`.
+ * The client on services you provide (Auth, Backend, Transport, Statistics, WireTrace): the
+ * parameters give the model, `connectConfig`, timeout and close callback.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { GeminiLive, Parameters } from "effect-gemini-live"
+ *
+ * const parameters = { apiKey: "...", statistics: true }
+ * const Live = GeminiLive.layerWithoutDependencies(parameters).pipe(Layer.provide(Parameters.layer(parameters)))
+ * ```
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerWithoutDependencies = (
+  parameters: Parameters.Input = {}
+): Layer.Layer<GeminiLive, ConfigError, Parameters.Services> =>
+  Layer.effect(GeminiLive, Effect.flatMap(Parameters.decode(parameters), make))
+
+/**
+ * The client from VoxEngine-style parameters: `layerWithoutDependencies` with `Parameters.layer`.
+ * Bad parameters fail the layer with a `ConfigError` naming the field (a bad credential file: an
+ * `AuthError`). A service provided to this layer replaces the one the parameters imply, e.g. the
+ * emulator's transport: `GeminiLive.layer(p).pipe(Layer.provide(emulator.layerTransport))`.
  *
  * @since 0.1.0
  * @category Layers
  */
 export const layer = (parameters: Parameters.Input): Layer.Layer<GeminiLive, ConfigError | AuthError> =>
-  Layer.effect(GeminiLive, Effect.flatMap(Parameters.decode(parameters), make))
+  Layer.provide(layerWithoutDependencies(parameters), Parameters.layer(parameters))
 
 const firstOf = (...names: ReadonlyArray<string>) =>
   Config.all(names.map((name) => Config.option(Config.redacted(name)))).pipe(
@@ -200,8 +220,7 @@ const credentialsFromFile = (parameters: Parameters.Input): Effect.Effect<Parame
  * @category Layers
  */
 export const layerConfig = (parameters: Parameters.Input = {}): Layer.Layer<GeminiLive, ConfigError | AuthError> =>
-  Layer.effect(
-    GeminiLive,
+  Layer.unwrapEffect(
     parametersFromConfig.pipe(
       Effect.orElseSucceed((): Parameters.Input => ({})),
       Effect.map((fromEnv) => ({
@@ -210,8 +229,7 @@ export const layerConfig = (parameters: Parameters.Input = {}): Layer.Layer<Gemi
         httpOptions: { ...fromEnv.httpOptions, ...parameters.httpOptions }
       })),
       Effect.flatMap(credentialsFromFile),
-      Effect.flatMap(Parameters.decode),
-      Effect.flatMap(make)
+      Effect.map(layer)
     )
   )
 

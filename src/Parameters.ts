@@ -2,10 +2,9 @@
  * The client's parameters: VoxEngine's `LiveAPIClientParameters` (plus `privacy`), their Schema,
  * and how they become services.
  *
- * `decode` checks every field and fails with a `ConfigError` naming the field and why;
- * `services` turns decoded parameters into the Auth, Backend, Transport, Statistics and WireTrace
- * services — except those already provided from outside, which win (that is how a test swaps in
- * the emulator's in-memory transport, or an app its own Auth).
+ * `decode` checks every field and fails with a `ConfigError` naming the field and why; `layer`
+ * turns the parameters into the Auth, Backend, Transport, Statistics and WireTrace services, except
+ * those already provided from outside, which win (a test's in-memory transport, an app's own Auth).
  *
  * @since 0.1.0
  */
@@ -13,6 +12,7 @@ import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
@@ -269,3 +269,13 @@ export const services = (parameters: Decoded): Effect.Effect<Context.Context<Ser
       Context.add(WireTrace.WireTrace, wireTrace)
     )
   })
+
+/**
+ * The five services from the parameters (see `services`): what `GeminiLive.layerWithoutDependencies`
+ * needs. A service already provided to this layer is used as it is.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layer = (parameters: Input): Layer.Layer<Services, ConfigError | AuthError> =>
+  Layer.effectContext(Effect.flatMap(decode(parameters), services))
