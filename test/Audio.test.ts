@@ -193,7 +193,8 @@ describe("G.711", () => {
     expect(Audio.alawEncode(Uint8Array.of(1))).toEqual(new Uint8Array(0))
   })
 
-  it("encode ∘ decode is the identity on the 256 codes (but mu-law's second zero, 0x7F)", () => {
+  // mu-law has two zeros: 0x7F decodes to 0, which encodes to 0xFF.
+  it("encode ∘ decode keeps every code but mu-law's 0x7F", () => {
     const mulaw = Audio.mulawEncode(Audio.mulawDecode(ALL_CODES))
     expect([...mulaw].flatMap((c, i) => (c === i ? [] : [[i, c]]))).toEqual([[0x7f, 0xff]])
     expect(Audio.alawEncode(Audio.alawDecode(ALL_CODES))).toEqual(ALL_CODES)
@@ -224,7 +225,7 @@ describe("G.711", () => {
 // -----------------------------------------------------------------------------
 
 describe("Resampler", () => {
-  it.prop("any chunking gives the output of one big push, for every rate pair", [
+  it.prop("any chunking gives one big push's output, every rate pair", [
     FastCheck.constantFrom(...PAIRS),
     bytesAndCuts
   ], ([[from, to], [bytes, cuts]]) => {
@@ -235,7 +236,8 @@ describe("Resampler", () => {
     expect(chunked).toEqual(whole)
   }, { fastCheck: { numRuns: 150 } })
 
-  it.prop("push + flush give ceil(N × to / from) samples for N input samples", [
+  // N: the input samples.
+  it.prop("push + flush give ceil(N × to / from) samples", [
     FastCheck.constantFrom(...PAIRS),
     FastCheck.nat({ max: 2000 }),
     FastCheck.nat({ max: 2000 })
@@ -258,7 +260,8 @@ describe("Resampler", () => {
     expect(Audio.makeResampler(16000, 24000).lookahead / 16000).toBeLessThan(0.002)
   })
 
-  it.prop("pushes return ceil((N - lookahead) × to / from) samples so far for N input samples", [
+  // N: the input samples pushed so far; the rest comes with flush.
+  it.prop("pushes give ceil((N - lookahead) × to / from) so far", [
     FastCheck.constantFrom(...PAIRS),
     FastCheck.array(FastCheck.nat({ max: 700 }), { maxLength: 6 })
   ], ([[from, to], sizes]) => {
@@ -299,7 +302,7 @@ describe("Resampler", () => {
     }
   )
 
-  it("attenuates a 7 kHz tone by at least 40 dB on the way from 24 kHz to 8 kHz", () => {
+  it("attenuates a 7 kHz tone by ≥ 40 dB from 24 kHz to 8 kHz", () => {
     const input = sine(24000, 7000, 1.2, 16000)
     const out = middle(resampleAll(24000, 8000, input), 8000, 1)
     expect(db(rms(out) / rms(samplesOf(input)))).toBeLessThan(-40)
@@ -324,7 +327,7 @@ describe("Resampler", () => {
     }
   })
 
-  it("keeps the output aligned with the input: an impulse at t comes out at t", () => {
+  it("is time-aligned: an impulse at t comes out at t", () => {
     for (const [from, to] of PAIRS) {
       const input = new Int16Array(from / 50)
       input[from / 100] = 20000 // at 10 ms
@@ -334,7 +337,7 @@ describe("Resampler", () => {
     }
   })
 
-  it("saturates (no wrap-around) when the filter's overshoot exceeds int16", () => {
+  it("saturates the filter's overshoot (no int16 wrap-around)", () => {
     const level = (i: number) => (Math.floor(i / 24) % 2 === 0 ? 32767 : -32768)
     const input = Array.from({ length: 4800 }, (_, i) => level(i))
     for (const [from, to] of [[24000, 16000], [24000, 48000], [24000, 8000]] as const) {
@@ -354,7 +357,7 @@ describe("Resampler", () => {
     }
   })
 
-  it("runs 16 kHz → 24 kHz at more than 50 × real time in 20 ms chunks", () => {
+  it("runs 16 → 24 kHz at over 50 × real time in 20 ms chunks", () => {
     const input = sine(16000, 440, 10, 10000)
     const run = () => {
       const resampler = Audio.makeResampler(16000, 24000)
@@ -404,7 +407,7 @@ describe("Converter", () => {
     expect(pcm16.push(chunk)).toEqual(Uint8Array.of(3, 1, 2, 3))
   })
 
-  it.prop("any chunking gives the same output, for every pair of formats", [
+  it.prop("any chunking gives the same output, every pair of formats", [
     FastCheck.constantFrom(...FORMATS),
     FastCheck.constantFrom(...FORMATS),
     bytesAndCuts
@@ -417,7 +420,7 @@ describe("Converter", () => {
     expect(whole.length).toBe(Math.ceil((samples * to.sampleRate) / from.sampleRate) * Audio.bytesPerSample(to))
   }, { fastCheck: { numRuns: 150 } })
 
-  it.effect("convert: a Stream combinator, flushed at the end, re-runnable", () =>
+  it.effect("convert: a Stream operator, flushed at the end, re-runnable", () =>
     Effect.gen(function*() {
       const tone = Audio.mulawEncode(sine(8000, 300, 0.2, 6000))
       const converter = Audio.makeConverter(Audio.MULAW_8K, Audio.INPUT_FORMAT)

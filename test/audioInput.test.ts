@@ -6,12 +6,12 @@ import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Scope } from "effect"
 import { SessionClosed } from "../src/LiveError.js"
 import * as AudioInput from "../src/internal/audio/audioInput.js"
-import type * as SendAudio from "../src/internal/audio/sendAudio.js"
+import type * as Framer from "../src/internal/audio/framer.js"
 
 const frame = new Uint8Array(1280) // 40 ms of 16 kHz PCM16
 const closedError = new SessionClosed({ module: "LiveSession", method: "audioInput", code: 1000, reason: "" })
 
-const sinkOf = (overrides: Partial<SendAudio.Sink>): SendAudio.Sink => ({
+const sinkOf = (overrides: Partial<Framer.Sink>): Framer.Sink => ({
   write: () => Effect.void,
   trySend: () => true,
   awaitWritable: Effect.void,
@@ -21,7 +21,8 @@ const sinkOf = (overrides: Partial<SendAudio.Sink>): SendAudio.Sink => ({
 })
 
 describe("audioInput", () => {
-  it.live("the scope closing while frames wait (a reconnection): they count as dropped, and end returns at once", () =>
+  // Frames wait while the connection cannot take them (a reconnection); they count as dropped.
+  it.live("scope closing drops the waiting frames; end returns at once", () =>
     Effect.gen(function*() {
       let dropped = 0
       const sink = sinkOf({ trySend: () => false, write: () => Effect.never, framesDropped: (n) => void (dropped += n) })
@@ -36,7 +37,8 @@ describe("audioInput", () => {
       expect(dropped).toBe(2)
     }))
 
-  it.live("a chunk offered while the scope closes, before the input stops, is not written after the close", () =>
+  // Offered by a finalizer that runs before the input's own has stopped it.
+  it.live("a chunk offered as the scope closes is not written after", () =>
     Effect.gen(function*() {
       let written = 0
       const sink = sinkOf({ trySend: () => false, write: () => Effect.delay(Effect.sync(() => void written++), "10 millis") })
@@ -50,7 +52,8 @@ describe("audioInput", () => {
       expect({ atClose, later: written }).toEqual({ atClose: 0, later: 0 })
     }))
 
-  it.effect("a closed session: the chunk is refused after one failed write, and end fails with SessionClosed", () =>
+  // The session closed: one write fails, later chunks are refused, end fails with SessionClosed.
+  it.effect("closed session: refused after one failed write, end fails", () =>
     Effect.gen(function*() {
       let writes = 0
       const sink = sinkOf({
@@ -68,7 +71,8 @@ describe("audioInput", () => {
       expect(yield* Effect.exit(input.end)).toEqual(Exit.fail(closedError))
     }).pipe(Effect.scoped))
 
-  it.effect("end called twice: both return once audioStreamEnd is written, and it is written once", () =>
+  // Both calls return once audioStreamEnd is written, and it is written once.
+  it.effect("end twice: both wait for one audioStreamEnd", () =>
     Effect.gen(function*() {
       const gate = yield* Deferred.make<void>()
       const wire: Array<string> = []

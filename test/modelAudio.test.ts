@@ -11,7 +11,8 @@ import * as Playback from "../src/internal/audio/playback.js"
 const delta = LiveEvent.AudioDelta({ data: new Uint8Array(480), mimeType: "audio/pcm;rate=24000", sampleRate: 24000 })
 
 describe("ModelAudio", () => {
-  it.live("on the live clock, once the scope has closed, audio starts no media timer", () =>
+  // On the live clock, where the media timer is a setTimeout.
+  it.live("after the scope closes, audio starts no media timer", () =>
     Effect.gen(function*() {
       const playback = yield* Playback.make(10)
       const offered: Array<string> = []
@@ -34,7 +35,8 @@ describe("ModelAudio", () => {
       expect(offered).toEqual([])
     }))
 
-  it.scoped("a stretch whose timer never ran (its reader was interrupted) ends at the next audio", () =>
+  // The timer is lost when the reader that would fork it is interrupted.
+  it.scoped("a stretch whose timer never ran ends at the next audio", () =>
     Effect.gen(function*() {
       const playback = yield* Playback.make(10)
       const audio = yield* ModelAudio.make({

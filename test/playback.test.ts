@@ -7,7 +7,8 @@ import { Chunk, Effect, Stream } from "effect"
 import * as Playback from "../src/internal/audio/playback.js"
 
 describe("Playback", () => {
-  it.effect("a chunk that is a view of a larger buffer is kept as a copy; a whole buffer as it is", () =>
+  // A view of a larger buffer (a frame, a shared slab) would keep all of it alive while it waits.
+  it.effect("keeps a view as a copy, a whole buffer as it is", () =>
     Effect.gen(function*() {
       const playback = yield* Playback.make(8)
       const slab = new Uint8Array(64).map((_, i) => i)

@@ -5,36 +5,35 @@
  *                      ─> the socket, in the caller's call       (or, when it cannot take it now:)
  *                      ─> waiting (at most bufferMillis, oldest dropped) ─> a fiber that writes them
  *
- * The source sets the pace (a live source cannot be slowed down), so there is no pacing and no
- * backpressure: a frame is written at once while the connection takes it, with no Effect, fiber or
- * queue on the way. Only when it does not (a full socket buffer, a reconnection) do frames wait,
- * already encoded (the caller's bytes are never kept), for a fiber started then, which writes them
- * in order; frames offered meanwhile queue behind them. An input that is never held up holds no
- * fiber and no scope of its own.
+ * A live source sets the pace, so there is no pacing and no backpressure. Frames wait (encoded, the
+ * caller's bytes never kept) only while the connection cannot take them, for a fiber started then;
+ * frames offered meanwhile queue behind them. An input never held up holds no fiber.
  */
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
-import * as Audio from "../../Audio.js"
+import type { Converter } from "../../Audio.js"
 import type { ConfigError, SessionClosed } from "../../LiveError.js"
 import type { AudioInput, AudioInputOptions, SendAudioSummary } from "../../LiveSession.js"
 import * as Protocol from "../../Protocol.js"
-import * as SendAudio from "./sendAudio.js"
 import * as Signal from "../kernel/signal.js"
+import { make as makeConverter } from "./converter.js"
+import { bytesFor, durationMillis, equals, INPUT_FORMAT, mimeType } from "./format.js"
+import { audioStreamEnd, encodeFrame, type Framer, frameOptions, makeFramer, type Sink } from "./framer.js"
 
 /** Makes an input on `sink`, stopped with the scope. */
 export const make = (
-  sink: SendAudio.Sink,
+  sink: Sink,
   options: AudioInputOptions = {}
 ): Effect.Effect<AudioInput, ConfigError, Scope.Scope> =>
   Effect.gen(function*() {
-    const { bufferMillis, frameMillis } = yield* SendAudio.frameOptions("audioInput", options)
-    const format = options.format ?? Audio.INPUT_FORMAT
+    const { bufferMillis, frameMillis } = yield* frameOptions("audioInput", options)
+    const format = options.format ?? INPUT_FORMAT
     const input = new LiveInput(sink, yield* Effect.runtime<never>(), {
-      converter: SendAudio.sameFormat(format, Audio.INPUT_FORMAT) ? undefined : Audio.makeConverter(format, Audio.INPUT_FORMAT),
-      framer: SendAudio.makeFramer(Audio.bytesFor(Audio.INPUT_FORMAT, frameMillis)),
-      encode: Protocol.realtimeAudioEncoder(Audio.mimeType(Audio.INPUT_FORMAT)),
+      converter: equals(format, INPUT_FORMAT) ? undefined : makeConverter(format, INPUT_FORMAT),
+      framer: makeFramer(bytesFor(INPUT_FORMAT, frameMillis)),
+      encode: Protocol.realtimeAudioEncoder(mimeType(INPUT_FORMAT)),
       capacity: Math.max(1, Math.floor(bufferMillis / frameMillis)),
       endOfStream: options.audioStreamEnd ?? sink.automaticActivityDetection
     })
@@ -47,8 +46,8 @@ export const make = (
 const stopOf = (input: LiveInput): Effect.Effect<void> => Effect.suspend(() => input.stop())
 
 interface Settings {
-  readonly converter: Audio.Converter | undefined
-  readonly framer: ReturnType<typeof SendAudio.makeFramer>
+  readonly converter: Converter | undefined
+  readonly framer: Framer
   readonly encode: (base64: string) => string
   /** Frames that may wait, at most (`bufferMillis`). */
   readonly capacity: number
@@ -57,11 +56,10 @@ interface Settings {
 }
 
 /**
- * One input's state and steps. A class: a session that speaks holds one, its steps on the
- * prototype. Its fibers (a writer, `end`) are started from callbacks with the runtime of the fiber
- * that made the input (interruptible, whatever that fiber was), only when they are needed; the
- * scope's finalizer stops the input first, so that a chunk offered while the scope closes starts
- * none, then interrupts them.
+ * One input's state and steps (a class: its steps on the prototype). Its fibers (a writer, `end`)
+ * run, interruptible, on the runtime of the fiber that made the input, only when needed; the scope's
+ * finalizer stops the input first (a chunk offered while the scope closes starts none), then
+ * interrupts them.
  */
 class LiveInput {
   private readonly summary = { framesSent: 0, bytesSent: 0, framesDropped: 0, durationMillis: 0 }
@@ -83,7 +81,7 @@ class LiveInput {
   private readonly frames: Array<Uint8Array> = []
 
   constructor(
-    private readonly sink: SendAudio.Sink,
+    private readonly sink: Sink,
     private readonly runtime: Runtime.Runtime<never>,
     private readonly settings: Settings
   ) {}
@@ -117,7 +115,7 @@ class LiveInput {
     }
     // As an interrupted `sendAudio` does, when the server detects activity (if the connection can
     // take it now, and `end` is not already doing it).
-    if (this.settings.endOfStream && this.ending === undefined && this.failure === undefined) sink.trySend(SendAudio.audioStreamEnd)
+    if (this.settings.endOfStream && this.ending === undefined && this.failure === undefined) sink.trySend(audioStreamEnd)
     const fibers = [this.writer, this.ending].filter((fiber) => fiber !== undefined)
     return Effect.zipRight(this.reportDrops(), fibers.length === 0 ? Effect.void : Fiber.interruptAll(fibers))
   }
@@ -133,7 +131,7 @@ class LiveInput {
 
   private send(frame: Uint8Array): void {
     if (this.failure !== undefined || this.stopped) return
-    const json = SendAudio.encodeFrame(this.settings.encode, frame)
+    const json = encodeFrame(this.settings.encode, frame)
     if (this.writer === undefined && this.sink.trySend(json)) return this.sent(frame.byteLength)
     if (this.waiting.length >= this.settings.capacity) {
       this.waiting.shift()
@@ -213,10 +211,10 @@ class LiveInput {
     }).pipe(
       Effect.zipRight(Effect.suspend(() => {
         if (this.failure !== undefined) return Effect.fail(this.failure)
-        return this.settings.endOfStream ? this.sink.write("audioInput", SendAudio.audioStreamEnd) : Effect.void
+        return this.settings.endOfStream ? this.sink.write("audioInput", audioStreamEnd) : Effect.void
       })),
       Effect.zipRight(Effect.suspend(() => {
-        this.summary.durationMillis = Audio.durationMillis(Audio.INPUT_FORMAT, this.summary.bytesSent)
+        this.summary.durationMillis = durationMillis(INPUT_FORMAT, this.summary.bytesSent)
         return this.reportDrops()
       })),
       Effect.as(this.summary as SendAudioSummary)

@@ -3,16 +3,9 @@
  * by model turn, framed by `MediaStarted` / `MediaEnded` (VoxEngine's rule: media ends after 1 s
  * without model audio), and cleared on barge-in (`Interrupted`).
  *
- * Routing is synchronous (it runs for every audio message): only a full playback buffer that is
- * being read gives the session something to wait on, and, on a clock other than the live one, the
- * start of the media timer.
- *
- * The media timer is a plain `setTimeout` on the live clock: a session speaking holds no fiber for
- * it. On any other clock (a `TestClock`) it is a fiber sleeping on that clock, started through the
- * routing's `pending`. `MediaEnded` is handed to the readers when the timer fires; a full reader
- * buffer does not hold it back (one event per stretch of speech).
- *
- * A class, as the event hub is: a session holds one, its methods on the prototype.
+ * Routing is synchronous: only a full playback buffer that is being read gives the session
+ * something to wait on (`pending`). The media timer is a `setTimeout` on the live clock (no fiber
+ * while the model speaks), a fiber on any other clock (a `TestClock`).
  */
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -20,9 +13,9 @@ import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Scope from "effect/Scope"
-import * as Audio from "../../Audio.js"
 import * as LiveEvent from "../../LiveEvent.js"
 import type { AudioChunk } from "../../LiveSession.js"
+import { durationMillis, OUTPUT_FORMAT } from "./format.js"
 import type { Playback } from "./playback.js"
 
 /** `effect` after `pending`. */
@@ -64,10 +57,7 @@ export const make = (options: Options): Effect.Effect<ModelAudio> =>
 /** A timer's callback: one function for every session (the session is the timer's argument). */
 const onTimeout = (audio: ModelAudio) => audio.onTimeout()
 
-/**
- * The routing of one session. A class: its methods live on the prototype, not in closures made for
- * each session.
- */
+/** The routing of one session (a class: its methods on the prototype, not in closures per session). */
 export class ModelAudio {
   private turn = 0
   private media: { readonly turn: number; bytes: number; lastAt: number } | undefined
@@ -138,7 +128,7 @@ export class ModelAudio {
   private endMedia(): LiveEvent.LiveEvent {
     const ended = this.media!
     this.media = undefined
-    return LiveEvent.MediaEnded({ turn: ended.turn, durationMillis: Audio.durationMillis(Audio.OUTPUT_FORMAT, ended.bytes) })
+    return LiveEvent.MediaEnded({ turn: ended.turn, durationMillis: durationMillis(OUTPUT_FORMAT, ended.bytes) })
   }
 
   /** Ends the stretch if it has been `mediaEndMillis` without audio; otherwise how long is left. */

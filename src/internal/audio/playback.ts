@@ -46,9 +46,7 @@ export const disabled: Playback = {
 
 /**
  * The chunk as the buffer keeps it: with bytes of its own when they are a view of a larger buffer
- * (model audio is decoded into the frame it came in, or into a slab shared by sessions). A chunk may
- * wait here for up to the buffer's length of audio (~30 s unread), and its view would keep the whole
- * frame or slab, the other sessions' audio of a slab included.
+ * (a frame or a slab shared by sessions), which a waiting chunk would otherwise keep alive.
  */
 const kept = (chunk: AudioChunk): AudioChunk => {
   if (chunk.data.byteLength === chunk.data.buffer.byteLength) return chunk

@@ -1,12 +1,10 @@
 /**
  * `session.sendAudio`: a stream of audio in any supported format, sent as `realtimeInput.audio`.
  *
- *   source ─> Audio.convert (to 16 kHz PCM16) ─> frames of `frameMillis` ─> [drop-oldest buffer]
+ *   source ─> convert (to 16 kHz PCM16) ─> frames of `frameMillis` ─> [drop-oldest buffer]
  *          ─> pacing at real time ─> one template-encoded JSON frame each ─> the socket
  *
- * Per frame: one base64 pass over a view of the bytes (no copy when the source's chunks are whole
- * frames), one string build, one socket write. Frames go a chunk at a time, in a plain loop: the
- * frames of a chunk reach the socket in one synchronous run (so they share its system calls) unless
+ * The frames of a chunk go out in one synchronous loop (one base64 pass and one write each) unless
  * pacing or a full socket buffer makes one wait.
  */
 import * as Chunk from "effect/Chunk"
@@ -14,105 +12,14 @@ import * as Effect from "effect/Effect"
 import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import * as Audio from "../../Audio.js"
-import { ConfigError, type SessionClosed } from "../../LiveError.js"
+import type { ConfigError, SessionClosed } from "../../LiveError.js"
 import type { SendAudioOptions, SendAudioSummary } from "../../LiveSession.js"
 import * as Protocol from "../../Protocol.js"
+import { convert } from "./converter.js"
+import { bytesFor, bytesPerSecond, durationMillis, equals, INPUT_FORMAT, mimeType } from "./format.js"
+import { audioStreamEnd, encodeFrame, frameOptions, framesOf, makeFramer, type Sink, toFrames } from "./framer.js"
 
-/** What `sendAudio` needs from its session. */
-export interface Sink {
-  readonly write: (method: string, frame: string) => Effect.Effect<void, SessionClosed>
-  /** Writes a frame at once if the connection can take it now (`true`); else nothing happened: `write`. */
-  readonly trySend: (frame: string) => boolean
-  readonly awaitWritable: Effect.Effect<void>
-  /** Whether the server detects activity itself (then `audioStreamEnd` closes an input stream). */
-  readonly automaticActivityDetection: boolean
-  readonly framesDropped: (count: number) => void
-}
-
-/** The default frame: 40 ms (see the README's "Streaming audio" for the measurement). */
-export const defaultFrameMillis = 40
-
-/** How much a drop-oldest buffer keeps by default. */
-export const defaultBufferMillis = 1000
-
-export const audioStreamEnd = JSON.stringify({ realtimeInput: { audioStreamEnd: true } })
-
-/** One frame's `realtimeInput.audio` JSON: one base64 pass over a view of its bytes (no copy), into the template. */
-export const encodeFrame = (encode: (base64: string) => string, frame: Uint8Array): string =>
-  encode(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString("base64"))
-
-/** The frame and buffer durations of `options`, checked. */
-export const frameOptions = (
-  method: string,
-  options: Pick<SendAudioOptions, "frameMillis" | "bufferMillis">
-): Effect.Effect<{ readonly frameMillis: number; readonly bufferMillis: number }, ConfigError> => {
-  const optionError = (path: string, description: string) =>
-    Effect.fail(new ConfigError({ module: "LiveSession", method, path, description }))
-  const frameMillis = options.frameMillis ?? defaultFrameMillis
-  if (!Number.isInteger(frameMillis) || frameMillis < 10 || frameMillis > 1000) {
-    return optionError("frameMillis", "must be a whole number of milliseconds from 10 to 1000")
-  }
-  const bufferMillis = options.bufferMillis ?? defaultBufferMillis
-  if (!(bufferMillis >= frameMillis)) {
-    return optionError("bufferMillis", `must be at least one frame (${frameMillis} ms)`)
-  }
-  return Effect.succeed({ frameMillis, bufferMillis })
-}
-
-/**
- * Cuts PCM into frames of `frameBytes`: whole frames of a chunk are views of it (no copy), the rest
- * waits in a frame-sized buffer for the next chunk; `rest` is the last, shorter frame.
- */
-export const makeFramer = (frameBytes: number) => {
-  let pending: Uint8Array | undefined
-  let filled = 0
-  /** Adds the whole frames `chunk` completes to `frames`. */
-  const push = (chunk: Uint8Array, frames: Array<Uint8Array>): void => {
-    let offset = 0
-    if (pending !== undefined) {
-      const take = Math.min(frameBytes - filled, chunk.byteLength)
-      pending.set(chunk.subarray(0, take), filled)
-      filled += take
-      offset = take
-      if (filled < frameBytes) return
-      frames.push(pending)
-      pending = undefined
-      filled = 0
-    }
-    while (chunk.byteLength - offset >= frameBytes) {
-      frames.push(chunk.subarray(offset, offset + frameBytes))
-      offset += frameBytes
-    }
-    if (offset < chunk.byteLength) {
-      pending = new Uint8Array(frameBytes)
-      pending.set(chunk.subarray(offset), 0)
-      filled = chunk.byteLength - offset
-    }
-  }
-  const rest = (): Uint8Array | undefined => (pending === undefined ? undefined : pending.subarray(0, filled))
-  return { push, rest }
-}
-
-/** Frames of a chunk of PCM, as one flat array. */
-export const framesOf = (framer: ReturnType<typeof makeFramer>, chunk: Chunk.Chunk<Uint8Array>): Array<Uint8Array> => {
-  const frames: Array<Uint8Array> = []
-  for (const pcm of chunk) framer.push(pcm, frames)
-  return frames
-}
-
-/** `makeFramer` as a stream operator (state per run of the stream). */
-export const toFrames = (frameBytes: number) => <E, R>(pcm: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E, R> =>
-  Stream.suspend(() => {
-    const framer = makeFramer(frameBytes)
-    return pcm.pipe(
-      Stream.mapChunks((chunk) => Chunk.unsafeFromArray(framesOf(framer, chunk))),
-      Stream.concat(Stream.suspend(() => {
-        const rest = framer.rest()
-        return rest === undefined ? Stream.empty : Stream.make(rest)
-      }))
-    )
-  })
+export type { Sink } from "./framer.js"
 
 /**
  * Runs `onChunk` on each chunk of `stream`, in order, through a pull loop: a live source costs one
@@ -159,15 +66,15 @@ export const sendAudio = <E, R>(
   options: SendAudioOptions = {}
 ): Effect.Effect<SendAudioSummary, E | SessionClosed | ConfigError, R> =>
   Effect.gen(function*() {
-    const format = options.format ?? Audio.INPUT_FORMAT
+    const format = options.format ?? INPUT_FORMAT
     const { bufferMillis, frameMillis } = yield* frameOptions("sendAudio", options)
-    const frameBytes = Audio.bytesFor(Audio.INPUT_FORMAT, frameMillis)
-    const encode = Protocol.realtimeAudioEncoder(Audio.mimeType(Audio.INPUT_FORMAT))
-    const bytesPerMilli = Audio.bytesPerSecond(Audio.INPUT_FORMAT) / 1000
+    const frameBytes = bytesFor(INPUT_FORMAT, frameMillis)
+    const encode = Protocol.realtimeAudioEncoder(mimeType(INPUT_FORMAT))
+    const bytesPerMilli = bytesPerSecond(INPUT_FORMAT) / 1000
     const realtime = (options.pacing ?? "realtime") === "realtime"
     const summary = { framesSent: 0, bytesSent: 0, framesDropped: 0, durationMillis: 0 }
 
-    const pcm = sameFormat(format, Audio.INPUT_FORMAT) ? audio : audio.pipe(Audio.convert(format, Audio.INPUT_FORMAT))
+    const pcm = equals(format, INPUT_FORMAT) ? audio : audio.pipe(convert(format, INPUT_FORMAT))
 
     const clock = yield* Effect.clock
     const start = clock.unsafeCurrentTimeMillis()
@@ -226,7 +133,7 @@ export const sendAudio = <E, R>(
       Effect.onInterrupt(() => endOfStream ? Effect.ignore(sink.write("sendAudio", audioStreamEnd)) : Effect.void)
     )
     if (endOfStream) yield* sink.write("sendAudio", audioStreamEnd)
-    summary.durationMillis = Audio.durationMillis(Audio.INPUT_FORMAT, summary.bytesSent)
+    summary.durationMillis = durationMillis(INPUT_FORMAT, summary.bytesSent)
     if (summary.framesDropped > 0) {
       yield* Effect.logWarning(
         `effect-gemini-live: sendAudio dropped ${summary.framesDropped} frames: the source outran the connection`
@@ -234,5 +141,3 @@ export const sendAudio = <E, R>(
     }
     return summary as SendAudioSummary
   })
-
-export const sameFormat = (a: Audio.Format, b: Audio.Format) => a.encoding === b.encoding && a.sampleRate === b.sampleRate
