@@ -14,6 +14,7 @@ import * as Mailbox from "effect/Mailbox"
 import * as Stream from "effect/Stream"
 import { encodeServerMessage } from "../src/testing/internal/wire.js"
 import * as SendAudio from "../src/internal/audio/sendAudio.js"
+import type * as Framer from "../src/internal/audio/framer.js"
 import * as EventHub from "../src/internal/events/hub.js"
 import * as ModelAudio from "../src/internal/audio/modelAudio.js"
 import * as Playback from "../src/internal/audio/playback.js"
@@ -144,7 +145,7 @@ await measure("up: floor: Buffer base64 + JSON.stringify", () => {
 await measure("up: ours: Buffer base64 + Protocol.encodeRealtimeAudio", () => {
   for (const f of frames) sink = Protocol.encodeRealtimeAudio(Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString("base64"), mime)
 })
-const noSink: SendAudio.Sink = {
+const noSink: Framer.Sink = {
   write: (_method, message) => Effect.sync(() => (sink = message)),
   trySend: (message) => {
     sink = message

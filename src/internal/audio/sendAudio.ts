@@ -19,7 +19,6 @@ import { convert } from "./converter.js"
 import { bytesFor, bytesPerSecond, durationMillis, equals, INPUT_FORMAT, mimeType } from "./format.js"
 import { audioStreamEnd, encodeFrame, frameOptions, framesOf, makeFramer, type Sink, toFrames } from "./framer.js"
 
-export type { Sink } from "./framer.js"
 
 /**
  * Runs `onChunk` on each chunk of `stream`, in order, through a pull loop: a live source costs one

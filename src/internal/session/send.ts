@@ -7,7 +7,7 @@ import * as Either from "effect/Either"
 import { type ConfigError, SessionClosed } from "../../LiveError.js"
 import * as LiveModel from "../../LiveModel.js"
 import * as Protocol from "../../Protocol.js"
-import type * as SendAudio from "../audio/sendAudio.js"
+import type * as Framer from "../audio/framer.js"
 import * as Calls from "./calls.js"
 import type { Link } from "./link.js"
 import type { Session } from "./session.js"
@@ -196,7 +196,7 @@ const sendToolResponses = (
 }
 
 /** What `sendAudio` and `audioInput` write through (made on first use). */
-export const audioSink = (session: Session): SendAudio.Sink =>
+export const audioSink = (session: Session): Framer.Sink =>
   session.sink ??= {
     write: (method, frame) => write(session, method, frame),
     trySend: (frame) => trySend(session, frame),

@@ -19,7 +19,7 @@ import type * as Transport from "../../Transport.js"
 import type * as WireTrace from "../../WireTrace.js"
 import type * as ModelAudio from "../audio/modelAudio.js"
 import type * as Playback from "../audio/playback.js"
-import type * as SendAudio from "../audio/sendAudio.js"
+import type * as Framer from "../audio/framer.js"
 import type * as EventHub from "../events/hub.js"
 import { Signal } from "../kernel/signal.js"
 import * as Calls from "./calls.js"
@@ -99,7 +99,7 @@ export class Session {
   /** With a toolkit: the functions the application declared itself (it answers them), which the dispatcher leaves alone. */
   readonly manualFunctions: Set<string> | undefined
   /** What `sendAudio` and `audioInput` write through (made on first use). */
-  sink: SendAudio.Sink | undefined
+  sink: Framer.Sink | undefined
 
   constructor(parts: Parts) {
     this.options = parts.options
