@@ -171,7 +171,7 @@ const firstOf = (...names: ReadonlyArray<string>) =>
  * file's path) is read by `layerConfig`.
  *
  * @since 0.1.0
- * @category Configuration
+ * @category Layers
  */
 export const parametersFromConfig: Config.Config<Parameters.Input> = Config.all({
   apiKey: firstOf("GOOGLE_API_KEY", "GEMINI_API_KEY"),
@@ -237,7 +237,7 @@ export const layerConfig = (parameters: Parameters.Input = {}): Layer.Layer<Gemi
  * Opens a session with the `GeminiLive` client in context.
  *
  * @since 0.1.0
- * @category Accessors
+ * @category Actions
  */
 export const connect = <R = never>(
   options?: ConnectOptions<R>

@@ -163,7 +163,7 @@ const decodeConnectConfigSchema = Schema.decodeUnknownEither(Protocol.LiveConnec
  * Checks a `connectConfig` (unknown fields are kept and sent as `setup` fields).
  *
  * @since 0.1.0
- * @category Decoding
+ * @category Codecs
  */
 export const decodeConnectConfig = (input: unknown): Either.Either<Protocol.LiveConnectConfig, ConfigError> =>
   Either.flatMap(
@@ -180,7 +180,7 @@ export const decodeConnectConfig = (input: unknown): Either.Either<Protocol.Live
  * a negative timeout, a bad `connectConfig` field...
  *
  * @since 0.1.0
- * @category Decoding
+ * @category Codecs
  */
 export const decode = (input: unknown): Either.Either<Decoded, ConfigError> =>
   Either.gen(function*() {

@@ -5,14 +5,14 @@
  */
 
 /**
- * The client: `layer`, `layerConfig`, `connect`.
+ * The client: `layer`, `layerWithoutDependencies`, `layerConfig`, `connect`.
  *
  * @since 0.1.0
  */
 export * as GeminiLive from "./GeminiLive.js"
 
 /**
- * The parameters (VoxEngine's `LiveAPIClientParameters`) and how they become services.
+ * The parameters (VoxEngine's `LiveAPIClientParameters`) and the services they build (`layer`).
  *
  * @since 0.1.0
  */
@@ -89,7 +89,7 @@ export * as Backend from "./Backend.js"
 export * as Auth from "./Auth.js"
 
 /**
- * WebSocket and in-memory transports.
+ * The transport abstraction: a connection's frames, writes and close.
  *
  * @since 0.1.0
  */
