@@ -88,7 +88,7 @@ export interface Service {
 export class GeminiLive extends Context.Tag("effect-gemini-live/GeminiLive")<GeminiLive, Service>() {}
 
 /**
- * The default model (see the README's "Models").
+ * The default model (see docs/models.md).
  *
  * @since 0.1.0
  * @category Constants
