@@ -25,13 +25,13 @@ import * as Schema from "effect/Schema"
 
 /**
  * @since 0.1.0
- * @category Type Ids
+ * @category Errors
  */
 export const TypeId: unique symbol = Symbol.for("effect-gemini-live/LiveError")
 
 /**
  * @since 0.1.0
- * @category Type Ids
+ * @category Errors
  */
 export type TypeId = typeof TypeId
 
@@ -46,11 +46,44 @@ export const isLiveError = (u: unknown): u is LiveError => Predicate.hasProperty
  * restarts and "try again later". 1007 (invalid argument) and 1008 (policy / model not found) are not.
  *
  * @since 0.1.0
- * @category Close codes
+ * @category Constants
  */
 export const isRetryableCloseCode = (code: number): boolean =>
   code === 1001 || code === 1005 || code === 1006 || code === 1011 || code === 1012 || code === 1013 ||
   code === 1014
+
+/** The fields every error starts with: where it came from. */
+const origin = { module: Schema.String, method: Schema.String }
+
+/** The class an error extends: its Schema, and what the shared base adds to every instance. */
+type LiveErrorBase<Self, Tag extends string, Fields extends Schema.Struct.Fields> =
+  & Schema.TaggedErrorClass<Self, Tag, { readonly _tag: Schema.tag<Tag> } & typeof origin & Fields>
+  & (new(...args: any[]) => { readonly [TypeId]: TypeId; get retryable(): boolean })
+
+/**
+ * The shared base: a `Schema.TaggedError` identified as `effect-gemini-live/<tag>`, with `module`
+ * and `method` before the error's own fields, the `TypeId`, `retryable` false unless the error has
+ * its own, and its `description` (when it has one) as its `message`.
+ */
+const LiveErrorBase = <Self>() =>
+<const Tag extends string, Fields extends Schema.Struct.Fields>(tag: Tag, fields: Fields): LiveErrorBase<Self, Tag, Fields> => {
+  class Base extends (Schema.TaggedError<Self>(`effect-gemini-live/${tag}`)(tag, { ...origin, ...fields }) as any) {
+    readonly [TypeId] = TypeId
+  }
+  // Not where `retryable` is a field: the constructor's assignment would meet a getter without a setter.
+  if (!("retryable" in fields)) {
+    Object.defineProperty(Base.prototype, "retryable", { get: () => false, configurable: true })
+  }
+  if ("description" in fields) {
+    Object.defineProperty(Base.prototype, "message", {
+      get(this: { readonly description: string }) {
+        return this.description
+      },
+      configurable: true
+    })
+  }
+  return Base as any
+}
 
 /**
  * Bad parameters or configuration: `path` names the field (e.g. `httpOptions.timeout`).
@@ -58,22 +91,10 @@ export const isRetryableCloseCode = (code: number): boolean =>
  * @since 0.1.0
  * @category Errors
  */
-export class ConfigError extends Schema.TaggedError<ConfigError>("effect-gemini-live/ConfigError")("ConfigError", {
-  module: Schema.String,
-  method: Schema.String,
+export class ConfigError extends LiveErrorBase<ConfigError>()("ConfigError", {
   path: Schema.String,
   description: Schema.String
 }) {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  get retryable(): boolean {
-    return false
-  }
   /**
    * @since 0.1.0
    */
@@ -88,23 +109,10 @@ export class ConfigError extends Schema.TaggedError<ConfigError>("effect-gemini-
  * @since 0.1.0
  * @category Errors
  */
-export class AuthError extends Schema.TaggedError<AuthError>("effect-gemini-live/AuthError")("AuthError", {
-  module: Schema.String,
-  method: Schema.String,
+export class AuthError extends LiveErrorBase<AuthError>()("AuthError", {
   description: Schema.String,
   retryable: Schema.Boolean
-}) {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return this.description
-  }
-}
+}) {}
 
 /**
  * The WebSocket could not be opened: refused, timed out, or the upgrade was answered with an
@@ -113,9 +121,7 @@ export class AuthError extends Schema.TaggedError<AuthError>("effect-gemini-live
  * @since 0.1.0
  * @category Errors
  */
-export class ConnectError extends Schema.TaggedError<ConnectError>("effect-gemini-live/ConnectError")("ConnectError", {
-  module: Schema.String,
-  method: Schema.String,
+export class ConnectError extends LiveErrorBase<ConnectError>()("ConnectError", {
   reason: Schema.Literal("Open", "Timeout", "HttpStatus"),
   status: Schema.optional(Schema.Number),
   description: Schema.String
@@ -123,18 +129,8 @@ export class ConnectError extends Schema.TaggedError<ConnectError>("effect-gemin
   /**
    * @since 0.1.0
    */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  get retryable(): boolean {
+  override get retryable(): boolean {
     return this.status === undefined || this.status >= 500 || this.status === 429
-  }
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return this.description
   }
 }
 
@@ -149,23 +145,14 @@ const hintFor = (code: number): string =>
  * @since 0.1.0
  * @category Errors
  */
-export class SetupRejected extends Schema.TaggedError<SetupRejected>("effect-gemini-live/SetupRejected")(
-  "SetupRejected",
-  {
-    module: Schema.String,
-    method: Schema.String,
-    code: Schema.Number,
-    reason: Schema.String
-  }
-) {
+export class SetupRejected extends LiveErrorBase<SetupRejected>()("SetupRejected", {
+  code: Schema.Number,
+  reason: Schema.String
+}) {
   /**
    * @since 0.1.0
    */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  get retryable(): boolean {
+  override get retryable(): boolean {
     return isRetryableCloseCode(this.code)
   }
   /**
@@ -183,31 +170,9 @@ export class SetupRejected extends Schema.TaggedError<SetupRejected>("effect-gem
  * @since 0.1.0
  * @category Errors
  */
-export class ProtocolError extends Schema.TaggedError<ProtocolError>("effect-gemini-live/ProtocolError")(
-  "ProtocolError",
-  {
-    module: Schema.String,
-    method: Schema.String,
-    description: Schema.String
-  }
-) {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  get retryable(): boolean {
-    return false
-  }
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return this.description
-  }
-}
+export class ProtocolError extends LiveErrorBase<ProtocolError>()("ProtocolError", {
+  description: Schema.String
+}) {}
 
 /**
  * The server (or the network) ended an established session with something other than a normal
@@ -216,9 +181,7 @@ export class ProtocolError extends Schema.TaggedError<ProtocolError>("effect-gem
  * @since 0.1.0
  * @category Errors
  */
-export class ServerClosed extends Schema.TaggedError<ServerClosed>("effect-gemini-live/ServerClosed")("ServerClosed", {
-  module: Schema.String,
-  method: Schema.String,
+export class ServerClosed extends LiveErrorBase<ServerClosed>()("ServerClosed", {
   code: Schema.Number,
   reason: Schema.String,
   wasClean: Schema.Boolean
@@ -226,11 +189,7 @@ export class ServerClosed extends Schema.TaggedError<ServerClosed>("effect-gemin
   /**
    * @since 0.1.0
    */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  get retryable(): boolean {
+  override get retryable(): boolean {
     return isRetryableCloseCode(this.code)
   }
   /**
@@ -247,25 +206,10 @@ export class ServerClosed extends Schema.TaggedError<ServerClosed>("effect-gemin
  * @since 0.1.0
  * @category Errors
  */
-export class SessionClosed extends Schema.TaggedError<SessionClosed>("effect-gemini-live/SessionClosed")(
-  "SessionClosed",
-  {
-    module: Schema.String,
-    method: Schema.String,
-    code: Schema.Number,
-    reason: Schema.String
-  }
-) {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  get retryable(): boolean {
-    return false
-  }
+export class SessionClosed extends LiveErrorBase<SessionClosed>()("SessionClosed", {
+  code: Schema.Number,
+  reason: Schema.String
+}) {
   /**
    * @since 0.1.0
    */
@@ -281,28 +225,9 @@ export class SessionClosed extends Schema.TaggedError<SessionClosed>("effect-gem
  * @since 0.1.0
  * @category Errors
  */
-export class AudioError extends Schema.TaggedError<AudioError>("effect-gemini-live/AudioError")("AudioError", {
-  module: Schema.String,
-  method: Schema.String,
+export class AudioError extends LiveErrorBase<AudioError>()("AudioError", {
   description: Schema.String
-}) {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  get retryable(): boolean {
-    return false
-  }
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return this.description
-  }
-}
+}) {}
 
 /**
  * @since 0.1.0

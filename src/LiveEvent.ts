@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
-import * as AudioData from "./internal/codec/audioBytes.js"
+import * as internal from "./internal/codec/toEvents.js"
 import type { ProtocolError, ServerClosed } from "./LiveError.js"
 import type * as Protocol from "./Protocol.js"
 import type { CloseInfo } from "./Transport.js"
@@ -25,11 +25,10 @@ export type LiveEvent = Data.TaggedEnum<{
   /** A `serverContent` message as the server sent it (unknown fields kept). */
   ServerContent: { readonly content: Protocol.ServerContent }
   /**
-   * Model audio: PCM16 little-endian mono bytes at `sampleRate` (24 kHz from the Live API). The
-   * bytes are shared (with the `ServerContent` event's blob): read them, copy them to change them.
-   * Like Node's small buffers, they are a view of a larger one (mind `byteOffset`, 8-byte aligned,
-   * over `.buffer`: the frame they came in, or a slab) that they keep alive: copy a chunk to keep
-   * it for long (`session.audio` does).
+   * Model audio: PCM16 little-endian mono bytes at `sampleRate` (24 kHz from the Live API), shared
+   * with the `ServerContent` event's blob: read them, copy them to change them. Like Node's small
+   * buffers, they are a view (mind `byteOffset`, 8-byte aligned) of a larger buffer that they keep
+   * alive: copy a chunk to keep it for long.
    */
   AudioDelta: { readonly data: Uint8Array; readonly mimeType: string; readonly sampleRate: number }
   /** Model text (TEXT modality); `thought` marks thinking summaries. */
@@ -160,102 +159,10 @@ export const {
 export const is = <Tag extends LiveEvent["_tag"]>(tag: Tag) =>
 (event: LiveEvent): event is Extract<LiveEvent, { readonly _tag: Tag }> => event._tag === tag
 
-/** A transcription with text or the end mark (Vertex AI opens each turn with an empty one: not an event). */
-const isNews = (transcription: Protocol.Transcription | undefined): transcription is Protocol.Transcription =>
-  transcription !== undefined && ((transcription.text ?? "") !== "" || transcription.finished === true)
-
-/** A transcription's text, end mark and, when sent, offsets. */
-const transcribed = (transcription: Protocol.Transcription): Transcribed => {
-  const piece: { -readonly [K in keyof Transcribed]: Transcribed[K] } = {
-    text: transcription.text ?? "",
-    finished: transcription.finished ?? false
-  }
-  if (transcription.startOffset !== undefined) piece.startOffset = transcription.startOffset
-  if (transcription.endOffset !== undefined) piece.endOffset = transcription.endOffset
-  return piece
-}
-
-const rateOf = (mimeType: string): number => {
-  const match = /rate=(\d+)/.exec(mimeType)
-  return match ? Number(match[1]) : 24000
-}
-
 /**
- * The events of one decoded server message, in the documented order.
+ * The events of one decoded server message, in the order the module's doc gives.
  *
  * @since 0.1.0
- * @category Decoding
+ * @category Codecs
  */
-export const fromServerMessage = (message: Protocol.ServerMessage): ReadonlyArray<LiveEvent> => {
-  const events: Array<LiveEvent> = []
-  let known = false
-  if (message.setupComplete !== undefined) {
-    known = true
-    events.push(SetupComplete({ sessionId: message.setupComplete.sessionId }))
-  }
-  const content = message.serverContent
-  if (content !== undefined) {
-    known = true
-    events.push(ServerContent({ content }))
-    if (isNews(content.inputTranscription)) {
-      events.push(InputTranscription(transcribed(content.inputTranscription)))
-    }
-    const parts = content.modelTurn?.parts
-    if (parts !== undefined) {
-      for (const part of parts) {
-        if (part.inlineData !== undefined && part.inlineData.mimeType.startsWith("audio/")) {
-          const data = AudioData.bytesOf(part.inlineData)
-          events.push(AudioDelta({ data, mimeType: part.inlineData.mimeType, sampleRate: rateOf(part.inlineData.mimeType) }))
-        } else if (part.text !== undefined) {
-          events.push(TextDelta({ text: part.text, thought: part.thought ?? false }))
-        }
-      }
-    }
-    if (isNews(content.outputTranscription)) {
-      events.push(OutputTranscription(transcribed(content.outputTranscription)))
-    }
-    if (content.interrupted === true) events.push(Interrupted())
-    if (content.generationComplete === true) events.push(GenerationComplete())
-    if (content.interactionStatus !== undefined) events.push(InteractionStatus({ status: content.interactionStatus }))
-    if (content.waitingForInput === true) events.push(WaitingForInput())
-  }
-  if (message.toolCall !== undefined) {
-    known = true
-    events.push(ToolCall({ functionCalls: message.toolCall.functionCalls ?? [] }))
-  }
-  if (message.toolCallCancellation !== undefined) {
-    known = true
-    events.push(ToolCallCancellation({ ids: message.toolCallCancellation.ids ?? [] }))
-  }
-  if (message.usageMetadata !== undefined) {
-    known = true
-    events.push(UsageMetadata({ usage: message.usageMetadata }))
-  }
-  if (content?.turnComplete === true) events.push(TurnComplete({ reason: content.turnCompleteReason }))
-  if (message.goAway !== undefined) {
-    known = true
-    events.push(GoAway({ timeLeft: message.goAway.timeLeft }))
-  }
-  if (message.sessionResumptionUpdate !== undefined) {
-    known = true
-    const update = message.sessionResumptionUpdate
-    events.push(SessionResumptionUpdate({
-      newHandle: update.newHandle,
-      resumable: update.resumable ?? false,
-      lastConsumedClientMessageIndex: update.lastConsumedClientMessageIndex
-    }))
-  }
-  if (message.voiceActivity !== undefined) {
-    known = true
-    events.push(VoiceActivity({
-      type: message.voiceActivity.type ?? message.voiceActivity.voiceActivityType,
-      audioOffset: message.voiceActivity.audioOffset
-    }))
-  }
-  if (message.voiceActivityDetectionSignal !== undefined) {
-    known = true
-    events.push(VoiceActivity({ type: message.voiceActivityDetectionSignal.vadSignalType, audioOffset: undefined }))
-  }
-  if (!known) events.push(Unknown({ message, error: undefined }))
-  return events
-}
+export const fromServerMessage: (message: Protocol.ServerMessage) => ReadonlyArray<LiveEvent> = internal.fromServerMessage

@@ -1,7 +1,7 @@
 /**
  * The wire protocol of the Live API (`BidiGenerateContent`): Schemas of what crosses the socket,
  * the mapping of the flat `LiveConnectConfig` into the `setup` message, the encoders of the four
- * client messages and the decoder of server frames.
+ * client messages and the decoder of server frames (their implementations: `internal/codec/`).
  *
  * Server Schemas keep what they do not know: unknown fields survive decoding
  * (`onExcessProperty: "preserve"`), and an unknown message kind decodes to an object with no known
@@ -9,13 +9,13 @@
  *
  * @since 0.1.0
  */
-import { isAscii } from "node:buffer"
-import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
+import type * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import { toApiTools } from "./internal/codec/apiSchema.js"
-import { isCommonServerMessage, parseAudioMessage } from "./internal/codec/fastPath.js"
-import { ConfigError, ProtocolError } from "./LiveError.js"
+import * as content from "./internal/codec/content.js"
+import * as decode from "./internal/codec/decode.js"
+import * as encode from "./internal/codec/encode.js"
+import * as setup from "./internal/codec/setup.js"
+import type { ConfigError, ProtocolError } from "./LiveError.js"
 import type { Frame } from "./Transport.js"
 
 const optional = Schema.optional
@@ -200,54 +200,17 @@ export interface Setup {
   readonly [key: string]: unknown
 }
 
-/** Config fields that go into `setup.generationConfig`. */
-const generationConfigFields: ReadonlyArray<string> = [
-  "responseModalities",
-  "temperature",
-  "topP",
-  "topK",
-  "maxOutputTokens",
-  "mediaResolution",
-  "seed",
-  "speechConfig",
-  "thinkingConfig",
-  "enableAffectiveDialog",
-  "translationConfig"
-]
-
 /**
  * Maps a flat `LiveConnectConfig` into the `setup` message for `model` (already a full model name),
  * as `@google/genai` does: generation fields into `generationConfig` (merged over the deprecated
  * `config.generationConfig`), `systemInstruction` into a `Content`, JSON-Schema-style function
- * parameters into the API's Schema form (`toApiTools`), every other field into `setup`. Fields set
- * to `null` or `undefined` are left out. Fails on a function schema genai would refuse.
+ * parameters into the API's Schema form, every other field into `setup`. Fields set to `null` or
+ * `undefined` are left out. Fails on a function schema genai would refuse.
  *
  * @since 0.1.0
- * @category Setup
+ * @category Constructors
  */
-export const makeSetup = (model: string, config: LiveConnectConfig): Either.Either<Setup, ConfigError> => {
-  const setup: Record<string, unknown> = { model }
-  let generationConfig: Record<string, unknown> | undefined = config.generationConfig === undefined
-    ? undefined
-    : { ...config.generationConfig }
-  for (const [key, value] of Object.entries(config)) {
-    if (value === undefined || value === null || key === "generationConfig") continue
-    if (generationConfigFields.includes(key)) {
-      generationConfig ??= {}
-      generationConfig[key] = value
-    } else if (key === "systemInstruction") {
-      setup.systemInstruction = toContent(value as NonNullable<LiveConnectConfig["systemInstruction"]>)
-    } else if (key === "tools") {
-      const tools = toApiTools(value as NonNullable<LiveConnectConfig["tools"]>, "tools")
-      if (Either.isLeft(tools)) return Either.left(inputError("connect", `connectConfig.${tools.left.path}`, tools.left.description))
-      setup.tools = tools.right
-    } else {
-      setup[key] = value
-    }
-  }
-  if (generationConfig !== undefined) setup.generationConfig = generationConfig
-  return Either.right(setup as Setup)
-}
+export const makeSetup: (model: string, config: LiveConnectConfig) => Either.Either<Setup, ConfigError> = setup.makeSetup
 
 /**
  * Anything a user may pass where a `Content` is expected: a string, a part, a list of strings and
@@ -258,20 +221,13 @@ export const makeSetup = (model: string, config: LiveConnectConfig): Either.Eith
  */
 export type ContentInput = string | Part | Content | ReadonlyArray<string | Part>
 
-const isContent = (u: unknown): u is Content =>
-  typeof u === "object" && u !== null && "parts" in u && Array.isArray((u as { parts: unknown }).parts)
-
 /**
  * Normalises a `ContentInput` into a `Content` (a string or parts become a `user` turn).
  *
  * @since 0.1.0
- * @category Setup
+ * @category Constructors
  */
-export const toContent = (input: ContentInput): Content => {
-  if (isContent(input)) return input
-  const items: ReadonlyArray<string | Part> = Array.isArray(input) ? input : [input as string | Part]
-  return { role: "user", parts: items.map((item) => (typeof item === "string" ? { text: item } : item)) }
-}
+export const toContent: (input: ContentInput) => Content = content.toContent
 
 /**
  * The turns of a `clientContent` message: one `ContentInput`, or a list of `Content`s.
@@ -287,27 +243,9 @@ export type TurnsInput = ContentInput | ReadonlyArray<Content>
  * function call/response part (which needs an explicit role), is refused.
  *
  * @since 0.1.0
- * @category Setup
+ * @category Constructors
  */
-export const toTurns = (turns: TurnsInput): Either.Either<ReadonlyArray<Content>, string> => {
-  if (!Array.isArray(turns)) {
-    if (!isContent(turns) && isFunctionPart(turns)) {
-      return Either.left("a functionCall or functionResponse part must be wrapped in a Content with a role")
-    }
-    return Either.right([toContent(turns as ContentInput)])
-  }
-  if (turns.length === 0) return Either.left("turns must not be empty")
-  const contents = turns.filter(isContent)
-  if (contents.length === turns.length) return Either.right(contents)
-  if (contents.length > 0) return Either.left("turns mixes Contents and parts: group the parts into Contents")
-  if (turns.some(isFunctionPart)) {
-    return Either.left("a functionCall or functionResponse part must be wrapped in a Content with a role")
-  }
-  return Either.right([toContent(turns as ReadonlyArray<string | Part>)])
-}
-
-const isFunctionPart = (u: unknown): boolean =>
-  typeof u === "object" && u !== null && ("functionCall" in u || "functionResponse" in u)
+export const toTurns: (turns: TurnsInput) => Either.Either<ReadonlyArray<Content>, string> = content.toTurns
 
 // -----------------------------------------------------------------------------
 // Client messages
@@ -369,37 +307,17 @@ export interface ToolResponseInput {
  * The responses of a `ToolResponseInput`, as a list.
  *
  * @since 0.1.0
- * @category Encoding
+ * @category Codecs
  */
-export const functionResponsesOf = (input: ToolResponseInput): ReadonlyArray<FunctionResponse> =>
-  Array.isArray(input.functionResponses)
-    ? input.functionResponses as ReadonlyArray<FunctionResponse>
-    : [input.functionResponses as FunctionResponse]
-
-const inputError = (method: string, path: string, description: string) =>
-  new ConfigError({ module: "Protocol", method, path, description })
+export const functionResponsesOf: (input: ToolResponseInput) => ReadonlyArray<FunctionResponse> = encode.functionResponsesOf
 
 /**
  * Encodes a `clientContent` message. `turnComplete` defaults to `true`.
  *
  * @since 0.1.0
- * @category Encoding
+ * @category Codecs
  */
-export const encodeClientContent = (input: ClientContentInput): Either.Either<string, ConfigError> => {
-  const turnComplete = input.turnComplete ?? true
-  if (input.turns === undefined || input.turns === null) {
-    return Either.right(JSON.stringify({ clientContent: { turnComplete } }))
-  }
-  return Either.match(toTurns(input.turns), {
-    onLeft: (description) => Either.left(inputError("sendClientContent", "turns", description)),
-    onRight: (turns) => Either.right(JSON.stringify({ clientContent: { turns, turnComplete } }))
-  })
-}
-
-const toBlob = (media: MediaInput): Blob =>
-  typeof media.data === "string"
-    ? (media as Blob)
-    : { data: Buffer.from(media.data.buffer, media.data.byteOffset, media.data.byteLength).toString("base64"), mimeType: media.mimeType }
+export const encodeClientContent: (input: ClientContentInput) => Either.Either<string, ConfigError> = encode.encodeClientContent
 
 /**
  * The argument of `sendContextUpdate`: what changes in the session's context from the next turn on.
@@ -432,81 +350,35 @@ export interface ContextUpdate {
  * the API's form.
  *
  * @since 0.1.0
- * @category Encoding
+ * @category Codecs
  */
-export const encodeContextUpdate = (input: ContextUpdateInput): Either.Either<ContextUpdate, ConfigError> => {
-  if (typeof input !== "object" || input === null) {
-    return Either.left(inputError("sendContextUpdate", "", "a context update must be an object"))
-  }
-  if (input.systemInstruction == null && input.tools == null) {
-    return Either.left(inputError("sendContextUpdate", "", "a context update needs systemInstruction or tools"))
-  }
-  if (input.tools != null && !Array.isArray(input.tools)) {
-    return Either.left(inputError("sendContextUpdate", "tools", "must be a list of tools"))
-  }
-  const body: Record<string, unknown> = {}
-  const systemInstruction = input.systemInstruction == null ? undefined : toContent(input.systemInstruction)
-  if (systemInstruction !== undefined) body.systemInstruction = systemInstruction
-  let tools: ReadonlyArray<Readonly<Record<string, unknown>>> | undefined
-  if (input.tools != null) {
-    const converted = toApiTools(input.tools, "tools")
-    if (Either.isLeft(converted)) return Either.left(inputError("sendContextUpdate", converted.left.path, converted.left.description))
-    tools = converted.right
-    body.tools = { tools }
-  }
-  return Either.right({ frame: JSON.stringify({ contextUpdate: body }), systemInstruction, tools })
-}
+export const encodeContextUpdate: (input: ContextUpdateInput) => Either.Either<ContextUpdate, ConfigError> =
+  encode.encodeContextUpdate
 
 /**
  * Encodes a `realtimeInput` message. `audio` must be an `audio/*` type and `video` an `image/*` type.
  *
  * @since 0.1.0
- * @category Encoding
+ * @category Codecs
  */
-export const encodeRealtimeInput = (input: RealtimeInput): Either.Either<string, ConfigError> => {
-  const body: Record<string, unknown> = {}
-  if (input.media != null) {
-    body.mediaChunks = (Array.isArray(input.media) ? input.media : [input.media as MediaInput]).map(toBlob)
-  }
-  if (input.audio != null) {
-    if (!input.audio.mimeType?.startsWith("audio/")) {
-      return Either.left(inputError("sendRealtimeInput", "audio.mimeType", `unsupported MIME type for audio: ${input.audio.mimeType}`))
-    }
-    body.audio = toBlob(input.audio)
-  }
-  if (input.audioStreamEnd != null) body.audioStreamEnd = input.audioStreamEnd
-  if (input.video != null) {
-    if (!input.video.mimeType?.startsWith("image/")) {
-      return Either.left(inputError("sendRealtimeInput", "video.mimeType", `unsupported MIME type for video: ${input.video.mimeType}`))
-    }
-    body.video = toBlob(input.video)
-  }
-  if (input.text != null) body.text = input.text
-  if (input.activityStart != null) body.activityStart = input.activityStart
-  if (input.activityEnd != null) body.activityEnd = input.activityEnd
-  return Either.right(JSON.stringify({ realtimeInput: body }))
-}
+export const encodeRealtimeInput: (input: RealtimeInput) => Either.Either<string, ConfigError> = encode.encodeRealtimeInput
 
 /**
- * An encoder of `realtimeInput.audio` frames for one MIME type: the audio hot path. The envelope
- * is built once; each frame is one string build around its base64 data (base64 needs no JSON
- * escaping, so there is no JSON pass over the payload).
+ * An encoder of `realtimeInput.audio` frames for one MIME type: the audio hot path, one string
+ * build per frame around its base64 data.
  *
  * @since 0.1.0
- * @category Encoding
+ * @category Codecs
  */
-export const realtimeAudioEncoder = (mimeType: string): (base64: string) => string => {
-  const tail = `","mimeType":${JSON.stringify(mimeType)}}}}`
-  return (base64) => `{"realtimeInput":{"audio":{"data":"${base64}${tail}`
-}
+export const realtimeAudioEncoder: (mimeType: string) => (base64: string) => string = encode.realtimeAudioEncoder
 
 /**
  * Encodes one `realtimeInput.audio` frame from base64 data (see `realtimeAudioEncoder` for many).
  *
  * @since 0.1.0
- * @category Encoding
+ * @category Codecs
  */
-export const encodeRealtimeAudio = (base64: string, mimeType: string): string => realtimeAudioEncoder(mimeType)(base64)
+export const encodeRealtimeAudio: (base64: string, mimeType: string) => string = encode.encodeRealtimeAudio
 
 /**
  * Encodes a `toolResponse` message. Every response needs a `name` and a `response` object;
@@ -514,36 +386,12 @@ export const encodeRealtimeAudio = (base64: string, mimeType: string): string =>
  * `acceptsWillContinue` (Google's SDK refuses it on Vertex AI).
  *
  * @since 0.1.0
- * @category Encoding
+ * @category Codecs
  */
-export const encodeToolResponse = (
+export const encodeToolResponse: (
   input: ToolResponseInput,
   options: { readonly requireId: boolean; readonly backend: string; readonly acceptsWillContinue?: boolean | undefined }
-): Either.Either<string, ConfigError> => {
-  const functionResponses = functionResponsesOf(input)
-  if (functionResponses.length === 0) {
-    return Either.left(inputError("sendToolResponse", "functionResponses", "at least one function response is required"))
-  }
-  for (let i = 0; i < functionResponses.length; i++) {
-    const response = functionResponses[i]
-    const path = `functionResponses[${i}]`
-    if (typeof response !== "object" || response === null || typeof response.name !== "string") {
-      return Either.left(inputError("sendToolResponse", `${path}.name`, "a function response needs the function's name"))
-    }
-    if (typeof response.response !== "object" || response.response === null) {
-      return Either.left(inputError("sendToolResponse", `${path}.response`, "a function response needs a response object"))
-    }
-    if (options.acceptsWillContinue === false && response.willContinue !== undefined) {
-      return Either.left(inputError("sendToolResponse", `${path}.willContinue`, `is not supported on the ${options.backend} backend`))
-    }
-    if (options.requireId && typeof response.id !== "string") {
-      return Either.left(
-        inputError("sendToolResponse", `${path}.id`, `the ${options.backend} backend requires the id of the function call`)
-      )
-    }
-  }
-  return Either.right(JSON.stringify({ toolResponse: { functionResponses } }))
-}
+) => Either.Either<string, ConfigError> = encode.encodeToolResponse
 
 // -----------------------------------------------------------------------------
 // Server messages
@@ -704,9 +552,6 @@ export const ServerMessage = Schema.Struct({
  */
 export type ServerMessage = typeof ServerMessage.Type
 
-const decodeMessage = Schema.decodeUnknownEither(ServerMessage, { onExcessProperty: "preserve", errors: "first" })
-const textDecoder = new TextDecoder()
-
 /**
  * Decodes one server frame, text or binary (the service sends binary frames of pretty-printed JSON).
  * The common `serverContent` messages (audio, text, transcriptions) are checked by hand and used as
@@ -714,41 +559,7 @@ const textDecoder = new TextDecoder()
  * through the `ServerMessage` Schema.
  *
  * @since 0.1.0
- * @category Decoding
+ * @category Codecs
  */
-export const decodeServerMessage = (frame: Frame): Either.Either<ServerMessage, ProtocolError> => {
-  const text = typeof frame === "string" ? frame : frameText(frame)
-  const audio = parseAudioMessage(text)
-  if (audio !== undefined) return Either.right(audio)
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch {
-    return Either.left(protocolError(`a frame is not JSON: ${preview(text)}`))
-  }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    return Either.left(protocolError(`a frame is not a JSON object: ${preview(text)}`))
-  }
-  if (isCommonServerMessage(json)) return Either.right(json)
-  return Either.mapLeft(
-    decodeMessage(json),
-    (error) => protocolError(`a server message does not match the protocol: ${ParseResult.TreeFormatter.formatErrorSync(error)}`)
-  )
-}
-
-/**
- * UTF-8 text of a binary frame. Model audio frames are all ASCII (JSON around base64): found so by
- * a fast check, they are copied as Latin-1 (what UTF-8 decoding gives for ASCII, at about half the
- * cost). Otherwise `Buffer#toString` where it gives what `TextDecoder` would (no BOM to drop), as
- * it is faster.
- */
-const frameText = (frame: Uint8Array): string => {
-  if (!Buffer.isBuffer(frame)) return textDecoder.decode(frame)
-  if (isAscii(frame)) return frame.toString("latin1")
-  return frame[0] !== 0xef ? frame.toString("utf8") : textDecoder.decode(frame)
-}
-
-const protocolError = (description: string) =>
-  new ProtocolError({ module: "Protocol", method: "decodeServerMessage", description })
-
-const preview = (text: string) => (text.length > 200 ? `${text.slice(0, 200)}…` : text)
+export const decodeServerMessage: (frame: Frame) => Either.Either<ServerMessage, ProtocolError> =
+  decode.serverMessageDecoder(ServerMessage)

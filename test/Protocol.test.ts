@@ -39,7 +39,8 @@ describe("Protocol.makeSetup", () => {
     expect(Protocol.makeSetup("models/m", {})).toEqual(Either.right({ model: "models/m" }))
   })
 
-  it("rewrites JSON-Schema-style function parameters into the API's form, as @google/genai 3.3 does", () => {
+  // As @google/genai 3.3 rewrites them, so that code ported from it is not refused.
+  it("rewrites JSON-Schema parameters into the API's form", () => {
     const parameters = {
       type: "object",
       additionalProperties: false,
@@ -81,7 +82,8 @@ describe("Protocol.makeSetup", () => {
     expect(tools[0].functionDeclarations?.[0].parameters.type).toBe("object")
   })
 
-  it("moves parameters with $schema to parametersJsonSchema, and keeps parametersJsonSchema as given", () => {
+  // parametersJsonSchema given by the caller is kept as it is.
+  it("moves parameters with $schema to parametersJsonSchema", () => {
     const withSchema = { $schema: "http://json-schema.org/draft-07/schema#", type: "object" }
     const setup = Either.getOrThrow(Protocol.makeSetup("models/m", {
       tools: [{ functionDeclarations: [{ name: "f", parameters: withSchema }, { name: "g", parametersJsonSchema: { type: "object" } }] }]
@@ -91,7 +93,7 @@ describe("Protocol.makeSetup", () => {
     }])
   })
 
-  it("refuses a function schema Google's SDK refuses, naming the field", () => {
+  it("refuses a function schema genai refuses, naming the field", () => {
     const refused = (parameters: unknown) =>
       leftOf(Protocol.makeSetup("models/m", { tools: [{ functionDeclarations: [{ name: "f", parameters }] }] }))
     expect(refused({ type: "null" })).toMatchObject({
@@ -106,7 +108,8 @@ describe("Protocol.makeSetup", () => {
 })
 
 describe("Protocol.encodeContextUpdate", () => {
-  it("wraps tools as @google/genai 3.3 does, and makes a string instruction a Content", () => {
+  // The frame as @google/genai 3.3 sends it.
+  it("wraps tools; a string instruction becomes a Content", () => {
     const update = Either.getOrThrow(Protocol.encodeContextUpdate({
       systemInstruction: "Speak French.",
       tools: [{ functionDeclarations: [{ name: "f", parameters: { type: "object" } }] }]
@@ -120,7 +123,8 @@ describe("Protocol.encodeContextUpdate", () => {
     expect(update.systemInstruction).toEqual({ role: "user", parts: [{ text: "Speak French." }] })
   })
 
-  it("tells 'clear every tool' (tools: []) from 'leave the tools' (no tools)", () => {
+  // tools: [] clears every tool; no tools leaves them as they are.
+  it("tells tools: [] from no tools", () => {
     expect(JSON.parse(Either.getOrThrow(Protocol.encodeContextUpdate({ tools: [] })).frame)).toEqual({ contextUpdate: { tools: { tools: [] } } })
     expect(JSON.parse(Either.getOrThrow(Protocol.encodeContextUpdate({ systemInstruction: "x" })).frame).contextUpdate.tools).toBeUndefined()
   })
@@ -132,7 +136,7 @@ describe("Protocol.encodeContextUpdate", () => {
 })
 
 describe("Protocol encoders", () => {
-  it("clientContent: a string becomes one user turn; turnComplete defaults to true", () => {
+  it("clientContent: a string is one user turn; turnComplete true", () => {
     expect(json(Protocol.encodeClientContent({ turns: "Hi" }))).toEqual({
       clientContent: { turns: [{ role: "user", parts: [{ text: "Hi" }] }], turnComplete: true }
     })
@@ -142,14 +146,14 @@ describe("Protocol encoders", () => {
     })
   })
 
-  it("clientContent: refuses mixed contents and bare function parts", () => {
+  it("clientContent: refuses mixed turns and bare function parts", () => {
     const mixed = Protocol.encodeClientContent({ turns: [{ role: "user", parts: [] }, "x"] as never })
     expect(Either.isLeft(mixed) && mixed.left.path).toBe("turns")
     const bare = Protocol.encodeClientContent({ turns: { functionCall: { name: "f" } } })
     expect(Either.isLeft(bare)).toBe(true)
   })
 
-  it("realtimeInput: bytes are base64-encoded; MIME types are checked", () => {
+  it("realtimeInput: bytes go as base64; MIME types are checked", () => {
     const bytes = new Uint8Array([1, 2, 3, 250])
     expect(json(Protocol.encodeRealtimeInput({ audio: { data: bytes, mimeType: "audio/pcm;rate=16000" } }))).toEqual({
       realtimeInput: { audio: { data: "AQID+g==", mimeType: "audio/pcm;rate=16000" } }
@@ -163,14 +167,15 @@ describe("Protocol encoders", () => {
     })
   })
 
-  it("realtimeInput: the audio fast path equals the generic encoder", () => {
+  it("realtimeInput: the audio encoder equals the generic one", () => {
     const data = Buffer.from("hello audio").toString("base64")
     expect(JSON.parse(Protocol.encodeRealtimeAudio(data, "audio/pcm;rate=16000"))).toEqual(
       json(Protocol.encodeRealtimeInput({ audio: { data, mimeType: "audio/pcm;rate=16000" } }))
     )
   })
 
-  it("toolResponse: wraps one response, requires name, response and (Gemini API) id", () => {
+  // The id is required on the Gemini API.
+  it("toolResponse: wraps one; requires name, response and id", () => {
     const options = { requireId: true, backend: "GeminiAPI" }
     expect(json(Protocol.encodeToolResponse({ functionResponses: { id: "1", name: "f", response: { ok: true } } }, options)))
       .toEqual({ toolResponse: { functionResponses: [{ id: "1", name: "f", response: { ok: true } }] } })
@@ -181,7 +186,8 @@ describe("Protocol encoders", () => {
     expect(Either.isLeft(empty)).toBe(true)
   })
 
-  it("toolResponse: willContinue is refused where the backend does not take it (Vertex AI)", () => {
+  // Google's SDK refuses willContinue on Vertex AI.
+  it("toolResponse: willContinue refused where not taken", () => {
     const partial = { functionResponses: { name: "f", response: { step: 1 }, willContinue: true } }
     expect(leftOf(Protocol.encodeToolResponse(partial, { requireId: false, backend: "VertexAI", acceptsWillContinue: false })))
       .toMatchObject({ path: "functionResponses[0].willContinue", description: "is not supported on the VertexAI backend" })
@@ -190,13 +196,14 @@ describe("Protocol encoders", () => {
 })
 
 describe("Protocol.decodeServerMessage", () => {
-  it("decodes binary pretty-printed frames and keeps unknown fields", () => {
+  it("decodes pretty-printed binary frames, unknown fields kept", () => {
     const frame = Buffer.from(JSON.stringify({ serverContent: { turnComplete: true, futureField: 1 } }, null, 2) + "\n")
     const message = Either.getOrThrow(Protocol.decodeServerMessage(frame))
     expect(message).toEqual({ serverContent: { turnComplete: true, futureField: 1 } })
   })
 
-  it("reads a binary frame as UTF-8 whatever it holds: ASCII, other characters, a BOM, a plain Uint8Array", () => {
+  // ASCII only, other characters, a BOM, a plain Uint8Array (not a Buffer).
+  it("reads a binary frame as UTF-8 whatever it holds", () => {
     const message = { serverContent: { outputTranscription: { text: "héllo, 日本, \u{1F600}" }, futureField: "ascii" } }
     const text = JSON.stringify(message, null, 2)
     const frames: ReadonlyArray<Uint8Array> = [
@@ -218,7 +225,8 @@ describe("Protocol.decodeServerMessage", () => {
   })
 })
 
-describe("Protocol.decodeServerMessage: the hand-written fast path agrees with the Schema", () => {
+// The hand-written fast path and the Schema decode a message to the same value.
+describe("Protocol.decodeServerMessage: fast path and Schema", () => {
   const schemaDecode = Schema.decodeUnknownEither(Protocol.ServerMessage, { onExcessProperty: "preserve" })
   const audio = { inlineData: { mimeType: "audio/pcm;rate=24000", data: Buffer.from([1, 0, 2, 0]).toString("base64") } }
 
@@ -283,14 +291,15 @@ describe("Protocol.decodeServerMessage: the hand-written fast path agrees with t
     if (Either.isRight(decoded) && Either.isRight(expected)) expect(decoded.right).toStrictEqual(expected.right)
   }
 
-  it("takes the fast path for the common messages, with the Schema's result", () => {
+  it("takes the fast path for common messages, same result", () => {
     for (const message of common) {
       expect(isCommonServerMessage(structuredClone(message) as object)).toBe(true)
       agree(message)
     }
   })
 
-  it("leaves every other shape to the Schema (unknown fields kept, errors reported)", () => {
+  // Unknown fields kept, errors reported.
+  it("leaves every other shape to the Schema", () => {
     for (const message of odd) {
       expect(isCommonServerMessage(message as object)).toBe(false)
       agree(message)
@@ -300,7 +309,8 @@ describe("Protocol.decodeServerMessage: the hand-written fast path agrees with t
   })
 })
 
-describe("parseAudioMessage: audio data cut out before JSON.parse, then put back", () => {
+// The audio data is cut out before JSON.parse, then put back.
+describe("parseAudioMessage", () => {
   const data = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 7) & 255)).toString("base64")
   const blob = { mimeType: "audio/pcm;rate=24000", data }
   const texts: ReadonlyArray<string> = [
@@ -362,7 +372,8 @@ describe("LiveEvent.fromServerMessage", () => {
     expect(audio.sampleRate).toBe(24000)
   })
 
-  it("an empty transcription (Vertex AI opens turns with one) is not an event; a finished one is", () => {
+  // Vertex AI opens each turn with an empty one.
+  it("an empty transcription is no event; a finished one is", () => {
     expect(LiveEvent.fromServerMessage({ serverContent: { outputTranscription: {} } }).map((e) => e._tag)).toEqual(["ServerContent"])
     expect(LiveEvent.fromServerMessage({ serverContent: { inputTranscription: { finished: true } } }).map((e) => e._tag))
       .toEqual(["ServerContent", "InputTranscription"])

@@ -14,7 +14,7 @@ const audioMessage = (data: string, extra: Record<string, unknown> = {}) =>
   }, null, 2))
 
 describe("AudioData", () => {
-  it("canonical: accepts exactly the base64 that encodes back to itself", () => {
+  it("canonical: accepts only base64 that encodes back to itself", () => {
     for (let length = 0; length < 40; length++) {
       const bytes = Buffer.from(Array.from({ length }, (_, i) => (i * 97 + length) & 255))
       const base64 = bytes.toString("base64")
@@ -34,7 +34,8 @@ describe("AudioData", () => {
     }
   })
 
-  it("canonical: decoded bytes are 8-byte aligned views of shared slabs, kept intact as slabs fill", () => {
+  // The views stay intact as slabs fill.
+  it("canonical: bytes are 8-byte aligned views of shared slabs", () => {
     const sources = Array.from({ length: 100 }, (_, n) => Buffer.from(Array.from({ length: 9601 + n }, (_, i) => (i * 31 + n) & 255)))
     const decoded = sources.map((bytes) => AudioData.canonical(bytes.toString("base64"))!)
     decoded.forEach((bytes, n) => {
@@ -63,7 +64,8 @@ describe("AudioData", () => {
     expect(Buffer.compare(AudioData.canonical(large.toString("base64"))!, large)).toBe(0)
   })
 
-  it("decodeInPlace: the message stays equal to what was sent, and the events carry the same bytes", () => {
+  // The message stays equal to what was sent, and the events carry the same bytes.
+  it("decodeInPlace: the message and events keep what was sent", () => {
     const pcm = Buffer.from(Array.from({ length: 960 }, (_, i) => i & 255))
     const frame = audioMessage(pcm.toString("base64"))
     const message = Either.getOrThrow(Protocol.decodeServerMessage(frame))
@@ -76,7 +78,8 @@ describe("AudioData", () => {
     expect(events.find(LiveEvent.is("ServerContent"))!.content.modelTurn!.parts![0].inlineData!.data).toBe(pcm.toString("base64"))
   })
 
-  it("decodeInPlace with the frame: the audio is decoded into the frame's memory, 8-byte aligned; the message stays equal", () => {
+  // 8-byte aligned; the message stays equal to what was sent.
+  it("decodeInPlace(frame): audio decoded into the frame's memory", () => {
     const first = Buffer.from(Array.from({ length: 9600 }, (_, i) => (i * 7) & 255))
     const second = Buffer.from(Array.from({ length: 4801 }, (_, i) => (i * 13) & 255))
     const json = JSON.stringify({
@@ -115,7 +118,8 @@ describe("AudioData", () => {
     expect(read.byteLength).toBe(json.length + 100)
   })
 
-  it("decodeInPlace with the frame: a frame under 4 KiB (maybe Node's shared pool) or not a Buffer is left alone: slabs", () => {
+  // A frame under 4 KiB may be a slice of Node's shared pool: the audio goes into slabs.
+  it("decodeInPlace(frame): small or non-Buffer frame left alone", () => {
     const pcm = Buffer.from(Array.from({ length: 960 }, (_, i) => i & 255))
     const small = audioMessage(pcm.toString("base64"))
     expect(small.byteLength).toBeLessThan(4096)
@@ -131,7 +135,8 @@ describe("AudioData", () => {
     }
   })
 
-  it("decodeInPlace with the frame: below half of a raised Buffer.poolSize (maybe the pool), slabs", () => {
+  // Below half of a raised Buffer.poolSize a frame may be the pool: the audio goes into slabs.
+  it("decodeInPlace(frame): below half of Buffer.poolSize, slabs", () => {
     const pcm = Buffer.from(Array.from({ length: 9600 }, (_, i) => i & 255))
     const frame = audioMessage(pcm.toString("base64"))
     const poolSize = Buffer.poolSize
@@ -147,7 +152,7 @@ describe("AudioData", () => {
     }
   })
 
-  it("decodeInPlace: leaves alone non-canonical data, other fields, and other media", () => {
+  it("decodeInPlace: leaves odd data, other fields, other media", () => {
     const cases = [
       audioMessage("AB=="),
       audioMessage("AQID-_8="),

@@ -101,7 +101,8 @@ const cases: ReadonlyArray<Case> = [
     sends: [{ realtimeInput: { text: "Hi" } }]
   },
   {
-    name: "gemini-3.8-live: its config fields, JSON-Schema-style functions, context updates",
+    // Its config fields, JSON-Schema-style functions, context updates.
+    name: "gemini-3.8-live: config, JSON-Schema tools, context update",
     model: "gemini-3.8-live",
     config: {
       responseModalities: ["AUDIO" as never],

@@ -1,18 +1,15 @@
 /**
  * Model audio decoded once, and its base64 text not kept.
  *
- * A `serverContent` audio message carries ~13 KB of base64 that the `ServerContent` event keeps (the
- * content as the server sent it) for as long as the event is buffered. Holding that string makes it
- * outlive the young generation, and the garbage collector copies it once or twice before it dies:
- * most of a message's cost. So, in a message the session has just decoded from a frame (its own
- * object), each audio blob is decoded to bytes once and replaced by an equal blob whose `data` is an
- * enumerable getter that encodes the bytes again when (and only if) it is read. This is only done
- * when that gives back the very same text (canonical base64), so the content stays exactly what the
- * server sent. `LiveEvent.fromServerMessage` takes the bytes from here instead of decoding again.
+ * The `ServerContent` event keeps the content as the server sent it (~13 KB of base64 an audio
+ * message) while the event is buffered, and a string held that long is costly to collect. So, in a
+ * message the session has just decoded (its own object), each audio blob is decoded to bytes once
+ * and replaced by an equal blob whose `data` is a getter that encodes the bytes again if read; only
+ * when that gives back the very same text (canonical base64). `LiveEvent.fromServerMessage` takes
+ * the bytes from here.
  *
- * Every such blob shares one getter (defined with the same descriptor), so they all share one
- * hidden class: a getter written in an object literal would be a new closure, and a new hidden
- * class, per message, which cost more than the decoding saves (8 µs a message in `npm run bench`).
+ * Every such blob shares one getter descriptor, hence one object shape: a getter per message would
+ * cost more than the decoding saves.
  */
 import { markAsUntransferable } from "node:worker_threads"
 import type * as Protocol from "../../Protocol.js"
@@ -51,11 +48,9 @@ export const canonical = (base64: string, into?: Buffer, at = 0): Buffer | undef
 }
 
 /**
- * Decoded audio is written into shared slabs, as Node's own pool does for small buffers: one
- * allocation (and one external-memory report to the garbage collector) per 256 KiB, not per
- * message, which costs less than the decoding itself. Views start on 8-byte boundaries (an
- * `Int16Array` over one needs only its `byteOffset`). A slab lives as long as any of its views, so
- * what keeps audio for long copies it (`session.audio`'s buffer does).
+ * Decoded audio goes into shared 256 KiB slabs, as Node pools small buffers: one allocation per
+ * slab, not per message. Views start on 8-byte boundaries (an `Int16Array` over one needs only its
+ * `byteOffset`). A slab lives as long as any of its views: what keeps audio for long copies it.
  */
 const slabSize = 256 * 1024
 let slab: Buffer | undefined
@@ -78,10 +73,8 @@ const decodeInto = (base64: string, byteLength: number): Buffer => {
 }
 
 /**
- * The smallest frame whose memory the audio is decoded into. A smaller `Buffer` may be a slice of
- * Node's shared pool (`Buffer.allocUnsafe` pools below half of `Buffer.poolSize`, 4 KiB unless the
- * application changed it), which holds whatever else the process put there; a larger one is a
- * socket read (this connection's bytes only) or its own.
+ * The smallest frame whose memory the audio is decoded into: a smaller `Buffer` may be a slice of
+ * Node's shared pool (below half of `Buffer.poolSize`), which holds other data of the process.
  */
 const smallestFrameReused = () => Math.max(4096, Buffer.poolSize >>> 1)
 
@@ -91,11 +84,9 @@ const smallestFrameReused = () => Math.max(4096, Buffer.poolSize >>> 1)
  *
  * `frame`: the binary frame the message was decoded from, when nothing reads or writes it any more
  * (the transport gave it to the session alone, and no trace keeps it). The audio is then decoded
- * into the frame's own memory, from its start: its text was already read, and the bytes are 3/4 of
- * the base64 that was in it. No allocation, and no new external memory (which V8 counts toward
- * starting a full collection: see README, "Performance"). The frame's `ArrayBuffer` (a socket read,
- * shared with the frames around it until the socket is done with them) is made untransferable, as
- * slabs are.
+ * into the frame's own memory, from its start (its text was already read; the bytes are 3/4 of the
+ * base64 that was in it): no allocation and no new external memory. The frame's `ArrayBuffer` (a
+ * socket read, shared with the frames around it) is made untransferable, as slabs are.
  */
 export const decodeInPlace = (message: Protocol.ServerMessage, frame?: Uint8Array): void => {
   const parts = message.serverContent?.modelTurn?.parts

@@ -1,13 +1,12 @@
 /**
  * The fast path of `Protocol.decodeServerMessage`: a hand-written check of the messages that make
  * up nearly all of a conversation's traffic (`serverContent` alone: audio and text parts,
- * transcriptions, the turn's flags). A parsed JSON value that passes is already what the Schema
- * decoder would produce (only known fields, all of the right type), so it is used as it is; anything
- * else (another message kind, an unknown field anywhere, a `null`, a wrong type) goes through the
- * Schema, which keeps unknown fields and reports errors. `test/Protocol.test.ts` checks the two agree.
+ * transcriptions, the turn's flags). A parsed value that passes is already what the Schema would
+ * produce (only known fields, all of the right type), so it is used as it is; anything else goes
+ * through the Schema. `test/Protocol.test.ts` checks the two agree.
  *
- * `parseAudioMessage` also spares `JSON.parse` the audio itself (~13 KB of base64 a message, most of
- * the text): the string is cut out and the rest parsed, then put back where it was.
+ * `parseAudioMessage` also spares `JSON.parse` the audio itself (most of the text): the string is
+ * cut out, the rest parsed, and the string put back.
  */
 import type { ServerMessage } from "../../Protocol.js"
 
@@ -142,11 +141,10 @@ const dataValueStart = (text: string, from: number): number => {
 /**
  * Parses a common message with one inline blob (model audio) without running `JSON.parse` over the
  * blob's data: the text between the quotes of its `"data":` value is cut out, the rest parsed, and
- * the data put back. Gives the same value as `JSON.parse` for well-formed JSON without duplicate
- * keys (text the service sends; raw control characters in the cut are not rejected, as `JSON.parse`
- * would), or `undefined` (then use `JSON.parse`)
- * unless the result is a common message (`isCommonServerMessage`) with exactly one blob whose data
- * was the cut (so the cut was that value, not text that looked like it), and the cut held no escape.
+ * the data put back. Gives what `JSON.parse` gives for well-formed JSON without duplicate keys (raw
+ * control characters in the cut are not rejected, as `JSON.parse` would), or `undefined` (then use
+ * `JSON.parse`) unless the result is a common message with exactly one blob whose data was the cut
+ * (so the cut was that value, not text that looked like it), and the cut held no escape.
  */
 export const parseAudioMessage = (text: string): ServerMessage | undefined => {
   const start = dataValueStart(text, 0)
