@@ -28,6 +28,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import * as Auth from "./Auth.js"
 import * as Backend from "./Backend.js"
 import * as Fs from "node:fs"
 import { type AuthError, ConfigError, type LiveError } from "./LiveError.js"
@@ -36,7 +37,10 @@ import * as LiveSession from "./LiveSession.js"
 import * as Parameters from "./Parameters.js"
 import type * as Protocol from "./Protocol.js"
 import type * as ReconnectPolicy from "./ReconnectPolicy.js"
+import * as Statistics from "./Statistics.js"
 import type * as Tool from "./Tool.js"
+import * as Transport from "./Transport.js"
+import * as WireTrace from "./WireTrace.js"
 
 /**
  * What `connect` may change for one session, over the layer's parameters.
@@ -104,7 +108,10 @@ export const defaultModel: string = Parameters.defaultModel
  */
 export const make = (parameters: Parameters.Decoded): Effect.Effect<Service, never, Parameters.Services> =>
   Effect.gen(function*() {
-    const services = yield* Effect.context<Parameters.Services>()
+    // The five services only: the context where a layer is built also holds that layer's Scope.
+    const services = Context.pick(Auth.Auth, Backend.Backend, Transport.Transport, Statistics.Statistics, WireTrace.WireTrace)(
+      yield* Effect.context<Parameters.Services>()
+    )
     const models = yield* LiveModel.Models
     const connect = <R = never>(options: ConnectOptions<R> = {}) =>
       Effect.gen(function*() {
