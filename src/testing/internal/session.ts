@@ -45,8 +45,6 @@ import {
   protoDuration
 } from "./wire.js"
 
-export type { SessionConfig, SessionRequest } from "./sessionState.js"
-
 /**
  * The connection's time limit, counted from `setupComplete`: `goAway` with the time left, then
  * close 1011 when it is up. A reply still going stops with the connection.
