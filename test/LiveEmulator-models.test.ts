@@ -83,7 +83,8 @@ describe("LiveEmulator models", () => {
   // ---------------------------------------------------------------------------
 
   describe("setup", () => {
-    it.scopedLive("closes 1007 for what a model refuses at setup, snake_case included; the same setup passes where no rule forbids it", () =>
+    // In either spelling (snake_case, enum numbers); the same setup passes where no rule forbids it.
+    it.scopedLive("closes 1007 for what a model refuses at setup", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make()
         const gemini = (setup: Record<string, unknown>) =>
@@ -121,7 +122,8 @@ describe("LiveEmulator models", () => {
         assert.strictEqual(yield* gemini({ model: g38, tools: declare({ name: "f", behavior: "BLOCKING" }) }), "setupComplete")
       }))
 
-    it.scoped("in memory: a model the registry does not know passes unchecked; Options.models replaces the rules", () =>
+    // So a new model works the day it ships; Options.models replaces the known rules.
+    it.scoped("in memory: an unknown model passes unchecked", () =>
       Effect.gen(function*() {
         const refusedEverywhere = { model: "models/gemini-9-live", generationConfig: { thinkingConfig: {}, responseModalities: ["TEXT"] } }
         const defaults = yield* LiveEmulator.make()
@@ -151,7 +153,8 @@ describe("LiveEmulator models", () => {
   // ---------------------------------------------------------------------------
 
   describe("clientContent", () => {
-    it.scopedLive("3.1 refuses clientContent mid-session (no initial history); 3.8 takes it", () =>
+    // On 3.1 clientContent only seeds the initial history; 3.8 wants an explicit role on each turn.
+    it.scopedLive("3.1 refuses clientContent mid-session; 3.8 takes it", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make()
         const preview = yield* openSocket(emulator.port, livePath)
@@ -174,7 +177,8 @@ describe("LiveEmulator models", () => {
         assert.deepStrictEqual(yield* stable.closed, invalid)
       }))
 
-    it.scoped("in memory: 3.1 takes initial history with historyConfig before the conversation starts, not after", () =>
+    // With historyConfig.initialHistoryInClientContent, and only before realtime input or model output.
+    it.scoped("in memory: 3.1 takes initial history before it starts", () =>
       Effect.gen(function*() {
         const turns: Array<LiveEmulator.Turn> = []
         const emulator = yield* LiveEmulator.make({
@@ -226,7 +230,8 @@ describe("LiveEmulator models", () => {
   // ---------------------------------------------------------------------------
 
   describe("contextUpdate", () => {
-    it.scopedLive("changes the system instruction and tools the next turns see; tools: [] clears them", () =>
+    // Turn.systemInstruction and Turn.tools show them; `{"tools": []}` clears the tools.
+    it.scopedLive("changes the system instruction and tools of the next turns", () =>
       Effect.gen(function*() {
         const turns: Array<LiveEmulator.Turn> = []
         const emulator = yield* LiveEmulator.make({
@@ -264,7 +269,8 @@ describe("LiveEmulator models", () => {
         })
       }))
 
-    it.scopedLive("closes 1007 for tools the model refuses (a BLOCKING function on extended thinking)", () =>
+    // Extended thinking takes async functions only: a BLOCKING declaration is refused.
+    it.scopedLive("closes 1007 for tools the model refuses", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make()
         const thinking = yield* openSocket(emulator.port, livePath)
@@ -282,7 +288,8 @@ describe("LiveEmulator models", () => {
         assert.strictEqual(said(yield* untilTurnComplete(stable)), "You said: \"still here\"")
       }))
 
-    it.scoped("in memory: kept across resumption, unless the resumed setup sets its own", () =>
+    // A resumed setup's own systemInstruction or tools replace what the conversation had.
+    it.scoped("in memory: kept on resumption, unless the setup sets its own", () =>
       Effect.gen(function*() {
         const turns: Array<LiveEmulator.Turn> = []
         const emulator = yield* LiveEmulator.make({
@@ -372,7 +379,8 @@ describe("LiveEmulator models", () => {
         return { client, respond }
       })
 
-    it.scopedLive("NON_BLOCKING (3.8's default) SILENT: no reply, the next turn is answered first", () =>
+    // NON_BLOCKING is 3.8's default; a SILENT response is never heard, the next turn is answered.
+    it.scopedLive("NON_BLOCKING SILENT: no reply", () =>
       Effect.gen(function*() {
         const gate = yield* Deferred.make<void>()
         const { client, respond } = yield* session(undefined, gate)
@@ -382,7 +390,8 @@ describe("LiveEmulator models", () => {
         assert.strictEqual(said(yield* untilTurnComplete(client)), "You said: \"next\"")
       }))
 
-    it.scopedLive("NON_BLOCKING WHEN_IDLE (the default scheduling): the reply follows once the current one is over", () =>
+    // WHEN_IDLE is the default scheduling.
+    it.scopedLive("NON_BLOCKING WHEN_IDLE: a reply after the current one", () =>
       Effect.gen(function*() {
         const gate = yield* Deferred.make<void>()
         const { client, respond } = yield* session(declare({ name: "lookup", behavior: "NON_BLOCKING" }), gate)
@@ -393,7 +402,8 @@ describe("LiveEmulator models", () => {
         assert.strictEqual(said(yield* untilTurnComplete(client)), result)
       }))
 
-    it.scoped("NON_BLOCKING INTERRUPT: the current reply stops (interrupted, turnComplete), then the reply", () =>
+    // The client sees interrupted and turnComplete, then the reply to the response.
+    it.scoped("NON_BLOCKING INTERRUPT: the current reply stops first", () =>
       Effect.gen(function*() {
         const gate = yield* Deferred.make<void>()
         const { client } = yield* session(undefined, gate)
@@ -406,7 +416,8 @@ describe("LiveEmulator models", () => {
         assert.deepStrictEqual(reply.slice(-2).map(summary), ["generationComplete", "turnComplete"])
       }))
 
-    it.scopedLive("BLOCKING is unchanged: the reply follows the current one, whatever the scheduling says", () =>
+    // scheduling only applies to NON_BLOCKING functions.
+    it.scopedLive("BLOCKING: a reply after the current one, any scheduling", () =>
       Effect.gen(function*() {
         const gate = yield* Deferred.make<void>()
         const { client, respond } = yield* session(declare({ name: "lookup", behavior: "BLOCKING" }), gate)
@@ -415,7 +426,8 @@ describe("LiveEmulator models", () => {
         assert.strictEqual(said(yield* untilTurnComplete(client)), result)
       }))
 
-    it.scoped("willContinue keeps the call pending: no resumption handle until its last response", () =>
+    // No resumption handle while a call is pending, so none until its last response.
+    it.scoped("willContinue keeps the call pending", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make({ onTurn: () => [LiveEmulator.send(call), LiveEmulator.say("Checking.")] })
         const client = yield* openMemory(emulator, livePath)
@@ -459,7 +471,8 @@ describe("LiveEmulator models", () => {
       ...extra
     })
 
-    it.scopedLive("new input while a BLOCKING call is pending cancels it; a later response is ignored", () =>
+    // Vertex AI 3.8 sends toolCallCancellation; a later response to the call is ignored.
+    it.scopedLive("new input cancels a pending BLOCKING call", () =>
       Effect.gen(function*() {
         const emulator = yield* emulatorFor
         const client = yield* openSocket(emulator.port, vertexPath(), bearer())
@@ -491,7 +504,8 @@ describe("LiveEmulator models", () => {
         assert.strictEqual(said(meanwhile), "You said: \"meanwhile\"")
       }))
 
-    it.scoped("in memory: activityStart and detected speech cancel; no cancellation on the Gemini API or another model", () =>
+    // The rule is Vertex AI 3.8's: no cancellation on the Gemini API or with another model.
+    it.scoped("in memory: activityStart and detected speech cancel too", () =>
       Effect.gen(function*() {
         const emulator = yield* emulatorFor
         const manual = yield* openMemory(emulator, vertexPath(), bearer())
@@ -539,7 +553,8 @@ describe("LiveEmulator models", () => {
   describe("replies", () => {
     const noInterruption = { realtimeInputConfig: { activityHandling: "NO_INTERRUPTION" } }
 
-    it.scopedLive("3.8: clientContent with turnComplete interrupts the reply in progress, even with NO_INTERRUPTION", () =>
+    // Even with activityHandling: NO_INTERRUPTION and no real-time pacing; other models keep talking.
+    it.scopedLive("3.8: clientContent with turnComplete interrupts the reply", () =>
       Effect.gen(function*() {
         const gate = yield* Deferred.make<void>()
         const emulator = yield* LiveEmulator.make({
@@ -573,7 +588,9 @@ describe("LiveEmulator models", () => {
         assert.strictEqual(said(yield* untilTurnComplete(older)), "You said: \"stop\"")
       }))
 
-    it.scopedLive("extended thinking: each reply opens IN_PROGRESS, and is IDLE after generationComplete, before turnComplete", () =>
+    // IN_PROGRESS when a reply opens, IDLE after generationComplete and before turnComplete;
+    // gemini-3.8-live reports none.
+    it.scopedLive("extended thinking: replies report interactionStatus", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make()
         const client = yield* openSocket(emulator.port, livePath)

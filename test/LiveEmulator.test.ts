@@ -62,7 +62,8 @@ const unregistered =
 
 describe("LiveEmulator", () => {
   describe("upgrade and authentication", () => {
-    it.scopedLive("accepts the documented path and the SDK's double-slash path, on every API version", () =>
+    // Google's SDK appends /ws/... to a base URL ending in "/"; v1, v1beta and v1alpha are all served.
+    it.scopedLive("accepts the documented and the SDK's double-slash paths", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make()
         for (const [slashes, version] of [["/", "v1beta"], ["//", "v1"], ["//", "v1alpha"]] as const) {
@@ -80,7 +81,8 @@ describe("LiveEmulator", () => {
         assert.strictEqual(emulator.url, `http://127.0.0.1:${emulator.port}`)
       }))
 
-    it.scopedLive("answers HTTP 404 to the upgrade of any other path, on both faces", () =>
+    // A path that is no Live endpoint is refused at the upgrade, on the socket and in memory alike.
+    it.scopedLive("answers HTTP 404 to any other path, on both faces", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make()
         for (const path of ["/ws/other?key=k", "///ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent", geminiPath("BidiGenerateMusic")]) {
@@ -91,7 +93,8 @@ describe("LiveEmulator", () => {
         assert.deepStrictEqual(yield* emulator.connections, [])
       }))
 
-    it.scopedLive("closes 1008 when the caller has no identity, once the first message arrives", () =>
+    // The front end lets every upgrade through and checks the credential at the first message.
+    it.scopedLive("closes 1008 for a caller without identity", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make()
         // A token on the method that wants a key is no identity (cookbook#821).
@@ -101,7 +104,8 @@ describe("LiveEmulator", () => {
         assert.strictEqual(Buffer.byteLength(unregistered), 123)
       }))
 
-    it.scopedLive("closes 1007 for a key that is not valid, and takes the key from x-goog-api-key too", () =>
+    // A refused key is INVALID_ARGUMENT (1007); the Python SDK sends the key in that header, not in key=.
+    it.scopedLive("closes 1007 for an invalid key; reads x-goog-api-key too", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make({ isValidApiKey: (key) => key === "good" })
         const bad = yield* openSocket(emulator.port, `${geminiPath()}?key=bad`)
@@ -117,7 +121,8 @@ describe("LiveEmulator", () => {
         assert.strictEqual(records[1].headers["x-goog-api-key"], "good")
       }))
 
-    it.scopedLive("takes an ephemeral token on BidiGenerateContentConstrained from the query or Authorization", () =>
+    // BidiGenerateContentConstrained reads access_token= or `Authorization: Token`; a key alone is no identity.
+    it.scopedLive("takes an ephemeral token from the query or Authorization", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make()
         const constrained = geminiPath("BidiGenerateContentConstrained", "v1alpha", "//")
@@ -167,7 +172,8 @@ describe("LiveEmulator", () => {
         })
       }))
 
-    it.scopedLive("closes 1008 for a model that is gone, with the reason cut to 123 bytes", () =>
+    // The service's reason, cut to the 123 bytes a close frame allows; a malformed name is 1007.
+    it.scopedLive("closes 1008 for a model that is gone", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make()
         const client = yield* openSocket(emulator.port, `${geminiPath("BidiGenerateContent", "v1alpha")}?key=k`)
@@ -188,7 +194,8 @@ describe("LiveEmulator", () => {
         assert.strictEqual((yield* malformed.closed).code, 1007)
       }))
 
-    it.scopedLive("sends every message as a binary frame of 2-space JSON and a newline", () =>
+    // Byte-exact with the recorded traffic: JSON with 2-space indents and a final newline.
+    it.scopedLive("sends each message as a binary frame of pretty JSON", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make()
         const client = yield* openSocket(emulator.port, livePath)
@@ -230,7 +237,8 @@ describe("LiveEmulator", () => {
         ])
       }))
 
-    it.scoped("withholds setupComplete for a script that waits forever (the client's timeout)", () =>
+    // So that a client's setup timeout can be tested.
+    it.scoped("withholds setupComplete while a script waits forever", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make({ beforeSetupComplete: () => [LiveEmulator.wait(Duration.infinity)] })
         const client = yield* openMemory(emulator, livePath)
@@ -247,7 +255,8 @@ describe("LiveEmulator", () => {
   // ---------------------------------------------------------------------------
 
   describe("Vertex AI", () => {
-    it.scopedLive("serves LlmBidiService on v1 and v1beta1, with one or two slashes; a fresh sessionId each time", () =>
+    // Vertex AI's setupComplete carries a fresh sessionId (a UUID) on each connection.
+    it.scopedLive("serves LlmBidiService on v1 and v1beta1, one or two slashes", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make()
         const sessionIds: Array<string> = []
@@ -280,7 +289,8 @@ describe("LiveEmulator", () => {
         }
       }))
 
-    it.scopedLive("answers a text turn with role: model deltas and candidatesTokenCount", () =>
+    // Vertex AI: modelTurn has role: model, usageMetadata counts candidatesTokenCount.
+    it.scopedLive("answers a text turn in Vertex AI's wording", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make()
         const client = yield* openSocket(emulator.port, vertexPath(), bearer())
@@ -316,7 +326,8 @@ describe("LiveEmulator", () => {
         assert.strictEqual(record.backend, "VertexAI")
       }))
 
-    it.scopedLive("answers an audio turn with audio/pcm chunks, opening each turn's transcription with an empty one", () =>
+    // Vertex AI opens each model turn's output transcription with an empty one.
+    it.scopedLive("answers an audio turn with audio/pcm chunks", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make()
         const client = yield* openSocket(emulator.port, vertexPath(), bearer())
@@ -378,7 +389,8 @@ describe("LiveEmulator", () => {
         ])
       }))
 
-    it.scopedLive("closes 1008 UNAUTHENTICATED for a missing, refused or non-Bearer token, after the upgrade", () =>
+    // Google's UNAUTHENTICATED messages; the upgrade itself succeeds, as on the Gemini API.
+    it.scopedLive("closes 1008 for a missing, refused or non-Bearer token", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make({ isValidAccessToken: (token) => token === "ya29.good" })
         const missing = yield* openSocket(emulator.port, vertexPath())
@@ -405,7 +417,8 @@ describe("LiveEmulator", () => {
         assert.deepStrictEqual((yield* emulator.connections).map((record) => record.serverMessages.length), [0, 0, 0, 0, 1, 1])
       }))
 
-    it.scopedLive("Express mode: an API key in x-goog-api-key, with publishers/google/models/x", () =>
+    // The SDKs name the model publishers/google/models/x in Express mode; a refused key is 1007.
+    it.scopedLive("Express mode: an API key in x-goog-api-key", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make({ isValidApiKey: (key) => key === "express-key" })
         const client = yield* openSocket(emulator.port, vertexPath(), { "x-goog-api-key": "express-key" })
@@ -428,7 +441,8 @@ describe("LiveEmulator", () => {
         ])
       }))
 
-    it.scopedLive("closes 1008 for an unknown model with Vertex AI's reason, and 1007 for a malformed one", () =>
+    // The 1008 reason is Vertex AI's NOT_FOUND wording ("Publisher Model ... was not found").
+    it.scopedLive("closes 1008 for an unknown model, 1007 for a malformed one", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make({ unknownModels: [...LiveEmulator.defaultUnknownModels, "retired"] })
         const refuse = (model: string) =>
@@ -459,7 +473,9 @@ describe("LiveEmulator", () => {
         assert.match((yield* passThrough.next).setupComplete.sessionId, uuid)
       }))
 
-    it.scoped("in memory: Vertex-only setup fields, and a toolResponse without id", () =>
+    // Google's SDKs send sessionResumption.transparent and explicitVadSignal only to Vertex AI;
+    // a response without an id answers the oldest call.
+    it.scoped("in memory: Vertex-only setup fields, toolResponse without id", () =>
       Effect.gen(function*() {
         const toolCall = { toolCall: { functionCalls: [{ name: "getWeather", args: { city: "Paris" } }] } }
         const emulator = yield* LiveEmulator.make({ onTurn: () => [LiveEmulator.send(toolCall)] })
@@ -509,7 +525,8 @@ describe("LiveEmulator", () => {
   // ---------------------------------------------------------------------------
 
   describe("turns", () => {
-    it.scopedLive("answers a text turn with text deltas, generationComplete, then turnComplete with usage", () =>
+    // As recorded: a short first delta, generationComplete, then turnComplete with usageMetadata.
+    it.scopedLive("answers a text turn with text deltas and usage", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make()
         const client = yield* openSocket(emulator.port, livePath)
@@ -534,7 +551,8 @@ describe("LiveEmulator", () => {
         ])
       }))
 
-    it.scopedLive("keeps clientContent without turnComplete as context, and reads snake_case as the Python SDK sends it", () =>
+    // Written in snake_case, as the Python SDK sends it: proto3 JSON reads both spellings.
+    it.scopedLive("keeps clientContent without turnComplete as context", () =>
       Effect.gen(function*() {
         const turns: Array<LiveEmulator.Turn> = []
         const emulator = yield* LiveEmulator.make({
@@ -553,7 +571,8 @@ describe("LiveEmulator", () => {
         assert.deepStrictEqual(turns.map((turn) => [turn.index, turn.text]), [[0, "first\nsecond"]])
       }))
 
-    it.scopedLive("answers audio ended by audioStreamEnd with 200/240 ms chunks of 24 kHz audio and transcriptions", () =>
+    // 24 kHz audio in 200/240 ms chunks, as recorded, each followed by the words its end has reached.
+    it.scopedLive("answers audio ended by audioStreamEnd with audio chunks", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make()
         const client = yield* openSocket(emulator.port, livePath)
@@ -599,7 +618,8 @@ describe("LiveEmulator", () => {
         ])
       }))
 
-    it.scopedLive("ends an audio turn after silenceDurationMs of silence in the audio timeline", () =>
+    // Counted on the audio's own timeline, so audio sent faster than real time gets the same turns.
+    it.scopedLive("ends an audio turn after silenceDurationMs of silence", () =>
       Effect.gen(function*() {
         const turns: Array<LiveEmulator.Turn> = []
         const emulator = yield* LiveEmulator.make({
@@ -632,7 +652,8 @@ describe("LiveEmulator", () => {
         assert.deepStrictEqual(turns.map((turn) => turn.text), [undefined, "next"])
       }))
 
-    it.scopedLive("delimits turns by activityStart and activityEnd when automatic detection is disabled", () =>
+    // Manual activity detection: audio outside activityStart ... activityEnd is ignored.
+    it.scopedLive("with detection disabled, activityStart/End delimit turns", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make()
         const client = yield* openSocket(emulator.port, livePath)
@@ -655,7 +676,8 @@ describe("LiveEmulator", () => {
         ])
       }))
 
-    it.scoped("in memory: answers a toolCall's toolResponse as the script says", () =>
+    // onMessage replaces the emulator's own answer to a toolResponse.
+    it.scoped("in memory: answers a toolResponse as the script says", () =>
       Effect.gen(function*() {
         const toolCall = { toolCall: { functionCalls: [{ id: "function-call-1", name: "getWeather", args: { city: "Paris" } }] } }
         const emulator = yield* LiveEmulator.make({
@@ -694,7 +716,8 @@ describe("LiveEmulator", () => {
         assert.strictEqual(record.path, "//ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent")
       }).pipe(Effect.provide(Layer.provideMerge(LiveEmulator.layerTransport, LiveEmulator.layer()))))
 
-    it.scoped("synthesizes audible, deterministic speech, about 70 ms a character", () =>
+    // About 70 ms a character, so reply lengths are predictable; audible, so meters and VADs see a voice.
+    it.scoped("synthesizes audible, deterministic speech", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make()
         const replyAudio = Effect.gen(function*() {
@@ -723,7 +746,8 @@ describe("LiveEmulator", () => {
   // ---------------------------------------------------------------------------
 
   describe("scripts", () => {
-    it.scopedLive("a Close before setupComplete rejects the setup; a Drop ends with 1006", () =>
+    // A script may refuse a setup with any close; a drop sends no close frame, so the client sees 1006.
+    it.scopedLive("a Close before setupComplete rejects; a Drop is 1006", () =>
       Effect.gen(function*() {
         const rejecting = yield* LiveEmulator.make({
           beforeSetupComplete: () => [LiveEmulator.close(1011, "Internal error encountered.")]
@@ -776,7 +800,8 @@ describe("LiveEmulator", () => {
         assert.deepStrictEqual(record.closed, { ...closeInfo, wasClean: true })
       }))
 
-    it.scoped("a script that throws ends the session like a server fault (1011)", () =>
+    // A hook's exception is the emulator's fault, answered with the service's internal error.
+    it.scoped("a script that throws closes 1011, as a server fault", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make({
           onTurn: () => {
@@ -807,7 +832,8 @@ describe("LiveEmulator", () => {
         })
       }))
 
-    it.scoped("barge-in: a new text turn interrupts a reply paced at real time (TestClock)", () =>
+    // Driven by the TestClock: only a reply paced at real time is still going when the next turn comes.
+    it.scoped("barge-in: a text turn interrupts a real-time reply", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make({ realtime: true })
         const client = yield* openMemory(emulator, livePath)
@@ -834,7 +860,8 @@ describe("LiveEmulator", () => {
         ])
       }))
 
-    it.scopedLive("barge-in: speech in the audio interrupts a reply paced at real time (socket)", () =>
+    // Over a real socket, with the activity detector hearing the speech.
+    it.scopedLive("barge-in: detected speech interrupts a real-time reply", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make({
           realtime: true,
@@ -885,7 +912,8 @@ describe("LiveEmulator", () => {
         return { reply, handle: yield* nextHandle(client) }
       })
 
-    it.scoped("issues a handle after setupComplete and after each turn, and says resumable: false while generating", () =>
+    // While the model generates it says resumable: false (no handle); without sessionResumption, no updates.
+    it.scoped("issues a handle after setupComplete and after each turn", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make()
         const client = yield* openMemory(emulator, livePath)
@@ -949,7 +977,8 @@ describe("LiveEmulator", () => {
         yield* nextHandle(client)
       }))
 
-    it.scopedLive("a second connection continues the conversation with the handle, on either face", () =>
+    // The turn index, the history and the context go on; an older handle resumes from its own point.
+    it.scopedLive("a second connection resumes with the handle, on either face", () =>
       Effect.gen(function*() {
         const turns: Array<LiveEmulator.Turn> = []
         const emulator = yield* LiveEmulator.make({
@@ -1001,7 +1030,9 @@ describe("LiveEmulator", () => {
         )
       }))
 
-    it.scopedLive("closes 1007 for a handle it did not issue, one acceptResumptionHandle refuses, or another model", () =>
+    // A handle it did not issue (or issued on the other backend), or one acceptResumptionHandle refuses,
+    // is INVALID_ARGUMENT, as is resuming with another model.
+    it.scopedLive("closes 1007 for a bad handle or a change of model", () =>
       Effect.gen(function*() {
         const invalid = { code: 1007, reason: "Invalid session resumption handle." }
         const refused = new Set<string>()
@@ -1042,7 +1073,8 @@ describe("LiveEmulator", () => {
         assert.deepStrictEqual(records[0].serverMessages, [])
       }))
 
-    it.scoped("a handle expires 2 hours after the last connection of its conversation ended (TestClock)", () =>
+    // As the service documents it; read from the Clock, so the TestClock expires it.
+    it.scoped("a handle expires 2 hours after its last connection ended", () =>
       Effect.gen(function*() {
         const invalid = { code: 1007, reason: "Invalid session resumption handle." }
         const emulator = yield* LiveEmulator.make()
@@ -1091,7 +1123,9 @@ describe("LiveEmulator", () => {
         assert.deepStrictEqual(yield* tooLate.closed, invalid)
       }))
 
-    it.scoped("transparent: lastConsumedClientMessageIndex counts the connection's messages from setup (0)", () =>
+    // lastConsumedClientMessageIndex counts the connection's messages; an audio turn in progress is not
+    // consumed yet, so the client replays it.
+    it.scoped("transparent: the consumed index counts from setup (0)", () =>
       Effect.gen(function*() {
         const gate = yield* Deferred.make<void>()
         const audioMessages = yield* Deferred.make<void>()
@@ -1151,7 +1185,8 @@ describe("LiveEmulator", () => {
   })
 
   describe("connection lifetime", () => {
-    it.scoped("goAway with the time left at lifetime - goAwayBefore, then close 1011 at the lifetime (TestClock)", () =>
+    // As the service ends a connection at its time limit; driven by the TestClock.
+    it.scoped("goAway at lifetime - goAwayBefore, then close 1011", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make({ connectionLifetime: "10 seconds", goAwayBefore: "3 seconds" })
         const client = yield* openMemory(emulator, livePath)
@@ -1174,7 +1209,8 @@ describe("LiveEmulator", () => {
         assert.deepStrictEqual(record.closed, { code: 1011, reason: "Deadline expired before operation could complete.", wasClean: true })
       }))
 
-    it.scoped("a reply still going when the time is up simply stops; goAwayBefore is capped to the lifetime", () =>
+    // goAwayBefore (60 s by default) is capped to the lifetime: goAway then follows setupComplete.
+    it.scoped("a reply going when the time is up stops there", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make({
           realtime: true,

@@ -82,7 +82,8 @@ const expectedSpeechMillis = (stdout: string): number =>
   [...stdout.matchAll(/^model: (.*)$/gm)].reduce((sum, [, text]) => sum + Math.max(400, text.length * 70), 0)
 
 describe.concurrent("gemini-live (the command line)", () => {
-  it("talk: a 16 kHz PCM16 question, the reply saved as a 24 kHz PCM16 WAV", async ({ expect }) => {
+  // The reply is saved as a WAV at the model's own 24 kHz PCM16.
+  it("talk: a 16 kHz PCM16 question, a 24 kHz PCM16 reply", async ({ expect }) => {
     const question = writeFile("q16.wav", Audio.writeWav(Audio.PCM16_16K, tone(16000, 1.6, 1)))
     const answer = Path.join(tmp, "a16.wav")
     const result = await run("talk", "--in", question, "--out", answer)
@@ -115,7 +116,8 @@ describe.concurrent("gemini-live (the command line)", () => {
     expect(wav.data.some((byte) => byte !== 0)).toBe(true)
   })
 
-  it("talk: an 8 kHz mu-law question and a text turn, the reply as 8 kHz mu-law", async ({ expect }) => {
+  // 8 kHz mu-law both ways, as telephony sends it; the text turn goes first.
+  it("talk: a mu-law question and a text turn, a mu-law reply", async ({ expect }) => {
     const phone = Audio.makeConverter(Audio.PCM16_8K, Audio.MULAW_8K)
     const pcm = tone(8000, 1.6, 1)
     const question = writeFile("q8.wav", Audio.writeWav(Audio.MULAW_8K, Buffer.concat([phone.push(pcm), phone.flush()])))
@@ -140,7 +142,8 @@ describe.concurrent("gemini-live (the command line)", () => {
     expect(millis).toBeLessThan(expected * 1.1)
   })
 
-  it("talk: an unsupported WAV (stereo) fails with exit code 1 and says why, before connecting", async ({ expect }) => {
+  // A stereo file: the error says why, and nothing connects first.
+  it("talk: an unsupported WAV fails with exit code 1", async ({ expect }) => {
     const wav = Audio.writeWav(Audio.PCM16_16K, tone(16000, 0.5, 0.5))
     const view = new DataView(wav.buffer, wav.byteOffset, wav.byteLength)
     view.setUint16(22, 2, true) // channels
@@ -153,7 +156,8 @@ describe.concurrent("gemini-live (the command line)", () => {
     expect(Fs.existsSync(Path.join(tmp, "never.wav"))).toBe(false)
   })
 
-  it("--help prints the usage (exit 0); misuse prints what is wrong (exit 2)", async ({ expect }) => {
+  // Exit codes: 0 for help, 2 for misuse of the command line.
+  it("--help prints the usage; misuse says what is wrong", async ({ expect }) => {
     const [help, helpTalk, unknownFlag, missingValue, unknownCommand, nothing] = await Promise.all([
       run("--help"),
       run("help", "talk"),
@@ -228,7 +232,8 @@ describe.concurrent("gemini-live (the command line)", () => {
     expect(result.stdout).toContain("stopping: 1 connection served")
   })
 
-  it("emulator: a port in use fails with exit code 1 and a clear message", async ({ expect }) => {
+  // The message says the port is in use and how to choose another.
+  it("emulator: a port in use fails with exit code 1", async ({ expect }) => {
     const server = Net.createServer()
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
     try {

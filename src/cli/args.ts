@@ -96,7 +96,7 @@ Example:
  * The usage text of a topic.
  *
  * @since 0.1.0
- * @category Usage
+ * @category Utils
  */
 export const usage = (topic: Topic): string =>
   topic === "talk" ? talkUsage : topic === "emulator" ? emulatorUsage : mainUsage
@@ -228,7 +228,7 @@ const parseEmulator = (args: ReadonlyArray<string>): Either.Either<Command, Usag
  * `--help`. No arguments, an unknown command or a bad option is a `UsageError`.
  *
  * @since 0.1.0
- * @category Parsing
+ * @category Codecs
  */
 export const parse = (args: ReadonlyArray<string>): Either.Either<Command, UsageError> => {
   const [command, ...rest] = args

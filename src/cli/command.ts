@@ -35,7 +35,7 @@ const misuse = (error: UsageError): Effect.Effect<ExitCode> =>
  * (exit 2), a failed command's error to stderr (exit 1).
  *
  * @since 0.1.0
- * @category Running
+ * @category Actions
  */
 export const run = (parsed: Either.Either<Args.Command, UsageError>): Effect.Effect<ExitCode> => {
   if (Either.isLeft(parsed)) return misuse(parsed.left)
@@ -59,7 +59,7 @@ export const run = (parsed: Either.Either<Args.Command, UsageError>): Effect.Eff
  * normal end it is; 130 (128 + SIGINT) for the others.
  *
  * @since 0.1.0
- * @category Running
+ * @category Utils
  */
 export const interruptedExitCode = (parsed: Either.Either<Args.Command, UsageError>): number =>
   Either.isRight(parsed) && parsed.right._tag === "Emulator" ? 0 : 130

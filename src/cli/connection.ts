@@ -71,7 +71,7 @@ const present = (name: string): Config.Config<string | undefined> =>
  * Reads the environment through the `ConfigProvider` (the process environment by default).
  *
  * @since 0.1.0
- * @category Environment
+ * @category Actions
  */
 export const environment: Effect.Effect<Environment> = Config.all({
   googleApiKey: present("GOOGLE_API_KEY"),
@@ -102,7 +102,7 @@ export const environment: Effect.Effect<Environment> = Config.all({
  * `GOOGLE_API_KEY`; Vertex AI needs `GOOGLE_CLOUD_PROJECT` and `GOOGLE_APPLICATION_CREDENTIALS`.
  *
  * @since 0.1.0
- * @category Choosing
+ * @category Constructors
  */
 export const choose = (options: Pick<ConnectionOptions, "backend" | "emulator">, env: Environment): Choice => {
   const backend = options.backend ?? (env.useVertexAI ? Backend.VERTEX_AI : Backend.GEMINI_API)

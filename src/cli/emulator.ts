@@ -48,7 +48,7 @@ const listenFailure = (port: number, defect: unknown): CliError => {
  * How to point clients at an emulator at `url`.
  *
  * @since 0.1.0
- * @category Formatting
+ * @category Utils
  */
 export const instructions = (url: string): ReadonlyArray<string> => [
   `Gemini API and Vertex AI endpoints; any non-empty API key or access token is accepted.`,
@@ -68,7 +68,7 @@ export const instructions = (url: string): ReadonlyArray<string> => [
  * defect is caught here).
  *
  * @since 0.1.0
- * @category Commands
+ * @category Actions
  */
 export const emulator = (options: EmulatorOptions): Effect.Effect<never, CliError> =>
   Effect.scoped(Effect.gen(function*() {

@@ -1,11 +1,8 @@
 /**
  * `gemini-live talk`: one exchange with the model. A text turn (`--text`) and/or a spoken turn read
  * from a WAV file (`--in`) go to the model; its transcripts are printed as they arrive, and its
- * spoken reply is written to a WAV file (`--out`).
- *
- * The reply audio is taken from the session's `events` (`AudioDelta`), which deliver every event
- * once and in order, so nothing is lost, and a turn ends with its `TurnComplete` (not with
- * `GenerationComplete`, nor with a pause in the audio).
+ * spoken reply is written to a WAV file (`--out`). The reply is read from the session's `events`
+ * (every event once, in order) and a turn ends at its `TurnComplete`.
  *
  * @since 0.1.0
  */
@@ -69,7 +66,7 @@ export const connectConfig: Protocol.LiveConnectConfig = {
  * How a format is said: `16 kHz PCM16`, `8 kHz mu-law`, `8 kHz A-law`.
  *
  * @since 0.1.0
- * @category Formatting
+ * @category Utils
  */
 export const describeFormat = (format: Audio.Format): string =>
   `${format.sampleRate / 1000} kHz ${
@@ -284,7 +281,7 @@ const progress = (tally: Tally) =>
  * spoken turn, close, write the reply, print the summary.
  *
  * @since 0.1.0
- * @category Commands
+ * @category Actions
  */
 export const conversation = (
   options: TalkOptions,
@@ -375,11 +372,12 @@ const checkWritable = (path: string): Effect.Effect<void, CliError> =>
   )
 
 /**
- * `gemini-live talk`: checks that the output can be written and reads the input WAV first (an unsupported one fails before anything
- * connects), then holds the conversation with the real service or the embedded emulator.
+ * `gemini-live talk`: checks that the output can be written and reads the input WAV first (an
+ * unsupported one fails before anything connects), then holds the conversation with the real
+ * service or the embedded emulator.
  *
  * @since 0.1.0
- * @category Commands
+ * @category Actions
  */
 export const talk = (options: TalkOptions): Effect.Effect<void, LiveError | CliError> =>
   Effect.gen(function*() {

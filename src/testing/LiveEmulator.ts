@@ -1,124 +1,71 @@
 /**
  * A fake Gemini Live server that speaks the real protocol (`BidiGenerateContent` over WebSocket),
- * for running clients offline: in tests, in examples, in CI.
+ * for running clients offline: in tests, in examples, in CI. Two faces share one session logic: a
+ * WebSocket server on `127.0.0.1` (`url`: give it to a client as `httpOptions.baseUrl`, Google's
+ * own SDK included) and an in-memory twin (`layerTransport`) for tests with no socket at all.
  *
- * It has two faces and one session logic:
- * - a real WebSocket server on `127.0.0.1` (`url` is its HTTP base URL, to give a client as
- *   `httpOptions.baseUrl`, Google's own SDK included);
- * - an in-memory twin, `layerTransport`, for tests that need no socket at all.
+ * The request path chooses the backend (`ConnectionRecord.backend`), with one or two leading
+ * slashes (Google's SDK sends two); any other path is answered with HTTP 404:
+ * - Gemini API: `/ws/google.ai.generativelanguage.{v1|v1beta|v1alpha}.GenerativeService.BidiGenerateContent`
+ *   (an API key: `key=` or `x-goog-api-key`) and `...BidiGenerateContentConstrained` (an ephemeral
+ *   token: `access_token=` or `Authorization: Token auth_tokens/...`);
+ * - Vertex AI: `/ws/google.cloud.aiplatform.{v1|v1beta1}.LlmBidiService/BidiGenerateContent` (an
+ *   OAuth2 access token, `Authorization: Bearer`, checked by `isValidAccessToken`; in Express mode
+ *   an API key in `x-goog-api-key`, checked by `isValidApiKey`).
  *
- * One emulator serves both backends; the request path chooses (`ConnectionRecord.backend` tells which
- * answered):
- * - Gemini Developer API (`"GeminiAPI"`): paths
- *   `/ws/google.ai.generativelanguage.{v1|v1beta|v1alpha}.GenerativeService.BidiGenerateContent`
- *   (API key: `key=` or `x-goog-api-key`) and `...BidiGenerateContentConstrained` (ephemeral token:
- *   `access_token=` or `Authorization: Token auth_tokens/...`);
- * - Vertex AI (`"VertexAI"`): path `/ws/google.cloud.aiplatform.{v1|v1beta1}.LlmBidiService/BidiGenerateContent`
- *   (OAuth2 access token: `Authorization: Bearer <token>`, checked with `isValidAccessToken`; or, in
- *   Express mode, an API key in `x-goog-api-key`, checked with `isValidApiKey`).
- *
- * Either with one or two leading slashes (Google's SDK sends two); anything else is answered with
- * HTTP 404.
- *
- * What it does, as the real service does it (checked against recorded traffic, and the protocol
- * reference where Vertex AI was not recorded):
- * - The credential is checked when the first message arrives (the upgrade always succeeds, on both
- *   backends: the same Google front end lets the upgrade through and refuses the stream). On the
- *   Gemini API no credential closes 1008, a key the emulator does not accept closes 1007. On Vertex
- *   AI a missing or refused access token is UNAUTHENTICATED: close 1008 "Request is missing required
- *   authentication credential. ..." / "Request had invalid authentication credentials. Expected
- *   OAuth 2 access token, ..." (cut to 123 bytes); a refused Express-mode key closes 1007.
- * - The first message must be `setup` (1007 otherwise); unknown setup fields close 1007. The model
- *   is `models/{name}` (or `tunedModels/...`) on the Gemini API;
- *   `projects/{p}/locations/{l}/publishers/google/models/{name}`, `publishers/google/models/{name}`
- *   or `models/{name}` on Vertex AI; another form closes 1007 "Request contains an invalid
- *   argument.". A name in `unknownModels` closes 1008 "models/X is not found ..." (Gemini API) or
- *   "Publisher Model `...` was not found ..." (Vertex AI), cut to 123 bytes as the service cuts it.
- *   Field names are read in lowerCamel or snake_case, as a proto3 JSON parser reads them.
- * - Vertex AI words the same messages differently: `setupComplete` carries a fresh `sessionId` (a
- *   UUID); `modelTurn` is `{ "role": "model", "parts": [...] }`; audio is `audio/pcm` (still 24 kHz);
- *   `usageMetadata` counts `candidatesTokenCount` / `candidatesTokensDetails` instead of
- *   `responseTokenCount` / `responseTokensDetails`; with `outputAudioTranscription`, each model turn
- *   of an AUDIO session opens with an empty `{"serverContent":{"outputTranscription":{}}}`.
- * - Every server message is a binary frame of `JSON.stringify(message, null, 2) + "\n"`.
- * - Messages sent before `setupComplete` are answered after it.
+ * It behaves as the recorded service does:
+ * - The upgrade always succeeds; the credential is checked at the first message. On the Gemini API
+ *   none closes 1008 and a refused key 1007; on Vertex AI a missing or refused token closes 1008
+ *   with Google's UNAUTHENTICATED message, a refused Express-mode key 1007.
+ * - The first message must be `setup`; another message, an unknown field or a malformed model name
+ *   closes 1007. A model in `unknownModels` closes 1008 "not found" in the backend's words (cut to
+ *   123 bytes, as the service cuts it). Field names are read in lowerCamel or snake_case.
+ * - Vertex AI words messages its own way: `setupComplete.sessionId`, `modelTurn.role: "model"`,
+ *   `audio/pcm`, `candidatesTokenCount`, and an empty `outputTranscription` opening each model turn
+ *   of an AUDIO session with output transcription.
+ * - Every server message is a binary frame of `JSON.stringify(message, null, 2) + "\n"`; messages
+ *   sent before `setupComplete` are answered after it.
  * - Each user turn (`clientContent` with `turnComplete: true`, `realtimeInput.text`, or audio ended
- *   by the activity detector, by `audioStreamEnd`, or by `activityEnd` when automatic activity
- *   detection is disabled) gets a reply: text deltas (TEXT), or 24 kHz audio in 200/240 ms chunks
- *   with `outputTranscription` deltas (AUDIO, the default), then `generationComplete`, then
+ *   by the activity detector, by `audioStreamEnd`, or by `activityEnd` when automatic detection is
+ *   disabled) gets a reply: text deltas (TEXT), or 24 kHz audio in 200/240 ms chunks with
+ *   `outputTranscription` deltas (AUDIO, the default); then `generationComplete`, then
  *   `turnComplete` with `usageMetadata`.
- * - With `realtime: true`, replies are paced at speaking speed (`Effect.sleep`, so the `TestClock`
- *   drives it too) and a new user turn interrupts them: `interrupted`, then `turnComplete`.
+ * - With `realtime: true`, replies are paced at speaking speed (`Effect.sleep`: the `TestClock`
+ *   drives it) and a new user turn interrupts them: `interrupted`, then `turnComplete`.
  *
- * Models: a session is held to the rules of its model on its backend (`Options.models`, by default
- * `LiveModel.known`; a model the registry does not know is not checked). What a model refuses closes
- * 1007 "Request contains an invalid argument.", the service's INVALID_ARGUMENT: at setup, what
- * `LiveModel.checkSetup` refuses (3.8: `thinkingConfig`; on the Gemini API `proactiveAudio: false`,
- * `enableAffectiveDialog`, a response modality other than AUDIO; extended thinking: a BLOCKING
- * function); a `clientContent` `LiveModel.checkClientContent` refuses (3.1: any, except initial
- * history with `historyConfig.initialHistoryInClientContent: true` before the first realtime input
- * or model output; 3.8: a turn without role `user` or `model`); a `contextUpdate` whose tools
- * `LiveModel.checkTools` refuses. Field names may be snake_case, as elsewhere.
- * - `contextUpdate` (`{"contextUpdate": {"systemInstruction": Content, "tools": {"tools": [...]}}}`,
- *   both optional; `{"tools": []}` clears the tools) replaces what the next turns see:
- *   `Turn.systemInstruction` and `Turn.tools`, kept in the resumption state (a resumed setup's own
- *   `systemInstruction` or `tools` replace them).
- * - A function's behaviour is its declaration's `behavior`, else the model's default (3.8:
- *   NON_BLOCKING; unknown models: BLOCKING). A BLOCKING function's `toolResponse` is answered as a
- *   new reply after the current one ("<name> returned <json>."); a NON_BLOCKING one's by its
- *   `scheduling`: `SILENT`, no reply; `WHEN_IDLE` (the default), a reply after the current one;
- *   `INTERRUPT`, the current reply stops (`interrupted`, `turnComplete`) and the reply follows.
- *   `willContinue: true` keeps the call pending.
- * - Vertex AI 3.8: new input (realtime text, `clientContent`, `activityStart`, detected speech) while
- *   BLOCKING calls are pending sends `{"toolCallCancellation": {"ids": [...]}}`; later responses to
- *   them are ignored.
+ * Models: a session is held to its model's rules on its backend (`Options.models`, by default
+ * `LiveModel.known`; a model the registry does not know is not checked). A setup
+ * `LiveModel.checkSetup` refuses, a `clientContent` `LiveModel.checkClientContent` refuses, or a
+ * `contextUpdate` whose tools `LiveModel.checkTools` refuses closes 1007 "Request contains an
+ * invalid argument.".
+ * - `contextUpdate` replaces the system instruction and tools the next turns see
+ *   (`Turn.systemInstruction`, `Turn.tools`; `{"tools": []}` clears them); resumption keeps them.
+ * - A function response is heard by its function's `behavior` (else the model's default: NON_BLOCKING
+ *   on 3.8, BLOCKING for unknown models). BLOCKING: a new reply after the current one ("<name>
+ *   returned <json>."); NON_BLOCKING, by its `scheduling`: `SILENT`, no reply; `WHEN_IDLE` (the
+ *   default), after the current reply; `INTERRUPT`, the current reply stops first. `willContinue:
+ *   true` keeps the call pending.
+ * - Vertex AI 3.8: new input while BLOCKING calls are pending sends `toolCallCancellation` for them;
+ *   later responses to them are ignored.
  * - 3.8: a `clientContent` with `turnComplete: true` interrupts the reply in progress, even with
  *   `activityHandling: NO_INTERRUPTION` and without real-time pacing.
- * - Extended thinking: each reply opens with `{"serverContent": {"interactionStatus": "IN_PROGRESS"}}`
- *   and says `"IDLE"` right before its `turnComplete` (after `generationComplete`, or after
- *   `interrupted`).
+ * - Extended thinking: each reply opens with `interactionStatus: "IN_PROGRESS"` and says `"IDLE"`
+ *   right before its `turnComplete`.
  *
- * Session resumption, so that a client's reconnect logic can be tested (the state behind the handles
- * is kept by the emulator, for all its connections, on both faces):
- * - With `sessionResumption` in the setup (`{}`, or `{ handle }`), the emulator sends
- *   `{"sessionResumptionUpdate": {"newHandle": "<opaque>", "resumable": true}}` at each safe point:
- *   right after `setupComplete`, and after each `turnComplete` when no function call is pending. When
- *   the model starts generating (its first output of a turn, or a `toolCall`) it sends
- *   `{"sessionResumptionUpdate": {"resumable": false}}` (no handle) once, until the next handle.
- *   Without `sessionResumption`: no updates.
- * - Behind each handle: the conversation's user turns so far (their texts: an audio turn's
- *   transcript), `clientContent` text not answered yet, the token counts of the context, and how many
- *   client messages were consumed. A setup with a known, valid `handle` continues that conversation:
- *   `Turn.index` goes on, `Turn.resumed` is true and `Turn.history` has the earlier turns, and the
- *   connection's record says `resumedFrom` and the conversation's `sessionKey`.
- * - A handle stays valid while a connection of its conversation is open and for
- *   `resumptionHandleLifetime` (2 hours) after the last one ended, as the service documents ("valid
- *   for 2 hours after the last session terminated"), by the `Clock` (the `TestClock` expires them).
- *   Handles are not used up.
- * - A handle the emulator did not issue (or issued on the other backend), an expired one, or one
- *   `acceptResumptionHandle` refuses closes 1007 "Invalid session resumption handle.": the handle is
- *   an argument of the setup, and the service's INVALID_ARGUMENT is 1007 (as for the other setup
- *   errors), which clients treat as "do not retry with this context" (start a fresh session), unlike
- *   1008 (model or credential) or 1011 (retry). Resuming with another model closes 1007 "Request
- *   contains an invalid argument." ("you can change config, but not the model, when resuming").
- * - Transparent resumption (`sessionResumption.transparent: true`, Vertex AI) adds
- *   `lastConsumedClientMessageIndex` (int64 as a decimal string) to every update. The client messages
- *   are counted per connection, from 0, and `setup` counts: it is message 0, so the update right after
- *   `setupComplete` says `"0"`, and after `setup` then one text turn the handle says `"1"`. The index
- *   is the last message whose effect is in the state behind the handle; the messages of a user audio
- *   turn still in progress (speech detected, or after `activityStart`) are consumed when it ends.
- *   After a reconnect the client replays the messages after that index on the new connection, whose
- *   count starts again at its own `setup`.
+ * Session resumption, across all the emulator's connections on both faces:
+ * - With `sessionResumption` in the setup, a new handle goes out after `setupComplete` and after each
+ *   `turnComplete` with no function call pending, and `{"resumable": false}` once when the model
+ *   starts generating.
+ * - A setup with a handle continues its conversation (`Turn.index` goes on; `Turn.resumed`,
+ *   `Turn.history`, `ConnectionRecord.resumedFrom`, `sessionKey`). Handles are not used up and stay
+ *   valid while the conversation has a connection open and `resumptionHandleLifetime` after.
+ * - An unknown, expired or refused (`acceptResumptionHandle`) handle closes 1007 "Invalid session
+ *   resumption handle."; resuming with another model closes 1007.
+ * - `transparent: true` adds `lastConsumedClientMessageIndex`: the client's messages counted per
+ *   connection from its `setup` (0); a user audio turn still in progress is consumed when it ends.
  *
- * Connection lifetime (the real service closes a connection after about 10 minutes): with
- * `connectionLifetime`, counted from `setupComplete` (`Effect.sleep`: the `TestClock` drives it),
- * `{"goAway": {"timeLeft": "<goAwayBefore>"}}` goes out `goAwayBefore` (60 s, at most the lifetime)
- * before the end, and at the end the connection closes 1011 "Deadline expired before operation could
- * complete."; a reply still going stops there. `timeLeft` is a proto3 JSON Duration (`"3s"`,
- * `"0.500s"`).
- *
- * Scripts decide what the model says and how connections end (`Action`s), and `connections` tells
- * what crossed the wire.
+ * Scripts (`Action`s) decide what the model says and how connections end (`Options.connectionLifetime`
+ * ends each one as the service does); `connections` tells what crossed the wire.
  *
  * @example
  * ```ts
@@ -137,21 +84,14 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import type * as Http from "node:http"
-import { inputSampleRate } from "./internal/pcm.js"
-import { makeRecorder, type Recorder } from "./internal/recorder.js"
-import { makeResumptionStore } from "./internal/resumption.js"
-import { matchRoute, parseRequestTarget } from "./internal/route.js"
-import { serve, type SessionConfig } from "./internal/session.js"
-import * as SocketServer from "./internal/socketServer.js"
-import { protoDuration } from "./internal/wire.js"
-import * as LiveModel from "../LiveModel.js"
+import type * as LiveModel from "../LiveModel.js"
 import type * as Transport from "../Transport.js"
-import * as MemoryTransport from "./MemoryTransport.js"
+import * as actions from "./internal/actions.js"
+import * as internal from "./internal/emulator.js"
 
 // -----------------------------------------------------------------------------
 // Actions
@@ -256,15 +196,10 @@ export type Action = Say | Send | SendFrame | Close | Drop | Wait | WaitFor
  * @since 0.1.0
  * @category Actions
  */
-export const say = (
+export const say: (
   text: string,
   options?: { readonly audio?: Uint8Array; readonly turnComplete?: boolean }
-): Action => ({
-  _tag: "Say",
-  text,
-  ...(options?.audio === undefined ? {} : { audio: options.audio }),
-  turnComplete: options?.turnComplete ?? true
-})
+) => Action = actions.say
 
 /**
  * Sends a server message as it is (see `Send`).
@@ -272,7 +207,7 @@ export const say = (
  * @since 0.1.0
  * @category Actions
  */
-export const send = (message: unknown): Action => ({ _tag: "Send", message })
+export const send: (message: unknown) => Action = actions.send
 
 /**
  * Sends a raw frame (see `SendFrame`).
@@ -280,7 +215,7 @@ export const send = (message: unknown): Action => ({ _tag: "Send", message })
  * @since 0.1.0
  * @category Actions
  */
-export const sendFrame = (frame: Transport.Frame): Action => ({ _tag: "SendFrame", frame })
+export const sendFrame: (frame: Transport.Frame) => Action = actions.sendFrame
 
 /**
  * Closes the connection with `code` and `reason` (see `Close`).
@@ -288,7 +223,7 @@ export const sendFrame = (frame: Transport.Frame): Action => ({ _tag: "SendFrame
  * @since 0.1.0
  * @category Actions
  */
-export const close = (code: number, reason = ""): Action => ({ _tag: "Close", code, reason })
+export const close: (code: number, reason?: string) => Action = actions.close
 
 /**
  * Drops the connection without a close frame (see `Drop`).
@@ -296,7 +231,7 @@ export const close = (code: number, reason = ""): Action => ({ _tag: "Close", co
  * @since 0.1.0
  * @category Actions
  */
-export const drop: Action = { _tag: "Drop" }
+export const drop: Action = actions.drop
 
 /**
  * Waits for `duration` (see `Wait`).
@@ -304,7 +239,7 @@ export const drop: Action = { _tag: "Drop" }
  * @since 0.1.0
  * @category Actions
  */
-export const wait = (duration: Duration.DurationInput): Action => ({ _tag: "Wait", duration })
+export const wait: (duration: Duration.DurationInput) => Action = actions.wait
 
 /**
  * Waits for `effect` to complete (see `WaitFor`).
@@ -312,23 +247,18 @@ export const wait = (duration: Duration.DurationInput): Action => ({ _tag: "Wait
  * @since 0.1.0
  * @category Actions
  */
-export const waitFor = (effect: Effect.Effect<unknown>): Action => ({ _tag: "WaitFor", effect })
+export const waitFor: (effect: Effect.Effect<unknown>) => Action = actions.waitFor
 
 /**
- * The end of a connection at its time limit, as observed on the real service (sokuji#179):
- * `goAway` with `timeLeft` (a proto Duration such as `"50s"`), then, once that time has passed,
- * close 1011 "Deadline expired before operation could complete.". The `timeLeft` is written as
- * proto3 JSON writes a Duration (`"10s"`, `"0.500s"`). `Options.connectionLifetime` does the same on
+ * The end of a connection at its time limit, as the real service does it: `goAway` with `timeLeft`
+ * (a proto3 JSON Duration: `"50s"`, `"0.500s"`), then, once that time has passed, close 1011
+ * "Deadline expired before operation could complete.". `Options.connectionLifetime` does it on
  * every connection.
  *
  * @since 0.1.0
  * @category Actions
  */
-export const goAway = (timeLeft: Duration.DurationInput): ReadonlyArray<Action> => [
-  send({ goAway: { timeLeft: protoDuration(Duration.unsafeToNanos(timeLeft)) } }),
-  wait(timeLeft),
-  close(1011, "Deadline expired before operation could complete.")
-]
+export const goAway: (timeLeft: Duration.DurationInput) => ReadonlyArray<Action> = actions.goAway
 
 // -----------------------------------------------------------------------------
 // Models
@@ -512,7 +442,7 @@ export interface Service {
 export class LiveEmulator extends Context.Tag("effect-gemini-live/testing/LiveEmulator")<LiveEmulator, Service>() {}
 
 // -----------------------------------------------------------------------------
-// Constructors
+// Defaults
 // -----------------------------------------------------------------------------
 
 /**
@@ -521,11 +451,7 @@ export class LiveEmulator extends Context.Tag("effect-gemini-live/testing/LiveEm
  * @since 0.1.0
  * @category Constants
  */
-export const defaultUnknownModels: ReadonlyArray<string> = [
-  "gemini-2.0-flash-exp",
-  "gemini-live-2.5-flash-preview",
-  "gemini-2.0-flash-live-001"
-]
+export const defaultUnknownModels: ReadonlyArray<string> = internal.defaultUnknownModels
 
 /**
  * How long a resumption handle stays valid after the last connection of its conversation ended, as
@@ -534,7 +460,7 @@ export const defaultUnknownModels: ReadonlyArray<string> = [
  * @since 0.1.0
  * @category Constants
  */
-export const defaultResumptionHandleLifetime: Duration.Duration = Duration.hours(2)
+export const defaultResumptionHandleLifetime: Duration.Duration = internal.defaultResumptionHandleLifetime
 
 /**
  * How long before the end of a connection the real service sends `goAway` ("about 60 seconds").
@@ -542,94 +468,27 @@ export const defaultResumptionHandleLifetime: Duration.Duration = Duration.hours
  * @since 0.1.0
  * @category Constants
  */
-export const defaultGoAwayBefore: Duration.Duration = Duration.seconds(60)
-
-const audioSeconds = (audio: Uint8Array): number => audio.length / 2 / inputSampleRate
+export const defaultGoAwayBefore: Duration.Duration = internal.defaultGoAwayBefore
 
 /**
  * The default reply: echoes a text turn, measures an audio turn.
  *
  * @since 0.1.0
- * @category Scripts
+ * @category Actions
  */
-export const defaultTurn = (turn: Turn): ReadonlyArray<Action> => [
-  say(
-    turn.text === undefined
-      ? `I heard ${audioSeconds(turn.audio).toFixed(1)} seconds of audio.`
-      : `You said: "${turn.text}"`
-  )
-]
+export const defaultTurn: (turn: Turn) => ReadonlyArray<Action> = internal.defaultTurn
 
 /**
  * The default transcription: the emulator does no speech recognition, it reports the length.
  *
  * @since 0.1.0
- * @category Scripts
+ * @category Actions
  */
-export const defaultTranscribe = (audio: Uint8Array): string => `[${audioSeconds(audio).toFixed(2)} s of speech]`
+export const defaultTranscribe: (audio: Uint8Array) => string = internal.defaultTranscribe
 
-const finite = (duration: Duration.DurationInput | undefined): Duration.Duration | undefined => {
-  if (duration === undefined) return undefined
-  const decoded = Duration.decode(duration)
-  return Duration.isFinite(decoded) ? decoded : undefined
-}
-
-const resolve = (options: Options): SessionConfig => ({
-  realtime: options.realtime ?? false,
-  auth: {
-    isValidApiKey: options.isValidApiKey ?? ((key) => key.length > 0),
-    isValidAuthToken: options.isValidAuthToken ?? ((token) => token.startsWith("auth_tokens/")),
-    isValidAccessToken: options.isValidAccessToken ?? ((token) => token.length > 0)
-  },
-  unknownModels: new Set((options.unknownModels ?? defaultUnknownModels).map(LiveModel.nameOf)),
-  models: options.models ?? LiveModel.known,
-  beforeSetupComplete: options.beforeSetupComplete ?? (() => []),
-  afterSetupComplete: options.afterSetupComplete ?? (() => []),
-  onTurn: options.onTurn ?? defaultTurn,
-  onMessage: options.onMessage ?? (() => undefined),
-  transcribe: options.transcribe ?? defaultTranscribe,
-  resumption: makeResumptionStore(
-    Duration.toMillis(options.resumptionHandleLifetime ?? defaultResumptionHandleLifetime)
-  ),
-  acceptResumptionHandle: options.acceptResumptionHandle ?? (() => true),
-  connectionLifetime: finite(options.connectionLifetime),
-  goAwayBefore: Duration.decode(options.goAwayBefore ?? defaultGoAwayBefore)
-})
-
-const lowerCaseHeaders = (headers: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>) => {
-  const lower: Record<string, string> = {}
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) lower[name.toLowerCase()] = typeof value === "string" ? value : value.join(", ")
-  }
-  return lower
-}
-
-const serveRequest = (
-  config: SessionConfig,
-  recorder: Recorder,
-  transport: "socket" | "memory",
-  url: string,
-  rawHeaders: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>,
-  connection: Transport.Connection
-): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    const target = parseRequestTarget(url)
-    const route = matchRoute(target.path)
-    if (route === undefined) {
-      // Unreachable: both faces refuse the upgrade first.
-      yield* connection.terminate
-      return
-    }
-    const headers = lowerCaseHeaders(rawHeaders)
-    const record = yield* recorder.open({
-      transport,
-      backend: route.backend,
-      path: target.path,
-      query: target.query,
-      headers
-    })
-    yield* serve(config, { route, target, headers }, connection, record)
-  })
+// -----------------------------------------------------------------------------
+// Constructors
+// -----------------------------------------------------------------------------
 
 /**
  * Starts an emulator for the life of the scope: the socket server listens on 127.0.0.1 until the
@@ -638,34 +497,7 @@ const serveRequest = (
  * @since 0.1.0
  * @category Constructors
  */
-export const make = (options: Options = {}): Effect.Effect<Service, never, Scope.Scope> =>
-  Effect.gen(function*() {
-    const config = resolve(options)
-    const recorder = makeRecorder({
-      connections: options.recordLimits?.connections ?? 64,
-      messagesPerDirection: options.recordLimits?.messagesPerDirection ?? 10_000
-    })
-    const accepts = (url: string) => matchRoute(parseRequestTarget(url).path) !== undefined
-
-    const port = yield* SocketServer.start(options.port ?? 0, {
-      accepts,
-      serve: (request: Http.IncomingMessage, connection) =>
-        serveRequest(config, recorder, "socket", request.url ?? "", request.headers, connection)
-    })
-
-    const memoryServer: MemoryTransport.Server = {
-      upgrade: (request) => (accepts(request.url) ? undefined : { status: 404, message: "Not Found" }),
-      serve: (request, peer) => serveRequest(config, recorder, "memory", request.url, request.headers, peer)
-    }
-
-    return {
-      url: `http://127.0.0.1:${port}`,
-      port,
-      layerTransport: MemoryTransport.layer(memoryServer),
-      connections: recorder.snapshot,
-      awaitClosed: recorder.awaitClosed
-    }
-  })
+export const make: (options?: Options) => Effect.Effect<Service, never, Scope.Scope> = internal.make
 
 /**
  * The emulator as a service, started with the layer and stopped with it.

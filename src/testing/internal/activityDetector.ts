@@ -1,10 +1,8 @@
 /**
- * Automatic activity detection: an energy VAD over 20 ms frames of 16 kHz audio. Time is the
- * audio's own timeline (samples received), never the wall clock, so a client that streams faster
- * or slower than real time gets the same turns.
- *
- * Speech starts after `prefixPaddingMs` of consecutive loud frames; it ends after
- * `silenceDurationMs` of consecutive quiet frames.
+ * Automatic activity detection: an energy VAD over 20 ms frames of 16 kHz audio, on the audio's own
+ * timeline (never the wall clock), so a client streaming faster or slower than real time gets the
+ * same turns. Speech starts after `prefixPaddingMs` of loud frames, ends after `silenceDurationMs`
+ * of quiet ones.
  */
 import type { ActivityDetection } from "./setup.js"
 import { inputSampleRate } from "./pcm.js"

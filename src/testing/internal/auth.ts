@@ -1,26 +1,13 @@
 /**
- * Who is calling: the credential of an upgrade request, checked as each backend checks it. Both
- * backends sit behind the same Google front end, which lets the WebSocket upgrade through and checks
- * the credential when the stream starts (the first message): a refusal is a close, never an HTTP
- * status.
+ * Who is calling: the credential of an upgrade request, checked as each backend checks it when the
+ * stream starts (the first message), so a refusal is a close, never an HTTP status.
  *
- * Gemini Developer API:
- * - `BidiGenerateContent` takes an API key, from the query (`key=`, as `@google/genai` sends it) or
- *   the `x-goog-api-key` header (as the Python SDK sends it).
- * - `BidiGenerateContentConstrained` takes an ephemeral token `auth_tokens/...`, from the query
- *   (`access_token=`) or the header `Authorization: Token auth_tokens/...` (`Bearer` is accepted too).
- * - A request without a credential for its method has no identity (1008); a key the emulator does not
- *   accept is invalid (1007, the INVALID_ARGUMENT of the real service).
- *
- * Vertex AI:
- * - An OAuth2 access token in `Authorization: Bearer <token>` (as both SDKs send it; `access_token=`
- *   in the query is read too, as Google's front end reads it), or, in Express mode, an API key in
- *   `x-goog-api-key` (or `key=`). A Bearer token wins over a key.
- * - No credential, or a token the emulator does not accept, is UNAUTHENTICATED: close 1008 with
- *   Google's message for it ("Request is missing required authentication credential. ..." /
- *   "Request had invalid authentication credentials. ..."); an `Authorization` header that is not
- *   `Bearer` is an invalid credential too. A key the emulator does not accept closes 1007, as on the
- *   Gemini API.
+ * - Gemini API: `BidiGenerateContent` takes an API key (`key=`, or `x-goog-api-key`);
+ *   `BidiGenerateContentConstrained` an ephemeral token (`access_token=`, or `Authorization: Token`
+ *   or `Bearer`). No credential for the method closes 1008, a refused key 1007, a refused token 1008.
+ * - Vertex AI: an OAuth2 access token (`Authorization: Bearer`, or `access_token=`), else in Express
+ *   mode an API key (`x-goog-api-key` or `key=`). No credential, a refused token or a non-Bearer
+ *   `Authorization` is UNAUTHENTICATED (1008); a refused key closes 1007.
  */
 import type { Route } from "./route.js"
 import { type Rejection, rejection } from "./wire.js"

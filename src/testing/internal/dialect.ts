@@ -1,7 +1,5 @@
 /**
- * How each backend words the same server messages. The session decides what is said; the dialect
- * of its route decides how it looks on the wire (Vertex AI as recorded by js-genai, see the protocol
- * reference, sections 3.2 and 7):
+ * How each backend words the same server messages (Vertex AI as js-genai recorded it):
  *
  * |                       | Gemini API                                     | Vertex AI                                           |
  * |-----------------------|------------------------------------------------|-----------------------------------------------------|

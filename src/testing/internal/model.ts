@@ -1,11 +1,21 @@
 /**
- * The emulator's side of the model rules (`LiveModel`): the checks read lowerCamel wire objects,
- * and a client may write snake_case names, enum numbers and booleans as strings (proto3 JSON), so
- * the objects they read are normalised here first. Also how a function response is scheduled.
+ * The emulator's side of the model rules (`LiveModel`): what a model refuses of a message, and how
+ * a function response is scheduled. The checks read lowerCamel wire objects while a client may
+ * write proto3 JSON (snake_case, enum numbers, booleans as strings), so objects are normalised first.
  */
+import * as LiveModel from "../../LiveModel.js"
 import type * as Protocol from "../../Protocol.js"
 import type * as Tool from "../../Tool.js"
-import { camelCase, field, isObject, type JsonObject } from "./wire.js"
+import {
+  arrayField,
+  camelCase,
+  field,
+  invalidArgument,
+  isObject,
+  type JsonObject,
+  type Rejection,
+  unknownField
+} from "./wire.js"
 
 /**
  * An object's keys in lowerCamel (one level). A `null` reads as absent, and the lowerCamel spelling
@@ -81,4 +91,38 @@ export const normalizeSetup = (raw: JsonObject): Protocol.Setup => {
 export const schedulingOf = (response: unknown): Tool.Scheduling => {
   const scheduling = enumName(field(response, "scheduling"), schedulingNames)
   return scheduling === "SILENT" || scheduling === "INTERRUPT" ? scheduling : "WHEN_IDLE"
+}
+
+/**
+ * What the model refuses of a message after `setup` (the connection closes 1007, as the service's
+ * INVALID_ARGUMENT): a `clientContent` against the model's rules, a `contextUpdate` that is
+ * malformed or declares behaviours the model does not take.
+ */
+export const refusal = (
+  check: LiveModel.Check | undefined,
+  setup: Protocol.Setup,
+  kind: string,
+  body: unknown,
+  started: boolean
+): Rejection | undefined => {
+  if (kind === "clientContent") {
+    const turns = arrayField(body, "turns") as ReadonlyArray<Protocol.Content>
+    const broken = check === undefined ? undefined : LiveModel.checkClientContent(check, setup, turns, { started })
+    return broken === undefined ? undefined : invalidArgument
+  }
+  if (kind === "contextUpdate") {
+    const instruction = field(body, "systemInstruction")
+    if (instruction !== undefined && !isObject(instruction)) return invalidArgument
+    const wrapper = field(body, "tools")
+    if (wrapper === undefined) return undefined
+    if (!isObject(wrapper)) return invalidArgument
+    for (const name of Object.keys(wrapper)) {
+      if (camelCase(name) !== "tools") return unknownField(name, "context_update.tools")
+    }
+    const broken = check === undefined
+      ? undefined
+      : LiveModel.checkTools(check, normalizeTools(arrayField(wrapper, "tools")), "sendContextUpdate", "tools.tools")
+    return broken === undefined ? undefined : invalidArgument
+  }
+  return undefined
 }

@@ -1,15 +1,8 @@
 /**
- * Session resumption across connections: the conversation state behind each handle the emulator has
- * issued, kept for every connection of one emulator (both faces, both backends).
- *
- * A handle is an opaque random string naming a snapshot of the conversation at a safe point (after
- * `setupComplete`, after a completed turn). Handles are not used up: any of them can be resumed, as
- * many times as wanted, until it expires.
- *
- * As on the real service, a handle stays valid while a connection of its conversation is open, and
- * for `lifetime` (2 hours by default) after the last connection of that conversation ended ("valid
- * for 2 hours after the last session terminated"). Times are read from the `Clock`, so the
- * `TestClock` can expire handles.
+ * Session resumption across connections: the conversation state behind each handle one emulator has
+ * issued (both faces, both backends). A handle is an opaque random string naming a snapshot taken at
+ * a safe point; it is not used up, and stays valid while a connection of its conversation is open
+ * and for `lifetime` after the last one ended, as on the service. Times come from the `Clock`.
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"

@@ -1,17 +1,9 @@
 /**
- * The `setup` message: validated as the service validates it (unknown fields, model name, models
- * that are gone) and read into the settings that shape the emulated session.
- *
- * The model name depends on the backend:
- * - Gemini API: `models/{name}` or `tunedModels/{name}`;
- * - Vertex AI: `projects/{project}/locations/{location}/publishers/google/models/{name}`, or (as the
- *   SDKs send it in Express mode, or pass it through) `publishers/google/models/{name}` and
- *   `models/{name}`. Another publisher is a model Vertex does not serve for Live (1008).
- *
- * Any other form closes 1007 "Request contains an invalid argument."; a name in `unknownModels`
- * closes 1008 with the backend's "not found" reason. The setup fields are the same on both
- * backends (`sessionResumption.transparent` and `explicitVadSignal`, which Google's SDKs send only
- * to Vertex AI, are accepted).
+ * The `setup` message: validated as the service validates it (unknown fields, the model name, models
+ * that are gone) and read into the settings that shape the emulated session. The model name is
+ * `models/{name}` or `tunedModels/{name}` on the Gemini API; on Vertex AI
+ * `projects/{p}/locations/{l}/publishers/google/models/{name}`, `publishers/google/models/{name}` or
+ * `models/{name}` (another publisher: 1008). Both backends take the same fields.
  */
 import type { Route } from "./route.js"
 import {
@@ -87,7 +79,6 @@ export interface SessionResumption {
   /** `transparent: true` (Vertex AI): every update also says `lastConsumedClientMessageIndex`. */
   readonly transparent: boolean
 }
-
 
 /** Defaults of the emulated activity detector (the service documents none). */
 const defaultPrefixPaddingMs = 60

@@ -1,14 +1,11 @@
 /**
- * Plausible token counts for `usageMetadata`, kept per session as the real service counts them: the
- * prompt is the whole context so far (a fixed system prompt of about 507 tokens, as recorded:
- * "Hello what should we talk about?" was billed 515; the system instruction; every user turn; every
- * earlier reply), and the response is what the model said in this turn. Text is about 4 characters
- * a token, audio 32 tokens a second. The recordings report response tokens as TEXT even for audio
- * replies (AUDIO modality, python-genai#1342 too), so that is what the emulator reports.
- *
- * The counts come out in the Gemini API's field names; `dialect.ts` renames them for Vertex AI.
+ * Plausible token counts for `usageMetadata`, as the service counts them: the prompt is the whole
+ * context so far (a fixed system prompt, the system instruction, every user turn and earlier reply),
+ * the response what the model said in this turn. Response tokens are reported as TEXT even for audio,
+ * as recorded (python-genai#1342). Field names are the Gemini API's; `dialect.ts` renames them.
  */
 
+/** As recorded: "Hello what should we talk about?" was billed 515 prompt tokens. */
 const fixedSystemPromptTokens = 507
 const charactersPerToken = 4
 const audioTokensPerSecond = 32
