@@ -112,10 +112,9 @@ export interface AccessToken {
 }
 
 /**
- * Auth with OAuth2 access tokens from any source (Vertex AI). A source that says when its token
- * expires (`AccessToken`) is cached until 5 minutes before `expiresAt`, concurrent connects sharing
- * one refresh; a source that gives a bare token (`Redacted`) is asked at every connect (it caches
- * itself, as google-auth-library does). A failed fetch is never cached.
+ * Auth with OAuth2 access tokens from any source (Vertex AI). An `AccessToken` is cached until 5
+ * minutes before `expiresAt` (one shared refresh); a bare `Redacted` token is asked for at every
+ * connect. A failed fetch is never cached.
  *
  * @example
  * ```ts
@@ -193,11 +192,9 @@ export const makeFromCredentials = (content: string | Redacted.Redacted<string> 
   credentialFile("fromCredentials", content)
 
 /**
- * Auth with a credential file's content — the seed's `credentials` parameter — choosing the flow by
- * its `type`: `service_account` (JWT bearer) or `authorized_user` (refresh token, a gcloud ADC user
- * file). A file that is not JSON, of another type, missing a field or with a bad key fails the layer
- * with an `AuthError` naming what is wrong (never a secret). Token requests use the `HttpClient` in
- * context, or `fetch`.
+ * Auth with a credential file's content (the seed's `credentials`), by its `type`: `service_account`
+ * or `authorized_user`. A bad file fails the layer with an `AuthError` naming what is wrong (never a
+ * secret). Token requests use the `HttpClient` in context, or `fetch`.
  *
  * @since 0.1.0
  * @category Layers

@@ -30,7 +30,7 @@ import * as Protocol from "./Protocol.js"
  * The Gemini Developer API (generativelanguage.googleapis.com), as VoxEngine's `Backend.GEMINI_API`.
  *
  * @since 0.1.0
- * @category Backends
+ * @category Constants
  */
 export const GEMINI_API = "GeminiAPI" as const
 
@@ -38,13 +38,15 @@ export const GEMINI_API = "GeminiAPI" as const
  * Vertex AI (aiplatform.googleapis.com), as VoxEngine's `Backend.VERTEX_AI`.
  *
  * @since 0.1.0
- * @category Backends
+ * @category Constants
  */
 export const VERTEX_AI = "VertexAI" as const
 
 /**
+ * Which backend: `GEMINI_API` or `VERTEX_AI`.
+ *
  * @since 0.1.0
- * @category Backends
+ * @category Models
  */
 export type Kind = typeof GEMINI_API | typeof VERTEX_AI
 
@@ -110,8 +112,7 @@ export class Backend extends Context.Tag("effect-gemini-live/Backend")<Backend, 
 export const defaultGeminiApiVersion = "v1"
 
 /**
- * Ephemeral tokens are only accepted by the `v1alpha` API: it is the default when the credentials
- * are an ephemeral token and no version was chosen.
+ * The API version for ephemeral tokens (only `v1alpha` accepts them), unless one was chosen.
  *
  * @since 0.1.0
  * @category Constants
@@ -199,11 +200,9 @@ const liveApiRejection = (config: Protocol.LiveConnectConfig): ConfigError | und
     : undefined
 
 /**
- * The Gemini Developer API backend.
- *
- * URL: `{wss base}/ws/google.ai.generativelanguage.{apiVersion}.GenerativeService.BidiGenerateContent?key=…`,
- * or `…BidiGenerateContentConstrained?access_token=auth_tokens/…` with an ephemeral token — the same
- * URL `@google/genai` builds (including its double slash after the host, which the service accepts).
+ * The Gemini Developer API backend. Its URL is the one `@google/genai` builds (double slash after
+ * the host included): `…/ws/google.ai.generativelanguage.{v}.GenerativeService.BidiGenerateContent?key=…`,
+ * or `…BidiGenerateContentConstrained?access_token=auth_tokens/…` with an ephemeral token.
  *
  * @since 0.1.0
  * @category Constructors

@@ -1,12 +1,8 @@
 /**
- * What each Live model accepts, checked before anything is sent: `connect` checks the setup before
- * dialling, and each send checks its message. A broken rule is a `ConfigError` naming the field, the
- * model and the rule; no socket is opened, nothing is sent. The emulator refuses the same things
- * the same way (close 1007), so offline tests see what the service would do.
- *
- * Rules are data, per model and backend (`Model`), gathered in a `Registry` (`known` by default).
- * A model the registry does not know passes unchecked: a new model works the day it ships. Add or
- * replace entries with `layer` (or `Layer.succeed(Models, ...)`):
+ * What each Live model accepts, checked before anything is sent (the setup at `connect`, each
+ * message at its send): a broken rule is a `ConfigError` naming the field, model and rule. The
+ * emulator refuses the same (close 1007). Rules are data per model and backend, in a `Registry`
+ * (`known` by default); an unknown model passes unchecked. Add or replace entries with `layer`:
  *
  * @example
  * ```ts
@@ -46,8 +42,7 @@ export type Behavior = Tool.Behavior
 export interface Rules {
   /**
    * How `clientContent` may be used: `"session"`, at any time; `"initialHistory"`, only to seed the
-   * context before the conversation starts (the setup sets `historyConfig.initialHistoryInClientContent:
-   * true`; text during the session goes through `sendRealtimeInput`).
+   * context before the conversation (with `historyConfig.initialHistoryInClientContent: true`).
    */
   readonly clientContent?: "session" | "initialHistory" | undefined
   /** `true`: each `clientContent` turn states its role, `user` or `model`. */
@@ -96,8 +91,7 @@ export type Registry = ReadonlyMap<string, Model>
 
 /**
  * The default Live model on both backends: `gemini-3.8-live`, generally available since 2026-09-15
- * ("the default option for most low-latency voice agent experiences", ai.google.dev/gemini-api/docs/models/gemini-3.8-live;
- * on Vertex AI the same model id, docs.cloud.google.com/gemini-enterprise-agent-platform/models/guides/gemini-3-8-live).
+ * (ai.google.dev/gemini-api/docs/models/gemini-3.8-live; the same id on Vertex AI).
  *
  * @since 0.1.0
  * @category Constants
@@ -223,7 +217,7 @@ export interface Check {
  * The rules of `model` on `backend` in `registry`; `undefined` for a model it does not know there.
  *
  * @since 0.1.0
- * @category Checks
+ * @category Utils
  */
 export const checkFor = (registry: Registry, model: string, backend: Backend.Kind): Check | undefined => {
   const name = nameOf(model)
@@ -241,7 +235,7 @@ const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof 
  * neither says). `UNSPECIFIED`, the enum's zero, counts as unstated.
  *
  * @since 0.1.0
- * @category Checks
+ * @category Utils
  */
 export const behaviorOf = (rules: Rules, declaration: unknown): Behavior | undefined => {
   const stated = isRecord(declaration) ? declaration.behavior : undefined
@@ -252,7 +246,7 @@ export const behaviorOf = (rules: Rules, declaration: unknown): Behavior | undef
  * The behaviour of each function `tools` declare, by name (`behaviorOf` each declaration).
  *
  * @since 0.1.0
- * @category Checks
+ * @category Utils
  */
 export const functionBehaviors = (rules: Rules, tools: ReadonlyArray<unknown> | undefined): ReadonlyMap<string, Behavior | undefined> => {
   const behaviors = new Map<string, Behavior | undefined>()
@@ -272,7 +266,7 @@ export const functionBehaviors = (rules: Rules, tools: ReadonlyArray<unknown> | 
  * gives the path of a function by its name (a toolkit's `tools.{name}.behavior`).
  *
  * @since 0.1.0
- * @category Checks
+ * @category Guards
  */
 export const checkTools = (
   check: Check,
@@ -307,7 +301,7 @@ export const checkTools = (
  * the `connectConfig` fields users write (`connectConfig.thinkingConfig`, not `generationConfig...`).
  *
  * @since 0.1.0
- * @category Checks
+ * @category Guards
  */
 export const checkSetup = (check: Check, setup: Protocol.Setup): ConfigError | undefined => {
   const { rules } = check
@@ -352,7 +346,7 @@ export interface ConversationState {
  * Whether a setup asks for initial history through `clientContent` (`historyConfig.initialHistoryInClientContent`).
  *
  * @since 0.1.0
- * @category Checks
+ * @category Guards
  */
 export const seedsHistory = (setup: Protocol.Setup): boolean =>
   isRecord(setup.historyConfig) && setup.historyConfig.initialHistoryInClientContent === true
@@ -361,7 +355,7 @@ export const seedsHistory = (setup: Protocol.Setup): boolean =>
  * Checks a `clientContent` message's turns against the model's rules.
  *
  * @since 0.1.0
- * @category Checks
+ * @category Guards
  */
 export const checkClientContent = (
   check: Check,

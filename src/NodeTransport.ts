@@ -1,8 +1,6 @@
 /**
- * The Node transport: WebSocket connections on the `ws` package, the default of `GeminiLive.layer`.
- * It sends headers on the upgrade request (Vertex AI's Bearer token, which browsers' WebSocket
- * cannot), turns per-message compression off (audio does not compress, and deflate costs CPU on
- * every frame), and reads each connection from its socket's own events.
+ * The Node transport on `ws`, the default of `GeminiLive.layer`: it sends upgrade headers (Vertex
+ * AI's Bearer token) and turns per-message compression off (audio does not compress).
  *
  * @since 0.1.0
  */

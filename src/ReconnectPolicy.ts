@@ -1,19 +1,14 @@
 /**
- * What a session does when its connection ends without being asked to: a value you can replace.
- *
- * The Live API closes every connection after about ten minutes (a `goAway` first, then close 1011
- * "Deadline expired…"), and drops connections mid-session (1011 "Internal error", 1006). A session
- * with a policy (the default) survives both: it opens a new connection with the latest session
- * resumption handle and goes on — one `events` stream, no send lost. A close the policy does not
- * retry ends the session.
+ * What a session does when its connection ends unasked. The Live API ends connections after about
+ * ten minutes (`goAway`, then 1011) and drops some mid-session; with a policy (the default) the
+ * session reconnects with its resumption handle and goes on, one `events` stream, no send lost.
  *
  * | close | default policy | why |
  * |---|---|---|
- * | 1000 by this client | end | the application closed the session |
- * | 1000 by the server | end | a normal end |
- * | 1001, 1005, 1006 (dropped), 1011 (internal error, deadline), 1012, 1013, 1014 | reconnect with the handle | transient: a new connection usually works |
- * | 1007 (invalid argument) | end, `ServerClosed` | the same setup and context would be refused again: retrying only loops (LiveKit's 1007 storm) |
- * | 1008 (policy: model not found, no permission) | end, `ServerClosed` (with a model/backend hint) | retrying cannot fix it |
+ * | 1000 | end | a normal end, by either side |
+ * | 1001, 1005, 1006, 1011, 1012, 1013, 1014 | reconnect with the handle | transient |
+ * | 1007 (invalid argument) | end, `ServerClosed` | would be refused again: retrying only loops |
+ * | 1008 (model not found, no permission) | end, `ServerClosed` (with a hint) | retrying cannot fix it |
  * | anything else | end, `ServerClosed` | unknown: do not guess |
  *
  * @since 0.1.0
@@ -31,9 +26,8 @@ export interface ReconnectPolicy {
   /** Whether an unexpected close is worth a new connection. */
   readonly retryable: (close: CloseInfo) => boolean
   /**
-   * The waits between consecutive failures: a failed connect, or a connection that died before
-   * `stableAfter` (the next attempt waits: no storm against a server that accepts and drops). When
-   * the schedule ends, the session ends.
+   * The waits between consecutive failures (a failed connect, or a connection lost before
+   * `stableAfter`); when it ends, the session ends.
    */
   readonly schedule: Schedule.Schedule<unknown, unknown>
   /** A connection that lived this long resets the schedule; its loss is retried at once. */
@@ -47,7 +41,7 @@ export interface ReconnectPolicy {
  * doubling, jittered, capped at 10 s, at most 5 consecutive failures; 60 s of stability resets it.
  *
  * @since 0.1.0
- * @category Policies
+ * @category Constants
  */
 export const defaultPolicy: ReconnectPolicy = {
   retryable: (close) => isRetryableCloseCode(close.code),

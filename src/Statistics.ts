@@ -1,10 +1,6 @@
 /**
- * The Statistics service (the seed's `statistics: true`): per-session figures, read with
- * `session.statistics`, and process-wide Effect Metrics (`gemini_live_*`) for your exporter.
- * With statistics off (`layerDisabled`) every hook is a no-op.
- *
- * Recording is synchronous and allocation-free on the per-frame path: counters are plain numbers
- * and metrics are updated with `unsafeUpdate`.
+ * The Statistics service (the seed's `statistics: true`): per-session figures (`session.statistics`)
+ * and process-wide Effect Metrics (`gemini_live_*`). Off (`layerDisabled`), every hook is a no-op.
  *
  * @since 0.1.0
  */
@@ -86,7 +82,7 @@ export class Statistics extends Context.Tag("effect-gemini-live/Statistics")<Sta
  * The process-wide metrics fed by every session with statistics on.
  *
  * @since 0.1.0
- * @category Metrics
+ * @category Utils
  */
 export const metrics = {
   sessions: Metric.counter("gemini_live_sessions", { description: "Live sessions set up" }),
@@ -138,6 +134,7 @@ const disabledSession: SessionStatistics = {
 
 const noTags: ReadonlyArray<never> = []
 
+// Per frame: plain counters and `unsafeUpdate`, synchronous and allocation-free.
 const makeSession = (): SessionStatistics => {
   const s = { ...disabledSnapshot, enabled: true } as { -readonly [K in keyof Snapshot]: Snapshot[K] }
   return {

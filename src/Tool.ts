@@ -1,13 +1,9 @@
 /**
- * Typed tools: a function the model can call, declared from a Schema and answered automatically.
- *
- * A session connected with a toolkit (`connect({ tools })`) declares each tool in the setup's
- * `tools` (`parametersJsonSchema`, generated from the Schema) and answers every call by itself:
- * the arguments are decoded with the tool's Schema, the handler runs in its own fiber, and the
- * result goes back as a `functionResponse` with the call's `id` and `name`. Every call is answered —
- * a decode failure, a handler failure, a defect, a timeout or an unknown function answers with an
- * error the model can read — and a `toolCallCancellation` interrupts exactly the cancelled calls
- * (their finalizers run, no response is sent).
+ * Typed tools: functions the model can call, declared from a Schema and answered automatically.
+ * A session connected with a toolkit declares each tool in its setup, decodes each call's
+ * arguments, runs the handler in its own fiber and sends a `functionResponse`. Every call is
+ * answered (a failure, defect, timeout or unknown function as an error the model can read); a
+ * `toolCallCancellation` interrupts the cancelled calls, with no response.
  *
  * @example
  * ```ts
@@ -43,10 +39,8 @@ import type * as Protocol from "./Protocol.js"
 export type Scheduling = "SILENT" | "WHEN_IDLE" | "INTERRUPT"
 
 /**
- * `BLOCKING` (a tool's default): the model waits for the result. `NON_BLOCKING`: the model goes on
- * talking and the result is delivered per `scheduling`. A tool's declaration always states it, so a
- * tool means the same on every model (models differ in the default they give an undeclared one:
- * `gemini-3.8-live` NON_BLOCKING, earlier ones BLOCKING; see `LiveModel`).
+ * `BLOCKING` (a tool's default): the model waits for the result. `NON_BLOCKING`: it goes on talking
+ * and gets the result per `scheduling`. A tool always declares it, as models' defaults differ.
  *
  * @since 0.1.0
  * @category Models
@@ -120,9 +114,8 @@ const decodeArguments = <A>(
   Effect.mapError(decode(args), (error): InvalidArguments => ({ _tag: "InvalidArguments", error }))
 
 /**
- * Makes a generator tool (NON_BLOCKING; the Gemini API only): each result of the handler's stream goes to the
- * model as it comes, with `willContinue: true`; the last with `willContinue: false` (a failure ends
- * it with `{ error }`). For progress reports of long work, results arriving over time.
+ * Makes a generator tool (NON_BLOCKING; Gemini API only): each result of the handler's stream is
+ * sent as it comes with `willContinue: true`, the last with `false` (a failure ends it with `{ error }`).
  *
  * @since 0.1.0
  * @category Constructors
@@ -208,7 +201,7 @@ export const withTimeout = <Tools extends ReadonlyArray<Tool<any>>>(
  * The `tools` entry of the setup: one `functionDeclarations` list.
  *
  * @since 0.1.0
- * @category Declarations
+ * @category Constructors
  */
 export const declarations = (kit: Toolkit<any>): Readonly<Record<string, unknown>> => ({
   functionDeclarations: Array.from(kit.tools.values(), (tool) => tool.declaration)

@@ -1,7 +1,6 @@
 /**
- * The Transport service, the abstraction only: it opens one WebSocket connection and hands back a
- * scoped `Connection`. The implementations live elsewhere: `NodeTransport` (the `ws` package, the
- * default) and, for tests with no socket at all, `MemoryTransport` in `effect-gemini-live/testing`.
+ * The Transport service: opens a WebSocket as a scoped `Connection`. Implementations:
+ * `NodeTransport` (`ws`, the default) and `MemoryTransport` in `effect-gemini-live/testing`.
  *
  * @since 0.1.0
  */
@@ -23,8 +22,7 @@ import type { ConnectError } from "./LiveError.js"
 export type Frame = string | Uint8Array
 
 /**
- * How a connection ended: the close frame's code and reason, and whether the closing handshake
- * completed (`wasClean: false` means the connection dropped, reported as code 1006).
+ * How a connection ended: the close code and reason; `wasClean: false` means it dropped (1006).
  *
  * @since 0.1.0
  * @category Models
@@ -48,9 +46,8 @@ export interface OpenRequest {
 }
 
 /**
- * One open WebSocket. Frames are written synchronously and in call order (`send` is the one writer:
- * there is no queue between it and the socket), and `send` fails with `SessionClosed` once the
- * socket is closing: a frame is never dropped silently.
+ * One open WebSocket. Frames are written synchronously, in call order, with no queue; a send once
+ * the socket is closing fails with `TransportError`.
  *
  * @since 0.1.0
  * @category Models
@@ -59,27 +56,15 @@ export interface Connection {
   /** Writes one frame, or fails if the connection is no longer open. */
   readonly send: (frame: Frame) => Effect.Effect<void, TransportError>
   /**
-   * Optional, the synchronous fast path of `send` for a producer of many frames (audio): writes the
-   * frame now and says `true` if the connection is open and its send buffer is below the high-water
-   * mark; otherwise writes nothing and says `false` (then `awaitWritable` and `send` tell why).
+   * Optional synchronous `send` for many frames (audio): writes and gives `true` when open and below
+   * the send buffer's high-water mark, else writes nothing and gives `false`.
    */
   readonly trySend?: ((frame: Frame) => boolean) | undefined
-  /**
-   * Completes when the socket's send buffer is below its high-water mark (at once, usually): what a
-   * producer that can outrun the network waits on between frames.
-   */
+  /** Completes when the send buffer is below its high-water mark (a fast producer waits on it). */
   readonly awaitWritable: Effect.Effect<void>
-  /**
-   * The frames received, in order; ends after the last frame once the connection has closed. Reading
-   * slowly pauses the socket (bounded read buffer), so the peer is slowed down rather than the
-   * process filling up.
-   */
+  /** The frames received, in order, ending once the connection has closed. Reading slowly pauses the socket. */
   readonly frames: Stream.Stream<Frame>
-  /**
-   * Optional, instead of `frames` (read a connection with `Transport.listen`, which uses it when
-   * there): hands each frame to the listener as it arrives, in the socket's own callback, with no
-   * fiber or queue per frame. See `Listener`.
-   */
+  /** Optional, instead of `frames`: hands each frame to `Listener` in the socket's own callback (see `Transport.listen`). */
   readonly listen?: ((listener: Listener) => Effect.Effect<void, never, Scope.Scope>) | undefined
   /** Starts the closing handshake (if still open) and waits until the connection has closed. */
   readonly close: (code?: number, reason?: string) => Effect.Effect<CloseInfo>
@@ -90,13 +75,9 @@ export interface Connection {
 }
 
 /**
- * What reads a connection (`Transport.listen`): `frame` is called on each frame, in order, then
- * `closed` once, after the connection has closed and every frame was handled. When `frame` gives
- * back an effect, the frames that follow wait (buffered, the socket paused when many) until it has
- * run; a fiber runs it and the frames queued behind it, and ends when none are left. A step that
- * fails (a throw, a defect, an interrupted wait) is logged and the reading goes on. Listening stops
- * when its scope closes. Listen with one listener at a time (on the WebSocket transport, a new
- * `listen` replaces the one before).
+ * What reads a connection (`Transport.listen`): `frame` on each frame in order, then `closed` once.
+ * When `frame` returns an effect, later frames wait for it. A failing step is logged and reading
+ * goes on; it stops with its scope. One listener at a time (on `NodeTransport` a new one replaces it).
  *
  * @since 0.1.0
  * @category Models
@@ -107,12 +88,11 @@ export interface Listener {
 }
 
 /**
- * Reads `connection` with `listener` until the scope closes: through the connection's own `listen`
- * when it has one (frames handled in the socket's callback; a fiber only while a wait runs),
- * otherwise from `frames`, in a fiber.
+ * Reads `connection` with `listener` until the scope closes: with its own `listen` when it has one,
+ * otherwise from `frames` in a fiber.
  *
  * @since 0.1.0
- * @category Reading
+ * @category Actions
  */
 export const listen = (connection: Connection, listener: Listener): Effect.Effect<void, never, Scope.Scope> =>
   connection.listen !== undefined ? connection.listen(listener) : Listening.readFrames(connection, listener)
@@ -154,10 +134,8 @@ export class TransportError extends Schema.TaggedError<TransportError>("effect-g
 const framesHandedOver = new WeakSet<Connection>()
 
 /**
- * Marks `connection` as handing its binary frames over: once read, a frame is the reader's alone
- * (nothing else keeps it), so the reader may reuse its memory (the session decodes model audio into
- * it). A transport marks the connections it makes; a wrapper's own object is not marked, as it may
- * keep frames.
+ * Marks `connection` as handing its binary frames over: a frame read is the reader's alone, which
+ * may reuse its memory. A transport marks its own connections; a wrapper, which may keep frames, is not.
  *
  * @since 0.1.0
  * @category Utils

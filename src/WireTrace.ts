@@ -1,13 +1,8 @@
 /**
- * The WireTrace service (the seed's `trace: true`): a plain-text log of every frame a session sends
- * and receives, for diagnostics. (It is not named `Tracer` so as not to clash with Effect's own
- * tracer, which sessions also feed with spans.)
- *
- * The format is the one of Google's SDK recordings, so one parser reads both: a line per frame,
- * `{ISO time} >{bytes} {text}` for a frame sent and `{ISO time} <{bytes} {text}` for a frame
- * received (`{bytes}` delimits the text, which may span lines), and `{ISO time} # {note}` for
- * lifecycle notes (open, close code). URLs are redacted; with `privacy` the payloads are too, and
- * only each message's kind and size remain.
+ * The WireTrace service (the seed's `trace: true`): a plain-text log of every frame, for
+ * diagnostics (not `Tracer`, which is Effect's). Lines as in Google's SDK recordings:
+ * `{ISO time} >{bytes} {text}` sent, `<{bytes} {text}` received (`{bytes}` delimits text that may
+ * span lines), `# {note}` for open and close. URLs are redacted; with `privacy` payloads too.
  *
  * @since 0.1.0
  */

@@ -28,7 +28,7 @@ describe("Auth", () => {
       expect(yield* Ref.get(fetches)).toBe(1)
     }))
 
-  it.effect("accessToken with a bare token asks the source at every connect", () =>
+  it.effect("accessToken: a bare token is asked for at every connect", () =>
     Effect.gen(function*() {
       const fetches = yield* Ref.make(0)
       const layer = Auth.accessToken(Effect.as(Ref.update(fetches, (n) => n + 1), Redacted.make("ya29.bare")))
@@ -39,7 +39,8 @@ describe("Auth", () => {
       expect(yield* Ref.get(fetches)).toBe(2)
     }))
 
-  it.live("fromCredentials runs the service-account flow against the token endpoint", () =>
+  // Against the token endpoint, for a service_account file.
+  it.live("fromCredentials runs the service-account flow", () =>
     Effect.gen(function*() {
       const tokenUri = yield* endpoint("/token")
       const credentials = yield* credentialsOf(Auth.fromCredentials(serviceAccountJson({ token_uri: tokenUri })))
@@ -51,7 +52,7 @@ describe("Auth", () => {
     ["not json", "credentials are not JSON"],
     [JSON.stringify({ type: "external_account" }), `unknown credential type "external_account"`],
     [JSON.stringify({ type: "service_account", client_email: "a@b", private_key: "SECRET-KEY-XYZ" }), "private_key is not a valid PEM private key"]
-  ])("fromCredentials refuses %s with an AuthError that names the problem", ([content, problem]) =>
+  ])("fromCredentials refuses %s with an AuthError naming why", ([content, problem]) =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(credentialsOf(Auth.fromCredentials(content)))
       expect(error._tag).toBe("AuthError")

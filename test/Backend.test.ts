@@ -11,7 +11,7 @@ const bearer: Auth.Credentials = { _tag: "AccessToken", token: Redacted.make("ya
 const refused = <A>(result: Either.Either<A, { readonly path: string }>) => Either.isLeft(result) ? result.left.path : "accepted"
 
 describe("Backend.geminiApi", () => {
-  it("builds the URL @google/genai builds, and a display form without the key", () => {
+  it("builds @google/genai's URL, and a display without the key", () => {
     const { display, headers, url } = endpoint(Backend.geminiApi(), apiKey)
     expect(url).toBe(
       "wss://generativelanguage.googleapis.com//ws/google.ai.generativelanguage.v1.GenerativeService.BidiGenerateContent?key=key-123"
@@ -20,7 +20,7 @@ describe("Backend.geminiApi", () => {
     expect(headers["x-goog-api-client"]).toMatch(/^effect-gemini-live\/\d+\.\d+\.\d+ gl-node\/v/)
   })
 
-  it("sends ephemeral tokens to the Constrained method, on v1alpha unless told otherwise", () => {
+  it("ephemeral tokens: the Constrained method, v1alpha by default", () => {
     const token = Auth.fromApiKey("auth_tokens/abc")
     expect(endpoint(Backend.geminiApi(), token).url).toBe(
       "wss://generativelanguage.googleapis.com//ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContentConstrained?access_token=auth_tokens/abc"
@@ -54,14 +54,15 @@ describe("Backend.vertexAi", () => {
     ["eu", "wss://aiplatform.eu.rep.googleapis.com/"],
     ["us-central1", "wss://us-central1-aiplatform.googleapis.com/"],
     [undefined, "wss://aiplatform.googleapis.com/"]
-  ])("location %s: %s, Bearer header, nothing secret in the URL", (location, base) => {
+  ])("location %s: its host, Bearer auth, no secret in the URL", (location, base) => {
     const { display, headers, url } = endpoint(Backend.vertexAi({ project: "p", location }), bearer)
     expect(url).toBe(`${base}/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent`)
     expect(display).toBe(url)
     expect(headers.authorization).toBe("Bearer ya29.token")
   })
 
-  it("Express mode: an API key in x-goog-api-key, the global host, no project prefix", () => {
+  // An API key in x-goog-api-key, on the global host, with no project prefix in the model.
+  it("Express mode: x-goog-api-key, the global host, no project", () => {
     const backend = Backend.vertexAi({})
     const { headers, url } = endpoint(backend, apiKey)
     expect(url).toBe("wss://aiplatform.googleapis.com//ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent")
@@ -84,7 +85,8 @@ describe("Backend.vertexAi", () => {
     expect(name("models/m", "l")).toBe("models/m")
   })
 
-  it("defaults responseModalities to AUDIO and refuses Gemini-API-only fields", () => {
+  // responseModalities defaults to AUDIO, as Google's SDK sends it.
+  it("defaults to AUDIO and refuses Gemini-API-only fields", () => {
     const backend = Backend.vertexAi({ project: "p", location: "l" })
     expect(Either.getOrThrow(backend.setup("m", {})).generationConfig).toEqual({ responseModalities: ["AUDIO"] })
     expect(Either.getOrThrow(backend.setup("m", { responseModalities: ["TEXT"] })).generationConfig).toEqual({ responseModalities: ["TEXT"] })
@@ -98,7 +100,8 @@ describe("Backend.vertexAi", () => {
     expect(backend.requiresFunctionResponseId).toBe(false)
   })
 
-  it("normalises usage names and mints missing tool-call ids, which are not sent back", () => {
+  // Minted ids are not sent back in the responses.
+  it("normalises usage names and mints missing tool-call ids", () => {
     const quirks = Backend.vertexAi({ project: "p" }).quirks()
     const usage = quirks.incoming({
       usageMetadata: { promptTokenCount: 5, candidatesTokenCount: 7, candidatesTokensDetails: [{ modality: "AUDIO", tokenCount: 7 }] } as never

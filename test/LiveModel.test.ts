@@ -1,8 +1,6 @@
 /**
- * Model rules: what a model refuses is refused by the client before the wire (no socket for a
- * setup, no frame for a send), with a ConfigError naming the field, the model and the rule; unknown
- * models pass; the registry can be extended. And what 3.8 brings: context updates, BLOCKING calls
- * cancelled by new input on Vertex AI, background reasoning reported as events.
+ * Model rules, refused by the client before the wire with a ConfigError; unknown models pass. And
+ * what 3.8 brings: context updates, BLOCKING calls cancelled by new input, background reasoning.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Deferred, Effect, Layer, Schedule, Schema, Stream } from "effect"
@@ -58,7 +56,8 @@ const callingOnGo = (calls: ReadonlyArray<{ readonly id: string; readonly name: 
   })
 
 describe("LiveModel: the registry", () => {
-  it("finds a model by its own name, whatever its prefix, per backend", () => {
+  // The rules are per backend.
+  it("finds a model by its own name, whatever its prefix", () => {
     expect(LiveModel.checkFor(LiveModel.known, "models/gemini-3.8-live", Backend.GEMINI_API)?.model).toBe("gemini-3.8-live")
     expect(LiveModel.checkFor(LiveModel.known, "projects/p/locations/global/publishers/google/models/gemini-3.8-live", Backend.VERTEX_AI)?.rules)
       .toMatchObject({ inputCancelsBlockingCalls: true })
@@ -94,7 +93,8 @@ describe("LiveModel: setups refused before a socket opens", () => {
     ]
   ]
   for (const [name, parameters, path, rule] of cases) {
-    it.scopedLive(`${name}: a ConfigError naming the field, the model and the rule; no connection`, () =>
+    // The error names the field, the model and the rule.
+    it.scopedLive(`${name}: a ConfigError, no connection`, () =>
       Effect.gen(function*() {
         const { connections, error } = yield* refusedConnect(parameters)
         expect(error).toMatchObject({ _tag: "ConfigError", module: "LiveModel", method: "connect", path })
@@ -104,7 +104,8 @@ describe("LiveModel: setups refused before a socket opens", () => {
       }))
   }
 
-  it.scopedLive("a typed tool states BLOCKING, so extended thinking refuses it unless it says NON_BLOCKING", () =>
+  // A typed tool states BLOCKING by default.
+  it.scopedLive("extended thinking refuses a typed tool unless NON_BLOCKING", () =>
     Effect.gen(function*() {
       const lookup = (behavior: Tool.Behavior) =>
         Tool.make("lookup", { description: "Looks up", parameters: Schema.Struct({}), behavior, handler: () => Effect.void })
@@ -122,7 +123,8 @@ describe("LiveModel: setups refused before a socket opens", () => {
       expect((yield* emulator.connections).length).toBe(1)
     }))
 
-  it.scopedLive("on Vertex AI, 3.8 refuses thinkingConfig but takes affective dialog and TEXT", () =>
+  // On Vertex AI, 3.8 refuses thinkingConfig but takes affective dialog and TEXT.
+  it.scopedLive("Vertex AI 3.8: no thinkingConfig; affective dialog, TEXT ok", () =>
     Effect.gen(function*() {
       const vertex = { backend: Backend.VERTEX_AI, apiKey: "express" } as const
       const { connections, error } = yield* refusedConnect({ ...vertex, connectConfig: { thinkingConfig: {} } })
@@ -143,7 +145,7 @@ describe("LiveModel: setups refused before a socket opens", () => {
       expect((yield* emulator.connections).length).toBe(1)
     }))
 
-  it.scopedLive("LiveModel.layer adds a model, or replaces the rules of a known one", () =>
+  it.scopedLive("LiveModel.layer adds a model or replaces a known one's rules", () =>
     Effect.gen(function*() {
       const strict = LiveModel.layer([{ name: "gemini-9-live", GeminiAPI: { thinking: false } }])
       const { connections, error } = yield* refusedConnect({ model: "gemini-9-live", connectConfig: { thinkingConfig: {} } }, {}, strict)
@@ -160,7 +162,8 @@ describe("LiveModel: setups refused before a socket opens", () => {
 })
 
 describe("LiveModel: sends refused before the wire", () => {
-  it.scopedLive("3.1 takes clientContent only as initial history: refused without historyConfig, nothing sent", () =>
+  // 3.1 takes clientContent only as initial history.
+  it.scopedLive("3.1: clientContent without historyConfig is refused, unsent", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()
       const client = yield* clientOn(emulator, { model: "gemini-3.1-flash-live-preview" })
@@ -175,7 +178,8 @@ describe("LiveModel: sends refused before the wire", () => {
       expect(messages.map((m) => Object.keys(m as object)[0])).toEqual(["setup", "realtimeInput"])
     }))
 
-  it.scopedLive("3.1 with historyConfig: initial history is sent before the conversation starts, refused after", () =>
+  // Initial history is sent before the conversation starts, and refused after.
+  it.scopedLive("3.1 with historyConfig: history before the conversation only", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()
       const client = yield* clientOn(emulator, {
@@ -194,7 +198,8 @@ describe("LiveModel: sends refused before the wire", () => {
       expect((yield* clientMessages(emulator)).length).toBe(3)
     }))
 
-  it.scopedLive("2.5 native audio takes clientContent turns without a role (only 3.8 asks for one)", () =>
+  // Only 3.8 asks for each turn's role.
+  it.scopedLive("2.5 native audio takes clientContent turns without a role", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()
       const client = yield* clientOn(emulator, { model: "gemini-2.5-flash-native-audio-preview-12-2025" })
@@ -204,7 +209,7 @@ describe("LiveModel: sends refused before the wire", () => {
       expect(messages[1]).toEqual({ clientContent: { turns: [{ parts: [{ text: "no role" }] }], turnComplete: true } })
     }))
 
-  it.scopedLive("3.8 takes clientContent for the whole session, each turn with its role", () =>
+  it.scopedLive("3.8 takes clientContent all session, each turn with its role", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()
       const client = yield* clientOn(emulator, { connectConfig: { outputAudioTranscription: {} } })
@@ -230,7 +235,8 @@ describe("LiveModel: sends refused before the wire", () => {
 })
 
 describe("3.8: context updates, cancelled calls, background reasoning", () => {
-  it.scopedLive("a context update changes what the next turn sees, and the next connection's setup", () =>
+  // It changes what the next turn sees, and the next connection's setup.
+  it.scopedLive("a context update reaches the next turn and the next setup", () =>
     Effect.gen(function*() {
       const seen: Array<string> = []
       const emulator = yield* LiveEmulator.make({
@@ -255,7 +261,8 @@ describe("3.8: context updates, cancelled calls, background reasoning", () => {
       expect(session.setup.systemInstruction).toEqual({ role: "user", parts: [{ text: "Speak English." }] })
     }))
 
-  it.scopedLive("functions a context update declares are the application's: the toolkit leaves their calls alone", () =>
+  // Functions a context update declares are the application's to answer.
+  it.scopedLive("the toolkit leaves a context update's functions alone", () =>
     Effect.gen(function*() {
       const typed = Tool.make("typed", { description: "Typed", parameters: Schema.Struct({}), handler: () => Effect.succeed("typed") })
       const emulator = yield* callingOnGo([{ id: "m1", name: "added" }, { id: "t1", name: "typed" }])
@@ -274,7 +281,8 @@ describe("3.8: context updates, cancelled calls, background reasoning", () => {
   // The emulator cancels as the server does; one whose rules say nothing of it leaves the client alone to.
   const silentServer = LiveModel.registry([{ ...LiveModel.known.get("gemini-3.8-live")!, VertexAI: { ...LiveModel.known.get("gemini-3.8-live")!.VertexAI, inputCancelsBlockingCalls: false } }])
   for (const [server, models] of [["the server cancels too", undefined], ["the server says nothing", silentServer]] as const) {
-    it.scopedLive(`on Vertex AI 3.8, new input cancels a BLOCKING call: its handler interrupted, nothing answered, one cancellation (${server})`, () =>
+    // Its handler is interrupted, nothing is answered, and there is one cancellation.
+    it.scopedLive(`Vertex AI 3.8: new input cancels a BLOCKING call (${server})`, () =>
       Effect.gen(function*() {
         const started = yield* Deferred.make<void>()
         const interrupted = yield* Deferred.make<void>()
@@ -304,7 +312,8 @@ describe("3.8: context updates, cancelled calls, background reasoning", () => {
       }))
   }
 
-  it.scopedLive("on Vertex AI 3.8, a transcription of the speech that caused the call cancels nothing", () =>
+  // The transcription of the speech that caused the call is not new input.
+  it.scopedLive("Vertex AI 3.8: the call's own transcription cancels nothing", () =>
     Effect.gen(function*() {
       const slow = Tool.make("slow", {
         description: "Takes its time",
@@ -349,7 +358,8 @@ describe("3.8: context updates, cancelled calls, background reasoning", () => {
       })
     }))
 
-  it.scopedLive("extended thinking's background reasoning arrives as InteractionStatus events", () =>
+  // IN_PROGRESS while it reasons in the background, IDLE when done.
+  it.scopedLive("extended thinking's reasoning arrives as InteractionStatus", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()
       const client = yield* clientOn(emulator, { model: "gemini-3.8-live-extended-thinking", connectConfig: { outputAudioTranscription: {} } })

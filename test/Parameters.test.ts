@@ -27,7 +27,8 @@ describe("Parameters.decode", () => {
     expect(decoded.connectConfig).toEqual({ responseModalities: ["AUDIO"], inputAudioTranscription: {} })
   })
 
-  it("keeps connectConfig fields it does not know (they go into setup)", () => {
+  // Fields the server may add later pass through to the setup.
+  it("keeps connectConfig fields it does not know", () => {
     const decoded = Either.getOrThrow(Parameters.decode({ apiKey: "k", connectConfig: { newServerField: { a: 1 } } }))
     expect(decoded.connectConfig).toEqual({ newServerField: { a: 1 } })
   })
@@ -79,7 +80,8 @@ describe("GeminiLive.layer", () => {
       expect(error).toMatchObject({ _tag: "ConfigError", path: "apiKey" })
     }))
 
-  it.effect("layerConfig reads the key from the environment, GOOGLE_API_KEY first", () =>
+  // GOOGLE_API_KEY wins over GEMINI_API_KEY.
+  it.effect("layerConfig reads the key from the environment", () =>
     Effect.gen(function*() {
       const client = yield* GeminiLive.GeminiLive.pipe(
         Effect.provide(GeminiLive.layerConfig({ model: "m" })),

@@ -1,6 +1,6 @@
 /**
- * The house rule "every exported name has a doc comment with @since and @category", checked on the
- * public modules (src/*.ts and src/testing/*.ts; src/internal is not public).
+ * The house rule "every exported name has a doc comment with @since and one @category of the
+ * eleven", checked on the public modules (src/*.ts and src/testing/*.ts; src/internal is not public).
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Fs from "node:fs"
@@ -13,11 +13,30 @@ const publicModules = [
   ...Fs.readdirSync(Path.join(root, "testing")).filter((f) => f.endsWith(".ts")).map((f) => Path.join(root, "testing", f))
 ]
 
+const categories = new Set([
+  "Models",
+  "Constructors",
+  "Layers",
+  "Context",
+  "Schemas",
+  "Errors",
+  "Constants",
+  "Actions",
+  "Codecs",
+  "Guards",
+  "Utils"
+])
+
 const isExported = (node: ts.Node): boolean =>
   ts.canHaveModifiers(node) && (ts.getModifiers(node) ?? []).some((m) => m.kind === ts.SyntaxKind.ExportKeyword)
 
 const tagsOf = (node: ts.Node): ReadonlyArray<string> =>
   ts.getJSDocTags(node).map((tag) => tag.tagName.text)
+
+const categoriesOf = (node: ts.Node): ReadonlyArray<string> =>
+  ts.getJSDocTags(node)
+    .filter((tag) => tag.tagName.text === "category")
+    .map((tag) => (ts.getTextOfJSDocComment(tag.comment) ?? "").trim())
 
 const undocumented = (file: string): ReadonlyArray<string> => {
   const source = ts.createSourceFile(file, Fs.readFileSync(file, "utf8"), ts.ScriptTarget.Latest, true)
@@ -37,12 +56,18 @@ const undocumented = (file: string): ReadonlyArray<string> => {
     const tags = ts.isVariableStatement(statement) ? tagsOf(statement).concat(tagsOf(node)) : tagsOf(node)
     if (!tags.includes("since")) problems.push(`${name} without @since`)
     if (!tags.includes("category")) problems.push(`${name} without @category`)
+    // A variable's declaration carries its statement's doc comment too.
+    const found = categoriesOf(node)
+    if (found.length > 1) problems.push(`${name} with ${found.length} @category tags`)
+    for (const category of found) {
+      if (!categories.has(category)) problems.push(`${name} with @category ${category}, not one of the eleven`)
+    }
   }
   return problems.map((p) => `${Path.relative(root, file)}: ${p}`)
 }
 
 describe("documentation", () => {
-  it("every public export has @since and @category", () => {
+  it("every public export has @since and a house @category", () => {
     expect(publicModules.length).toBeGreaterThan(10)
     expect(publicModules.flatMap(undocumented)).toEqual([])
   })

@@ -63,7 +63,8 @@ const echo = (turn: LiveEmulator.Turn) => {
 }
 
 describe("audioInput", () => {
-  it.scopedLive("chunks pushed from a callback go out framed and byte-exact; end sends the rest, then audioStreamEnd", () =>
+  // Chunks pushed from a callback; `end` sends the rest, then audioStreamEnd.
+  it.scopedLive("pushed chunks go out framed, byte-exact; end sends the rest", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make({ onTurn: () => [] })
       const session = yield* (yield* socketClient(emulator)).connect()
@@ -85,7 +86,8 @@ describe("audioInput", () => {
       expectFramedOnWire(record.clientMessages, audio)
     }))
 
-  it.scopedLive("telephony: 8 kHz mu-law pushed in 20 ms packets arrives as 16 kHz PCM of the same duration", () =>
+  // 8 kHz mu-law pushed in 20 ms packets arrives as 16 kHz PCM of the same duration.
+  it.scopedLive("telephony: 20 ms mu-law packets arrive as 16 kHz PCM", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make({ onTurn: () => [] })
       const session = yield* (yield* socketClient(emulator)).connect()
@@ -100,7 +102,8 @@ describe("audioInput", () => {
       expect(record.clientMessages).not.toContainEqual({ realtimeInput: { audioStreamEnd: true } })
     }))
 
-  it.scopedLive("closing its scope stops the input (audioStreamEnd sent); the session goes on", () =>
+  // audioStreamEnd is sent when its scope closes.
+  it.scopedLive("closing its scope stops the input; the session goes on", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make({ onTurn: () => [] })
       const session = yield* (yield* socketClient(emulator)).connect()
@@ -151,7 +154,8 @@ describe("model audio", () => {
     events.filter(LiveEvent.is("ServerContent")).flatMap((event) => event.content.modelTurn?.parts ?? [])
       .flatMap((part) => part.inlineData === undefined ? [] : [Buffer.from(part.inlineData.data, "base64")])
 
-  it.scopedLive("over a socket: byte-exact, decoded into the memory of the frame it came in (no slab), 8-byte aligned", () =>
+  // Decoded into the memory of the frame it came in (no copy into a shared slab).
+  it.scopedLive("over a socket: byte-exact, decoded in place, 8-byte aligned", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make({ onTurn: speak })
       const session = yield* (yield* socketClient(emulator)).connect()
@@ -168,7 +172,8 @@ describe("model audio", () => {
       expect(Buffer.concat(blobsOf(reply))).toEqual(spoken)
     }))
 
-  it.scopedLive("a trace that keeps the frames it is given finds them as they arrived (the audio goes elsewhere)", () =>
+  // The decoded audio goes to memory of its own, not into the frames a trace kept.
+  it.scopedLive("a trace keeping frames finds them as they arrived", () =>
     Effect.gen(function*() {
       const kept: Array<Uint8Array> = []
       const keeping = Layer.succeed(WireTrace.WireTrace, WireTrace.WireTrace.of({
@@ -186,7 +191,8 @@ describe("model audio", () => {
       yield* expectKeptIntact(keeping, kept)
     }))
 
-  it.scopedLive("a transport wrapping the WebSocket one that keeps the frames finds them as they arrived", () =>
+  // A transport wrapping the WebSocket one is not marked as handing its frames over.
+  it.scopedLive("a wrapping transport keeps its frames as they arrived", () =>
     Effect.gen(function*() {
       const kept: Array<Uint8Array> = []
       const recording = Layer.succeed(Transport.Transport, Transport.Transport.of({
@@ -208,7 +214,8 @@ describe("model audio", () => {
 })
 
 describe("sendAudio", () => {
-  it.scopedLive("round trip: 16 kHz in, framed 40 ms on the wire, byte-exact; the echo comes back at 24 kHz", () =>
+  // The frames on the wire are byte-exact.
+  it.scopedLive("round trip: 16 kHz in, 40 ms frames, the echo at 24 kHz", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make({ onTurn: echo })
       const session = yield* (yield* socketClient(emulator)).connect()
@@ -228,7 +235,8 @@ describe("sendAudio", () => {
       expectFramedOnWire(record.clientMessages, input)
     }))
 
-  it.scopedLive("telephony: 8 kHz mu-law in arrives as 16 kHz PCM of the same duration", () =>
+  // The PCM lasts as long as the mu-law that went in.
+  it.scopedLive("telephony: 8 kHz mu-law in arrives as 16 kHz PCM", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make({ onTurn: () => [] })
       const session = yield* (yield* socketClient(emulator)).connect()
@@ -257,7 +265,7 @@ describe("sendAudio", () => {
       expect(summary.framesSent).toBe(25)
     }))
 
-  it.scoped("dropOldest: a source that outruns the sender loses its oldest frames, counted", () =>
+  it.scoped("dropOldest: an outrunning source loses its oldest, counted", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make({ onTurn: () => [] })
       const session = yield* (yield* memoryClient(emulator, { statistics: true })).connect()
@@ -271,7 +279,8 @@ describe("sendAudio", () => {
       expect((yield* session.statistics).inputFramesDropped).toBe(summary.framesDropped)
     }))
 
-  it.scopedLive("interrupting sendAudio stops the input, sends audioStreamEnd; the session stays usable", () =>
+  // The input stops; the session stays usable.
+  it.scopedLive("interrupting sendAudio sends audioStreamEnd; session usable", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make({ onTurn: (turn) => turn.text === undefined ? [] : LiveEmulator.defaultTurn(turn) })
       const session = yield* (yield* socketClient(emulator, { model: "gemini-live-test", connectConfig: { responseModalities: ["TEXT"] } })).connect()
@@ -328,7 +337,7 @@ describe("session.audio", () => {
         : [LiveEmulator.say("second answer")]
   })
 
-  it.scopedLive("barge-in drops the audio not yet played; the next turn's audio is kept", () =>
+  it.scopedLive("barge-in drops unplayed audio; the next turn's is kept", () =>
     Effect.gen(function*() {
       const emulator = yield* talkative
       const session = yield* (yield* socketClient(emulator)).connect()
@@ -357,7 +366,8 @@ describe("session.audio", () => {
       expect(yield* session.clearAudio).toBe(0)
     }))
 
-  it.scopedLive("audioAs converts to 8 kHz mu-law for a phone line (one byte per sample)", () =>
+  // mu-law is one byte per sample.
+  it.scopedLive("audioAs converts to 8 kHz mu-law for a phone line", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()
       const session = yield* (yield* socketClient(emulator)).connect()
@@ -370,7 +380,7 @@ describe("session.audio", () => {
       expect(Math.abs(mulawBytes - pcmBytes / 6)).toBeLessThanOrEqual(64)
     }))
 
-  it.scoped("nobody reading audio never stalls the events: the oldest audio is dropped, counted", () =>
+  it.scoped("unread audio never stalls events: oldest dropped, counted", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()
       const session = yield* (yield* memoryClient(emulator, { statistics: true })).connect({ audioBufferSize: 2 })
@@ -384,7 +394,8 @@ describe("session.audio", () => {
       expect(yield* session.clearAudio).toBe(kept)
     }))
 
-  it.scoped("audioBufferSize: 0 turns session.audio off: the audio is in the events only, nothing kept or dropped", () =>
+  // The audio is in the events only; nothing is kept or dropped.
+  it.scoped("audioBufferSize: 0 turns session.audio off", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()
       const session = yield* (yield* memoryClient(emulator, { statistics: true })).connect({ audioBufferSize: 0 })
@@ -406,7 +417,8 @@ describe("session.audio", () => {
       expect((yield* emulator.connections).length).toBe(0)
     }))
 
-  it.scoped("MediaStarted before the first audio, MediaEnded 1 s after the last, with the duration", () =>
+  // MediaEnded carries the duration of the stretch of speech.
+  it.scoped("MediaStarted before audio, MediaEnded 1 s after it", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()
       const session = yield* (yield* memoryClient(emulator)).connect({ reconnect: false })
@@ -424,7 +436,8 @@ describe("session.audio", () => {
       expect(ended).toEqual(LiveEvent.MediaEnded({ turn: 0, durationMillis: millis }))
     }))
 
-  it.scopedLive("on the live clock: MediaEnded 1 s after the last audio, and no fiber while the model speaks", () =>
+  // MediaEnded comes 1 s after the last audio, on a plain timer rather than a fiber.
+  it.scopedLive("live clock: MediaEnded 1 s after, no fiber while it speaks", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()
       // Every fiber the session starts reports to it (the test's own reads are not the session's).

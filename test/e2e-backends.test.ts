@@ -138,7 +138,7 @@ describe("Vertex AI failures", () => {
       expect(JSON.stringify(error) + error.message).not.toContain(issuedToken)
     }))
 
-  it.scopedLive("a token endpoint that refuses the key fails the connect with a non-retryable AuthError", () =>
+  it.scopedLive("a token endpoint refusing the key: a non-retryable AuthError", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()
       const client = yield* GeminiLive.GeminiLive.pipe(Effect.provide(GeminiLive.layer({
@@ -152,7 +152,8 @@ describe("Vertex AI failures", () => {
       expect(yield* emulator.connections).toEqual([])
     }))
 
-  it.effect("VERTEX_AI without credentials, apiKey or an Auth layer is a ConfigError naming credentials", () =>
+  // No credentials, no apiKey and no Auth layer in context.
+  it.effect("VERTEX_AI without credentials: a ConfigError naming them", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(Effect.scoped(Layer.build(GeminiLive.layer({ backend: Backend.VERTEX_AI, project: "p" }))))
       expect(error).toMatchObject({ _tag: "ConfigError", path: "credentials" })

@@ -54,7 +54,8 @@ const texts = (messages: ReadonlyArray<unknown>) =>
   })
 
 describe("long sessions", () => {
-  it.scopedLive("goAway: a handover at a safe point, resumed, one uninterrupted events stream", () =>
+  // The new connection resumes with the handle.
+  it.scopedLive("goAway: handover at a safe point, one unbroken events stream", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make({ onTurn: counting, connectionLifetime: "1500 millis", goAwayBefore: "1 second" })
       const closes: Array<number> = []
@@ -77,7 +78,8 @@ describe("long sessions", () => {
       expect(closes).toEqual([1000])
     }))
 
-  it.scopedLive("a replaced connection is let go: its scope closes at its close (a handover, a drop), not at the session's", () =>
+  // A connection replaced by a handover or a drop is let go then, not when the session ends.
+  it.scopedLive("a replaced connection's scope closes at its own close", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make({ onTurn: counting, connectionLifetime: "1500 millis", goAwayBefore: "1 second" })
       // A transport that notes when each connection's scope closes.
@@ -102,7 +104,7 @@ describe("long sessions", () => {
       expect(released.length).toBe(3)
     }))
 
-  it.scopedLive("an abrupt drop: reconnect with the handle; a send issued meanwhile arrives once", () =>
+  it.scopedLive("a drop: reconnect with the handle; a pending send goes once", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make({ onTurn: counting })
       const closes: Array<number> = []
@@ -124,7 +126,8 @@ describe("long sessions", () => {
       expect((yield* session.statistics).reconnects).toBe(1)
     }))
 
-  it.scopedLive("audioInput across a drop: frames wait for the next connection, oldest dropped beyond bufferMillis, counted", () =>
+  // Frames wait for the next connection; beyond bufferMillis the oldest are dropped and counted.
+  it.scopedLive("audioInput across a drop: frames wait, oldest dropped", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make({ onTurn: counting })
       const session = yield* (yield* client(emulator, { statistics: true })).connect()
@@ -149,7 +152,8 @@ describe("long sessions", () => {
       expect(records.map((record) => frameNumbers(record.clientMessages))).toEqual([[], [0, ...Array.from({ length: 10 }, (_, i) => 90 + i)]])
     }))
 
-  it.scopedLive("a drop mid-turn: the partial answer, then Reconnecting and Reconnected, in order; the next turn goes on", () =>
+  // The events come in that order, and the next turn goes on.
+  it.scopedLive("a drop mid-turn: partial answer, Reconnecting, Reconnected", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make({
         onTurn: (turn) => turn.text === "long" ? [LiveEmulator.say("The first half", { turnComplete: false }), LiveEmulator.drop] : counting(turn)
@@ -165,7 +169,8 @@ describe("long sessions", () => {
       expect(text(yield* untilTurn(session.events))).toBe("turn 0 resumed: next")
     }))
 
-  it.scopedLive("1007 ends the session (no retry storm): Closed with a ServerClosed, one connection", () =>
+  // No retry storm: the same setup would be refused again.
+  it.scopedLive("1007 ends the session: a ServerClosed, one connection", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make({ onTurn: counting })
       const session = yield* (yield* client(emulator)).connect()
@@ -203,7 +208,8 @@ describe("long sessions", () => {
       expect((yield* emulator.connections).length).toBe(1)
     }))
 
-  it.scopedLive("soak: audio streamed across 5+ handovers arrives whole: no frame lost or duplicated", () =>
+  // No frame is lost or duplicated.
+  it.scopedLive("soak: audio across 5+ handovers arrives whole", () =>
     Effect.gen(function*() {
       // A 10-minute cap scaled down to 450 ms: 3 s of paced audio cross five or more handovers.
       const emulator = yield* LiveEmulator.make({ onTurn: () => [], connectionLifetime: "450 millis", goAwayBefore: "300 millis" })
@@ -219,7 +225,7 @@ describe("long sessions", () => {
       expect((yield* session.statistics).reconnects).toBe(records.length - 1)
     }), 20_000)
 
-  it.scopedLive("a send effect sends when it runs, each time it runs (not when it is built)", () =>
+  it.scopedLive("a send effect sends each time it runs, not when built", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make({ onTurn: counting })
       const session = yield* (yield* client(emulator)).connect()
@@ -231,7 +237,8 @@ describe("long sessions", () => {
       expect(texts((yield* emulator.connections)[0].clientMessages)).toEqual(["again", "again"])
     }))
 
-  it.scopedLive("1008 mid-session ends the session with a model/backend hint, no reconnect", () =>
+  // No reconnect: retrying cannot fix it.
+  it.scopedLive("1008 mid-session ends it with a model/backend hint", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make({
         onTurn: (turn) => turn.text === "policy" ? [LiveEmulator.close(1008, "models/gone is not found for API version v1beta")] : counting(turn)
@@ -247,7 +254,8 @@ describe("long sessions", () => {
       expect((yield* emulator.connections).length).toBe(1)
     }))
 
-  describe("transparent resumption (Vertex AI: lastConsumedClientMessageIndex)", () => {
+  // The server reports lastConsumedClientMessageIndex.
+  describe("transparent resumption (Vertex AI)", () => {
     const vertex = (emulator: LiveEmulator.Service) =>
       client(emulator, {
         backend: Backend.VERTEX_AI,
@@ -266,7 +274,7 @@ describe("long sessions", () => {
       }
     }
 
-    it.scopedLive("a drop: what the server had not consumed goes out again on the new connection, in order, once", () =>
+    it.scopedLive("a drop resends what was not consumed, in order, once", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make({ onTurn: counting, onMessage: dropOnce("then drop", "drop again") })
         const session = yield* (yield* vertex(emulator)).connect()
@@ -292,7 +300,8 @@ describe("long sessions", () => {
         expect(text(third)).toBe("turn 2 resumed: drop again")
       }))
 
-    it.scopedLive("1011 mid-tool-call: the call is voided (interrupted, never answered), the replayed turn's new call is", () =>
+    // The voided call is interrupted and never answered; the replayed turn's new call is.
+    it.scopedLive("1011 mid-call voids the call; the replayed call is answered", () =>
       Effect.gen(function*() {
         let calls = 0
         const emulator = yield* LiveEmulator.make({
@@ -341,7 +350,8 @@ describe("long sessions", () => {
       }
     }
 
-    it.scopedLive("a burst of audio across a 1011: sends that fail before the reader sees the close still go out", () =>
+    // Sends that fail before the reader sees the close still go out on the next connection.
+    it.scopedLive("an audio burst across 1011: sends that failed early go out", () =>
       Effect.gen(function*() {
         // The server's close frame fails the sends at once, before the close event reaches the reader.
         const emulator = yield* LiveEmulator.make({ onTurn: () => [], onMessage: closeAtFrame(100) })
@@ -359,7 +369,7 @@ describe("long sessions", () => {
         expect(received.at(-1)).toBe(249)
       }))
 
-    it.scopedLive("the same with transparent resumption: every frame the server did not consume is sent again", () =>
+    it.scopedLive("with transparent resumption: all unconsumed frames resent", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make({ onTurn: () => [], onMessage: closeAtFrame(100) })
         const session = yield* (yield* client(emulator, {
@@ -374,7 +384,8 @@ describe("long sessions", () => {
         expect(frameNumbers(resumed.clientMessages)).toEqual([...Array(250).keys()])
       }))
 
-    it.scopedLive("the old connection dies during a goAway handover: a send issued meanwhile goes out", () =>
+    // The old connection dies during a goAway handover; a send issued meanwhile still goes out.
+    it.scopedLive("old connection dies mid-handover: a pending send goes out", () =>
       Effect.gen(function*() {
         let connections = 0
         const emulator = yield* LiveEmulator.make({
@@ -390,7 +401,8 @@ describe("long sessions", () => {
         expect(text(yield* untilTurn(session.events))).toContain("resumed: during")
       }))
 
-    it.scopedLive("a transparent handover during which the old connection answers goes back, and switches after the turn", () =>
+    // The handover goes back to the old connection while it answers, and switches after the turn.
+    it.scopedLive("transparent handover: the old one answers, switch after turn", () =>
       Effect.gen(function*() {
         let connections = 0
         let hellos = 0
@@ -417,7 +429,7 @@ describe("long sessions", () => {
         expect(hellos).toBe(1)
       }))
 
-    it.scopedLive("a handover that reaches its deadline with a call in flight voids the call", () =>
+    it.scopedLive("a handover reaching its deadline voids the call in flight", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make({
           onTurn: () => [
@@ -435,7 +447,8 @@ describe("long sessions", () => {
         expect(responses).toEqual([])
       }), 10_000)
 
-    it.scopedLive("manual mode: a response to a voided call is not sent, even if it was issued before the drop was seen", () =>
+    // Not even one the application issued before the drop was seen.
+    it.scopedLive("manual mode: a response to a voided call is not sent", () =>
       Effect.gen(function*() {
         let calls = 0
         const emulator = yield* LiveEmulator.make({
@@ -505,7 +518,8 @@ describe("long sessions", () => {
       )
     }
 
-    it.scoped("a connection that dies young waits on the schedule; the session ends when it runs out", () =>
+    // The session ends when the schedule runs out.
+    it.scoped("a connection dying young waits on the schedule until it ends", () =>
       Effect.gen(function*() {
         let connections = 0
         const emulator = yield* LiveEmulator.make({
@@ -523,7 +537,7 @@ describe("long sessions", () => {
         expect(connections).toBe(4)
       }))
 
-    it.scoped("a connection that lived stableAfter resets the count of failures", () =>
+    it.scoped("a connection that lived stableAfter resets the failure count", () =>
       Effect.gen(function*() {
         const emulator = yield* LiveEmulator.make({ onTurn: counting })
         const policy = ReconnectPolicy.make({

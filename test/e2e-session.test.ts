@@ -37,7 +37,7 @@ const pcm16k = (speechMs: number, silenceMs = 0): Uint8Array => {
 }
 
 describe("a session end to end", () => {
-  it.scopedLive("text turn: TEXT modality, the reply streamed, usage before TurnComplete", () =>
+  it.scopedLive("text turn: the reply streamed, usage before TurnComplete", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()
       const client = yield* clientOn(emulator, { connectConfig: { responseModalities: ["TEXT"] } })
@@ -60,7 +60,9 @@ describe("a session end to end", () => {
       ])
     }))
 
-  it.scopedLive("the session and its connection are plain objects: no accessors (V8 keeps a literal with them as a slow dictionary)", () =>
+  // An engine detail: V8 keeps an object literal with accessors as a slow dictionary (see
+  // docs/performance.md).
+  it.scopedLive("the session and its connection have no accessor properties", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()
       let connection: Transport.Connection | undefined
@@ -83,7 +85,7 @@ describe("a session end to end", () => {
     expect(order.filter((tag) => tag === "Closed")).toHaveLength(1)
   }
 
-  it.scopedLive("runForEach: the same events as the stream, handed over as they arrive, then Closed", () =>
+  it.scopedLive("runForEach: the stream's events as they arrive, then Closed", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()
       const client = yield* clientOn(emulator, { connectConfig: { responseModalities: ["TEXT"] } })
@@ -103,7 +105,7 @@ describe("a session end to end", () => {
       expectHelloTurn(seen)
     }))
 
-  it.scopedLive("listen: the same events, handed over with no fiber while it waits, then Closed", () =>
+  it.scopedLive("listen: the same events, no fiber while idle, then Closed", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()
       const client = yield* clientOn(emulator, { connectConfig: { responseModalities: ["TEXT"] } })
@@ -128,7 +130,7 @@ describe("a session end to end", () => {
       expectHelloTurn(seen)
     }))
 
-  it.scopedLive("listen: by the time close returns, the listener has been handed Closed", () =>
+  it.scopedLive("listen: Closed is handed over before close returns", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()
       const session = yield* (yield* clientOn(emulator)).connect()
@@ -192,7 +194,7 @@ describe("a session end to end", () => {
       expect(textOf(events, "TextDelta")).toBe("I heard 1.0 seconds of audio.")
     }))
 
-  it.scopedLive("turns read one after the other lose nothing, and a subscriber sees the same", () =>
+  it.scopedLive("turns read in sequence lose nothing; a subscriber sees all", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()
       const client = yield* clientOn(emulator, { connectConfig: { responseModalities: ["TEXT"] } })
@@ -229,7 +231,7 @@ describe("a session end to end", () => {
       expect(events.filter(LiveEvent.is("TextDelta")).length).toBeGreaterThanOrEqual(400)
     }))
 
-  it.scopedLive("an ephemeral token goes to the Constrained method on v1alpha by default", () =>
+  it.scopedLive("an ephemeral token: the Constrained method, v1alpha default", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make({ isValidAuthToken: (token) => token === "auth_tokens/abc" })
       const client = yield* clientOn(emulator, { apiKey: "auth_tokens/abc" })
@@ -239,7 +241,8 @@ describe("a session end to end", () => {
       expect(record.query).toEqual({ access_token: "auth_tokens/abc" })
     }))
 
-  it.scopedLive("connect options override the model and merge config fields over the layer's", () =>
+  // Config fields from connect go over the layer's connectConfig, field by field.
+  it.scopedLive("connect options override the model and merge the config", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()
       const client = yield* clientOn(emulator, { connectConfig: { responseModalities: ["TEXT"], temperature: 0.2 } })
@@ -254,7 +257,7 @@ describe("a session end to end", () => {
       expect(error).toMatchObject({ _tag: "ConfigError", path: "connectConfig.topK" })
     }))
 
-  it.scopedLive("the in-memory twin gives the same conversation without a socket", () =>
+  it.scopedLive("in memory: the same conversation, without a socket", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()
       const client = yield* GeminiLive.GeminiLive.pipe(
@@ -282,7 +285,7 @@ describe("setup failures", () => {
       return { error, connections: yield* emulator.connections }
     })
 
-  it.scopedLive("an unknown model: SetupRejected 1008 with the service's reason", () =>
+  it.scopedLive("an unknown model: SetupRejected 1008 with the reason", () =>
     Effect.gen(function*() {
       const { error } = yield* connectError({}, { model: "gemini-2.0-flash-exp" })
       expect(error._tag).toBe("SetupRejected")
@@ -307,7 +310,8 @@ describe("setup failures", () => {
       expect(error.retryable).toBe(true)
     }))
 
-  it.scopedLive("no setupComplete in time: ConnectError Timeout (never a hang)", () =>
+  // Never a hang.
+  it.scopedLive("no setupComplete in time: ConnectError Timeout", () =>
     Effect.gen(function*() {
       const { error } = yield* connectError(
         { beforeSetupComplete: () => [LiveEmulator.wait("10 seconds")] },
@@ -346,7 +350,7 @@ describe("setup failures", () => {
 })
 
 describe("closing", () => {
-  it.scopedLive("closing the scope closes with 1000, calls onWebSocketClose once, ends the events", () =>
+  it.scopedLive("closing the scope: 1000, one onWebSocketClose, events end", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()
       const closes: Array<unknown> = []
@@ -379,7 +383,8 @@ describe("closing", () => {
       expect(error).toMatchObject({ _tag: "SessionClosed", code: 4000, reason: "bye" })
     }))
 
-  it.scopedLive("a server close mid-session: Closed carries a retryable ServerClosed; sends fail", () =>
+  // Later sends fail with SessionClosed.
+  it.scopedLive("a server close: Closed has a retryable ServerClosed", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make({
         onTurn: () => [LiveEmulator.close(1011, "Internal error encountered.")]
@@ -425,7 +430,7 @@ describe("closing", () => {
 })
 
 describe("robustness and diagnostics", () => {
-  it.scopedLive("an undecodable frame becomes an Unknown event; the session goes on", () =>
+  it.scopedLive("an undecodable frame becomes Unknown; the session goes on", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make({
         onTurn: (turn) => [LiveEmulator.sendFrame("this is not json"), LiveEmulator.send({ brandNewKind: { x: 1 } }), ...LiveEmulator.defaultTurn(turn)]
@@ -496,7 +501,8 @@ describe("robustness and diagnostics", () => {
       expect(yield* session.statistics).toMatchObject({ enabled: false, framesSent: 0, framesReceived: 0, turns: 0 })
     }))
 
-  it.scopedLive("events published before the first read are kept (buffer from the start)", () =>
+  // The primary buffer exists from the session's start.
+  it.scopedLive("events published before the first read are kept", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make({
         afterSetupComplete: () => [LiveEmulator.say("I speak first", { turnComplete: true })]

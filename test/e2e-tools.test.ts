@@ -1,7 +1,6 @@
 /**
- * Typed tools against the emulator scripted to call them: every call answered (success, bad
- * arguments, failure, defect, unknown function, timeout), concurrent calls answered as they
- * finish, cancellations that really cancel, nothing left running when the session closes.
+ * Typed tools against an emulator scripted to call them: every call answered, concurrent calls,
+ * cancellations that cancel, nothing left running after the session closes.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Context, Deferred, Effect, Exit, Layer, Ref, Schedule, Schema, Scope, Stream } from "effect"
@@ -59,7 +58,8 @@ const greetTool = Tool.make("greet", {
 })
 
 describe("tools", () => {
-  it.scopedLive("declares the toolkit from its Schemas, with its behavior, and answers a call with id and name", () =>
+  // The declaration carries each tool's behavior.
+  it.scopedLive("declares the toolkit from Schemas; answers with id and name", () =>
     Effect.gen(function*() {
       const emulator = yield* callingModel([{ id: "c1", name: "getWeather", args: { city: "Paris" } }])
       const session = yield* (yield* client(emulator)).connect({ tools: Tool.toolkit(getWeather) })
@@ -85,7 +85,8 @@ describe("tools", () => {
       expect(Chunk.toReadonlyArray(events).some(LiveEvent.is("ToolCall"))).toBe(true)
     }))
 
-  it.scopedLive("every call is answered: bad arguments, failure, defect, unknown function", () =>
+  // Bad arguments, a failure, a defect, an unknown function.
+  it.scopedLive("every call is answered, whatever goes wrong", () =>
     Effect.gen(function*() {
       const crash = Tool.make("crash", {
         description: "Dies",
@@ -108,7 +109,7 @@ describe("tools", () => {
       expect(byId.d).toEqual({ id: "d", name: "launchRockets", response: { error: `unknown function "launchRockets"` } })
     }))
 
-  it.scopedLive("a handler that runs too long is answered with a timeout error", () =>
+  it.scopedLive("a handler that runs too long is answered with a timeout", () =>
     Effect.gen(function*() {
       const slow = Tool.make("slow", {
         description: "Takes forever",
@@ -122,7 +123,8 @@ describe("tools", () => {
       expect(yield* awaitResponses(emulator, 1)).toEqual([{ id: "s", name: "slow", response: { error: "the function timed out" } }])
     }))
 
-  it.scopedLive("two calls in one message run concurrently; each is answered as it finishes", () =>
+  // Each is answered as it finishes.
+  it.scopedLive("two calls in one message run concurrently", () =>
     Effect.gen(function*() {
       const firstMayFinish = yield* Deferred.make<void>()
       const first = Tool.make("first", {
@@ -142,7 +144,8 @@ describe("tools", () => {
       expect(responses.map((r) => r.id)).toEqual(["2", "1"])
     }))
 
-  it.scopedLive("a cancellation interrupts exactly that call: its finalizer runs, no response is sent", () =>
+  // Its finalizer runs.
+  it.scopedLive("a cancellation interrupts just that call, with no response", () =>
     Effect.gen(function*() {
       const started = yield* Deferred.make<void>()
       const finalized = yield* Ref.make<ReadonlyArray<string>>([])
@@ -176,7 +179,7 @@ describe("tools", () => {
       expect(yield* Ref.get(finalized)).toEqual(["x"])
     }))
 
-  it.scopedLive("closing the session mid-call interrupts the handler; nothing is left running", () =>
+  it.scopedLive("closing mid-call interrupts the handler; nothing is left", () =>
     Effect.gen(function*() {
       const started = yield* Deferred.make<void>()
       const interrupted = yield* Deferred.make<void>()
@@ -197,7 +200,7 @@ describe("tools", () => {
       expect(yield* Deferred.isDone(interrupted)).toBe(true)
     }))
 
-  it.scopedLive("NON_BLOCKING tools declare their behavior and answer with their scheduling", () =>
+  it.scopedLive("NON_BLOCKING tools are declared so, answered per scheduling", () =>
     Effect.gen(function*() {
       const remember = Tool.make("remember", {
         description: "Stores a note",
@@ -216,7 +219,8 @@ describe("tools", () => {
       ])
     }))
 
-  it.scopedLive("a generator tool sends each result with willContinue, the last with false", () =>
+  // The last result is sent with willContinue: false.
+  it.scopedLive("a generator tool sends each result with willContinue", () =>
     Effect.gen(function*() {
       const progress = Tool.makeStreaming("progress", {
         description: "Reports progress",
@@ -233,7 +237,8 @@ describe("tools", () => {
       ])
     }))
 
-  it.scopedLive("generator tools are refused on Vertex AI before anything is sent; NON_BLOCKING ones are declared there", () =>
+  // NON_BLOCKING tools are declared there.
+  it.scopedLive("Vertex AI refuses generator tools before sending anything", () =>
     Effect.gen(function*() {
       const emulator = yield* LiveEmulator.make()
       const vertex = yield* GeminiLive.GeminiLive.pipe(Effect.provide(
@@ -259,7 +264,8 @@ describe("tools", () => {
       expect(tool.functionDeclarations[0].behavior).toBe("NON_BLOCKING")
     }))
 
-  it.scopedLive("manual mode: functions declared in connectConfig are left to the application", () =>
+  // The toolkit does not answer calls to functions declared in connectConfig.
+  it.scopedLive("manual mode: connectConfig's functions are the application's", () =>
     Effect.gen(function*() {
       const emulator = yield* callingModel([
         { id: "m", name: "manual", args: {} },

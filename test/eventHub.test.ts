@@ -1,7 +1,6 @@
 /**
- * The event hub's `runForEach` and `listen`: events handed straight to a waiting handler, effects it
- * gives back holding back what follows, failures, interruption, and nothing lost or reordered on the
- * way; `listen` with no fiber while nothing waits.
+ * The event hub's `runForEach` and `listen`: events handed straight to a waiting handler, returned
+ * effects holding back what follows, failures, interruption; nothing lost or reordered.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Context, Deferred, Effect, Exit, Fiber, Logger, LogLevel, Scope, Stream, Supervisor } from "effect"
@@ -16,7 +15,8 @@ const settle = Effect.repeatN(Effect.yieldNow(), 20)
 const offer = (hub: EventHub.EventHub<number>, ...events: Array<number>) => Effect.sync(() => hub.offer(events))
 
 describe("EventHub.runForEach", () => {
-  it.effect("takes the buffered events, then each published one at once, then the last, and ends", () =>
+  // After the last event, the read ends.
+  it.effect("buffered events, then each published one at once, then last", () =>
     Effect.gen(function*() {
       const hub = yield* hubOf()
       const seen: Array<number> = []
@@ -32,7 +32,7 @@ describe("EventHub.runForEach", () => {
       expect(seen).toEqual([1, 2, 3, 4, 99])
     }))
 
-  it.effect("an effect the handler gives back holds back the events after it, in order", () =>
+  it.effect("a returned effect holds back later events, in order", () =>
     Effect.gen(function*() {
       const hub = yield* hubOf()
       const gate = yield* Deferred.make<void>()
@@ -57,7 +57,7 @@ describe("EventHub.runForEach", () => {
       expect(seen).toEqual([1, 2, 3, 4, 5, 99])
     }))
 
-  it.effect("a failure ends the read with it; what follows stays buffered for the next read", () =>
+  it.effect("a failure ends the read; the rest stays buffered", () =>
     Effect.gen(function*() {
       const hub = yield* hubOf()
       const reading = yield* Effect.fork(hub.runForEach((event) => (event === 2 ? Effect.fail("two" as const) : undefined)))
@@ -71,7 +71,7 @@ describe("EventHub.runForEach", () => {
       expect([...rest]).toEqual([3, 4, 99])
     }))
 
-  it.effect("a read that stops in the middle of buffered events leaves the rest buffered", () =>
+  it.effect("a read stopping mid-buffer leaves the rest buffered", () =>
     Effect.gen(function*() {
       const failing = yield* hubOf()
       yield* failing.publish([1, 2, 3])
@@ -105,7 +105,7 @@ describe("EventHub.runForEach", () => {
       expect([...(yield* Stream.runCollect(hub.events))]).toEqual([2, 99])
     }))
 
-  it.effect("interrupted while waiting: later events are buffered, not lost", () =>
+  it.effect("interrupted while waiting: later events buffered, not lost", () =>
     Effect.gen(function*() {
       const hub = yield* hubOf()
       const seen: Array<number> = []
@@ -118,7 +118,8 @@ describe("EventHub.runForEach", () => {
       expect([...(yield* Stream.runCollect(hub.events))]).toEqual([1, 2, 99])
     }))
 
-  it.effect("what a handler publishes comes after the rest of the publication it is handling", () =>
+  // What a handler publishes comes after the rest of the publication it is handling.
+  it.effect("a handler's publication follows the rest of the current one", () =>
     Effect.gen(function*() {
       const hub = yield* hubOf()
       const seen: Array<number> = []
@@ -134,7 +135,8 @@ describe("EventHub.runForEach", () => {
       expect(seen).toEqual([1, 2, 10, 99])
     }))
 
-  it.scoped("what a handler publishes, or its end, reaches every reader in publication order", () =>
+  // Every reader sees publication order.
+  it.scoped("a handler's publication or end reaches all readers in order", () =>
     Effect.gen(function*() {
       const hub = yield* hubOf()
       const other = yield* Effect.fork(Stream.runCollect(yield* hub.subscribe))
@@ -157,7 +159,7 @@ describe("EventHub.runForEach", () => {
       expect([...(yield* Fiber.join(other))]).toEqual([1, 2, 10, 3, 4, 99])
     }))
 
-  it.effect("a full buffer holds the publisher back while the handler's effect runs", () =>
+  it.effect("a full buffer holds the publisher while an effect runs", () =>
     Effect.gen(function*() {
       const hub = yield* hubOf(2)
       const gate = yield* Deferred.make<void>()
@@ -202,7 +204,8 @@ describe("EventHub.listen", () => {
       return { scope, fibers: Effect.map(supervisor.value, (running) => running.length) }
     })
 
-  it.effect("takes the buffered events, then each published one in the publisher's call, then the last; no fiber while it waits", () =>
+  // No fiber runs while it waits.
+  it.effect("buffered events, then each published in its call, then last", () =>
     Effect.gen(function*() {
       const hub = yield* hubOf()
       const seen: Array<number> = []
@@ -223,7 +226,8 @@ describe("EventHub.listen", () => {
       expect(seen).toEqual([1, 2, 3, 4, 99])
     }))
 
-  it.effect("an effect the handler gives back holds back the events after it, in order; then it is direct again", () =>
+  // Events wait in order; afterwards it is handed events directly again.
+  it.effect("a returned effect holds back later events; then direct again", () =>
     Effect.gen(function*() {
       const hub = yield* hubOf()
       const gate = yield* Deferred.make<void>()
@@ -245,7 +249,8 @@ describe("EventHub.listen", () => {
       expect(seen).toEqual([1, 2, 3, 4, 5])
     }))
 
-  it.effect("an effect given back that is done at once: the rest of its publication follows, in order", () =>
+  // The rest of the publication follows in order.
+  it.effect("an effect done at once: the rest of its publication follows", () =>
     Effect.gen(function*() {
       const hub = yield* hubOf()
       const seen: Array<number> = []
@@ -261,7 +266,7 @@ describe("EventHub.listen", () => {
       expect(seen).toEqual([1, 2, 3, 4])
     }))
 
-  it.effect("the end while an effect runs: the last event comes after the rest", () =>
+  it.effect("the end while an effect runs: the last event after the rest", () =>
     Effect.gen(function*() {
       const hub = yield* hubOf()
       const gate = yield* Deferred.make<void>()
@@ -300,7 +305,7 @@ describe("EventHub.listen", () => {
       expect(logs.filter((line) => line.includes("a session event handler failed"))).toHaveLength(2)
     }))
 
-  it.effect("the scope's close stops it: what follows stays buffered for the next read", () =>
+  it.effect("the scope's close stops it; the rest stays buffered", () =>
     Effect.gen(function*() {
       const hub = yield* hubOf()
       const seen: Array<number> = []
@@ -317,7 +322,8 @@ describe("EventHub.listen", () => {
       expect([...(yield* Stream.runCollect(hub.events))]).toEqual([2, 3, 99])
     }))
 
-  it.effect("what a handler publishes comes after the rest of the publication it is handling", () =>
+  // What a handler publishes comes after the rest of the publication it is handling.
+  it.effect("a handler's publication follows the rest of the current one", () =>
     Effect.gen(function*() {
       const hub = yield* hubOf()
       const seen: Array<number> = []
@@ -332,7 +338,7 @@ describe("EventHub.listen", () => {
       expect(seen).toEqual([1, 2, 10, 3])
     }))
 
-  it.effect("a full buffer holds the publisher back while the handler's effect runs", () =>
+  it.effect("a full buffer holds the publisher while an effect runs", () =>
     Effect.gen(function*() {
       const hub = yield* hubOf(2)
       const gate = yield* Deferred.make<void>()
@@ -353,7 +359,8 @@ describe("EventHub.listen", () => {
       expect(seen).toEqual([1, 2, 3])
     }))
 
-  it.effect("an effect handed over just before the scope closes does not run after the close", () =>
+  // It would run after the close: its fiber starts on the scheduler.
+  it.effect("an effect handed over before the scope closes does not run", () =>
     Effect.gen(function*() {
       const hub = yield* hubOf()
       let closed = false
@@ -369,7 +376,8 @@ describe("EventHub.listen", () => {
       expect(ranAfterClose).toBe(false)
     }))
 
-  it.effect("the hub ended by a handler: the rest of the publication, its effects, then the last event", () =>
+  // The rest of the publication and its effects come before the last event.
+  it.effect("a handler ending the hub: its publication, then the last", () =>
     Effect.gen(function*() {
       const hub = yield* hubOf()
       const seen: Array<number> = []
@@ -385,7 +393,8 @@ describe("EventHub.listen", () => {
       expect(ran).toBe(true)
     }))
 
-  it.effect("the end while it waits: the last event is handed over in the call that ends the hub", () =>
+  // The last event is handed over in the call that ends the hub.
+  it.effect("the end while it waits: last handed over in the ending call", () =>
     Effect.gen(function*() {
       const hub = yield* hubOf()
       const seen: Array<number> = []
@@ -395,7 +404,8 @@ describe("EventHub.listen", () => {
       expect(seen).toEqual([1, 99])
     }))
 
-  it.effect("a runForEach alongside does not take its place: it gets every event and the end, and nothing stalls", () =>
+  // It does not take the listen's place, and nothing stalls.
+  it.effect("a runForEach alongside gets every event and the end", () =>
     Effect.gen(function*() {
       const hub = yield* hubOf(2)
       const seen: Array<number> = []
@@ -411,7 +421,8 @@ describe("EventHub.listen", () => {
       expect(other).toEqual([])
     }))
 
-  it.effect("one at a time: a second listen while the first reads is a defect; after its scope closes, another may", () =>
+  // After the first one's scope closes, another may listen.
+  it.effect("one at a time: a second listen is a defect", () =>
     Effect.gen(function*() {
       const hub = yield* hubOf()
       const first = yield* listenOn(hub, () => {})
@@ -424,7 +435,7 @@ describe("EventHub.listen", () => {
       expect(seen).toEqual([1])
     }))
 
-  it.effect("the handler's effects run with the services of the fiber that listened", () =>
+  it.effect("the handler's effects get the listening fiber's services", () =>
     Effect.gen(function*() {
       class Log extends Context.Tag("Log")<Log, Array<string>>() {}
       const hub = yield* hubOf()

@@ -16,7 +16,8 @@ const run = (example: string) => {
 }
 
 describe("examples", () => {
-  it("quickstart (npm start) talks to the embedded emulator and closes cleanly", () => {
+  // `npm start` runs examples/quickstart.ts.
+  it("quickstart talks to the embedded emulator, closes cleanly", () => {
     const result = run("quickstart.ts")
     expect(result.stderr).toBe("")
     expect(result.status).toBe(0)
@@ -29,7 +30,8 @@ describe("examples", () => {
     expect(out).toContain("closed cleanly: code 1000, wasClean true")
   }, 60_000)
 
-  it("vertex talks to the emulator's Vertex AI mode with a token from Auth.accessToken", () => {
+  // Auth.accessToken supplies the token.
+  it("vertex talks to the emulator's Vertex AI mode", () => {
     const result = run("vertex.ts")
     expect(result.stderr).toBe("")
     expect(result.status).toBe(0)
@@ -41,7 +43,7 @@ describe("examples", () => {
     expect(out).toContain("closed: 1000")
   }, 60_000)
 
-  it("telephony-bridge carries 8 kHz mu-law both ways through a session", () => {
+  it("telephony-bridge carries 8 kHz mu-law both ways", () => {
     const result = run("telephony-bridge.ts")
     expect(result.stderr).toBe("")
     expect(result.status).toBe(0)

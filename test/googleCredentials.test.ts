@@ -59,7 +59,8 @@ describe("parseCredentials", () => {
     expect(String(sa.privateKey)).not.toContain("PRIVATE KEY")
   })
 
-  it("keeps an explicit token_uri and accepts a key whose newlines were escaped twice", () => {
+  // A key whose newlines were escaped twice (an env var set from JSON, say).
+  it("keeps an explicit token_uri; unescapes a twice-escaped key", () => {
     const sa = asServiceAccount(parse(serviceAccountJson({
       token_uri: "http://127.0.0.1:1234/token",
       private_key: trusted.privateKey.replace(/\n/g, "\\n")
@@ -109,7 +110,7 @@ describe("parseCredentials", () => {
     expect(parseError(authorizedUserJson({ client_secret: "" }))).toBe("field client_secret is empty")
   })
 
-  it("refuses a private_key that is not a PEM private key, without echoing it", () => {
+  it("refuses a private_key that is not PEM, without echoing it", () => {
     const bad = "-----BEGIN PRIVATE KEY-----\nSECRET-not-really-a-key\n-----END PRIVATE KEY-----\n"
     const description = parseError(serviceAccountJson({ private_key: bad }))
     expect(description).toContain("private_key is not a valid PEM private key")
@@ -130,7 +131,8 @@ describe("parseCredentials", () => {
 // A server per test (a few ms): @effect/vitest's `layer(..., { excludeTestServices: true })` would
 // also swap the TestClock out of every `it.effect` defined after it in this file.
 describe("token requests", () => {
-  it.live("service account: the endpoint verifies the RS256 JWT and grants a token", () =>
+  // The RS256 JWT bearer assertion (RFC 7523).
+  it.live("service account: the endpoint checks the JWT, grants a token", () =>
     Effect.gen(function*() {
       const sa = asServiceAccount(parse(serviceAccountJson({ token_uri: yield* endpoint("/token") })))
       const before = Date.now()
@@ -140,7 +142,7 @@ describe("token requests", () => {
       expect(token.expiresAt).toBeLessThanOrEqual(Date.now() + 3599_000)
     }).pipe(Effect.provide(TokenServer)))
 
-  it.live("service account: a signature that does not verify is refused, not retryable", () =>
+  it.live("service account: a bad signature is refused, not retryable", () =>
     Effect.gen(function*() {
       const sa = asServiceAccount(parse(serviceAccountJson({
         token_uri: yield* endpoint("/token"),
@@ -181,7 +183,8 @@ describe("token requests", () => {
       expect(throttled.message).toBe("token endpoint answered 429: rate_limited")
     }).pipe(Effect.provide(TokenServer)))
 
-  it.live("a non-JSON error body is not echoed (it may hold the request)", () =>
+  // The body may echo the request, which holds a secret.
+  it.live("a non-JSON error body is not echoed", () =>
     Effect.gen(function*() {
       const user = asAuthorizedUser(parse(authorizedUserJson({ token_uri: yield* endpoint("/echo") })))
       const error = yield* authError(GoogleCredentials.authorizedUserToken(user))
@@ -244,7 +247,7 @@ const fakeFetch = (options: { latency?: Duration.DurationInput; lifetime?: numbe
 const value = <E, R>(token: Effect.Effect<Redacted.Redacted<string>, E, R>) => Effect.map(token, Redacted.value)
 
 describe("makeTokenSource", () => {
-  it.effect("reuses the token until refreshMargin before expiry, then refreshes", () =>
+  it.effect("reuses the token until refreshMargin before expiry", () =>
     Effect.gen(function*() {
       const { calls, fetch } = yield* fakeFetch()
       const token = value(yield* GoogleCredentials.makeTokenSource(fetch))
@@ -264,7 +267,7 @@ describe("makeTokenSource", () => {
       expect(yield* calls).toBe(2)
     }))
 
-  it.effect("honours a custom refreshMargin, and at most half the lifetime of a short-lived token", () =>
+  it.effect("honours refreshMargin, at most half a short token's lifetime", () =>
     Effect.gen(function*() {
       const { calls, fetch } = yield* fakeFetch()
       const token = value(yield* GoogleCredentials.makeTokenSource(fetch, { refreshMargin: "1 minute" }))
@@ -285,7 +288,8 @@ describe("makeTokenSource", () => {
       expect(yield* shortToken).toBe("token-2")
     }))
 
-  it.effect("10 concurrent callers share one request, on first use and on refresh", () =>
+  // Both on first use and on refresh.
+  it.effect("10 concurrent callers share one request", () =>
     Effect.gen(function*() {
       const { calls, fetch } = yield* fakeFetch({ latency: "1 second" })
       const token = value(yield* GoogleCredentials.makeTokenSource(fetch))
@@ -303,7 +307,8 @@ describe("makeTokenSource", () => {
       expect(yield* calls).toBe(2)
     }))
 
-  it.effect("a failed refresh is not cached: every waiter sees it, the next call tries again", () =>
+  // The call after it starts a new request.
+  it.effect("a failed refresh is not cached; every waiter sees it", () =>
     Effect.gen(function*() {
       const { calls, fetch } = yield* fakeFetch({ latency: "1 second", failFirst: true })
       const token = value(yield* GoogleCredentials.makeTokenSource(fetch))
@@ -320,7 +325,8 @@ describe("makeTokenSource", () => {
       expect(yield* calls).toBe(2)
     }))
 
-  it.effect("a waiter whose refresh owner is interrupted starts a new request", () =>
+  // One of the waiters becomes the new owner and starts a request.
+  it.effect("a waiter whose refresh owner is interrupted asks again", () =>
     Effect.gen(function*() {
       const { calls, fetch } = yield* fakeFetch({ latency: "1 second" })
       const token = value(yield* GoogleCredentials.makeTokenSource(fetch))

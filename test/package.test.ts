@@ -1,7 +1,6 @@
 /**
- * The package as users get it: `npm run build` (run before the tests, and by `npm install`) puts
- * JavaScript and type declarations in dist/, and plain Node (no TypeScript loader) imports it by
- * name and holds a conversation with it.
+ * The package as users get it: the build's dist/ (JavaScript and declarations), imported by name
+ * from plain Node, holds a conversation.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
@@ -58,7 +57,8 @@ await Effect.runPromise(program)
 `
 
 describe("package", () => {
-  it("takes Effect from the application: effect and @effect/platform are peers (and dev copies here)", () => {
+  // effect and @effect/platform are peers, with dev copies here.
+  it("takes Effect from the application (peer dependencies)", () => {
     // A dependency would let npm put a second Effect under this package in an Effect 4 project.
     for (const name of ["effect", "@effect/platform"]) {
       expect(manifest.dependencies[name]).toBeUndefined()
@@ -66,7 +66,8 @@ describe("package", () => {
     }
   })
 
-  it("every export has its JavaScript and its declarations in dist/, and its source in src/", () => {
+  // Each also names its source in src/ (the effect-gemini-live:source condition).
+  it("each export has JavaScript and declarations in dist/", () => {
     expect(Object.keys(exportsMap)).toEqual([".", "./testing"])
     for (const entry of Object.values(exportsMap)) {
       expect(entry.default).toMatch(/^\.\/dist\/.*\.js$/)
@@ -76,7 +77,8 @@ describe("package", () => {
     }
   })
 
-  it("in these tests, the package's name resolves to its sources (the effect-gemini-live:source condition)", async () => {
+  // Vitest resolves the name through the effect-gemini-live:source condition.
+  it("in tests, the package's name resolves to its sources", async () => {
     const byName = await import("effect-gemini-live")
     const bySource = await import("../src/index.js")
     expect(byName.GeminiLive).toBe(bySource.GeminiLive)

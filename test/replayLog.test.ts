@@ -6,7 +6,8 @@ import { describe, expect, it } from "@effect/vitest"
 import * as ReplayLog from "../src/internal/session/replayLog.js"
 
 describe("ReplayLog", () => {
-  it("keeps what the latest handle does not cover, across connections", () => {
+  // Kept across connections until a handle covers it.
+  it("keeps what the latest handle does not cover", () => {
     const log = ReplayLog.make(1_000)
     for (let index = 1; index <= 5; index++) log.sent(0, index, `a${index}`)
     log.consumed(0, 2)
@@ -20,7 +21,8 @@ describe("ReplayLog", () => {
     expect(log.pending().frames).toEqual([])
   })
 
-  it("is bounded: the oldest go first and are counted, until a handle covers them", () => {
+  // What was dropped counts as lost until a handle covers it.
+  it("is bounded: the oldest go first and are counted", () => {
     const log = ReplayLog.make(10)
     for (let index = 1; index <= 6; index++) log.sent(0, index, `m${index}`) // 2 characters each
     expect(log.pending()).toEqual({ frames: ["m2", "m3", "m4", "m5", "m6"], dropped: 1 })
@@ -41,7 +43,7 @@ describe("ReplayLog", () => {
     expect(log.pending().frames).toEqual(["a1", "a3"])
   })
 
-  it("a resend reports what was lost once; clear forgets everything", () => {
+  it("a resend reports what was lost once; clear forgets all", () => {
     const log = ReplayLog.make(4)
     for (let index = 1; index <= 4; index++) log.sent(0, index, `m${index}`)
     expect(log.pending().dropped).toBe(2)

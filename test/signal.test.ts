@@ -7,7 +7,8 @@ import { Effect, Fiber } from "effect"
 import * as Signal from "../src/internal/kernel/signal.js"
 
 describe("Signal", () => {
-  it.effect("a condition already true does not wait; others wait for a wake that makes them true", () =>
+  // Others wait for a wake that makes them true.
+  it.effect("a true condition does not wait; others wait for a wake", () =>
     Effect.gen(function*() {
       const signal = new Signal.Signal()
       let items = 1

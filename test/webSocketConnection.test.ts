@@ -1,7 +1,6 @@
 /**
- * The `ws` Connection's synchronous read (`listen`): frames handled in the socket's callback,
- * queued only behind a listener's wait, in order, none lost, `closed` after the last; a fiber only
- * while a wait runs; a listener that throws does not stop the read.
+ * The `ws` Connection's `listen`: frames handled in the socket's callback, queued only behind a
+ * listener's wait, in order, none lost, `closed` after the last; a fiber only while a wait runs.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Logger, LogLevel, Scope, Supervisor } from "effect"
@@ -36,7 +35,7 @@ const logErrorsInto = (logged: Array<string>) => <A, E, R>(self: Effect.Effect<A
 const text = (frame: Transport.Frame) => (typeof frame === "string" ? frame : Buffer.from(frame).toString())
 
 describe("the ws Connection's listen", () => {
-  it.scopedLive("handles every frame in order, waits where the listener asks, then `closed` once", () =>
+  it.scopedLive("handles frames in order, waits when asked, `closed` once", () =>
     Effect.gen(function*() {
       const server = yield* serve(2000, 4001)
       const connection = yield* openOn(server)
@@ -62,7 +61,7 @@ describe("the ws Connection's listen", () => {
       expect(closes.length).toBe(1)
     }))
 
-  it.scopedLive("no fiber while no wait runs: one runs the wait, and ends with it", () =>
+  it.scopedLive("no fiber while no wait runs; one runs a wait, then ends", () =>
     Effect.gen(function*() {
       const release = yield* Deferred.make<void>()
       const server = yield* serve(3, 1000, Deferred.await(release))
@@ -108,15 +107,18 @@ describe("the ws Connection's listen", () => {
       expect({ seen, logged }).toEqual({ seen: frames, logged: ["effect-gemini-live: a connection listener failed; the reading goes on"] })
     })
 
-  it.scopedLive("a listener that throws: the defect is logged, the frames that follow are handled, `closed` runs", () =>
+  // The defect is logged, the frames that follow are handled, then `closed` runs.
+  it.scopedLive("a throwing listener is logged; later frames and `closed` run", () =>
     failingStep(5, () => {
       throw new Error("bug")
     }))
 
-  it.scopedLive("a wait that ends interrupted (not the reading): logged, the reading goes on to `closed`", () =>
+  // Only the wait is interrupted, not the reading, which goes on to `closed`.
+  it.scopedLive("an interrupted wait is logged; the reading goes on", () =>
     failingStep(600, () => Effect.interrupt))
 
-  it.scopedLive("a listener whose scope closed during its wait lets go: what is queued goes to the next listener", () =>
+  // What is queued goes to the next listener.
+  it.scopedLive("a listener whose scope closed mid-wait hands on the queue", () =>
     Effect.gen(function*() {
       const release = yield* Deferred.make<void>()
       const server = yield* serve(4, 1000, Deferred.await(release))
@@ -150,7 +152,8 @@ describe("the ws Connection's listen", () => {
       expect({ first, second, logged }).toEqual({ first: ["0"], second: ["1", "2", "3"], logged: [] })
     }))
 
-  it.scopedLive("a new listener replaces the one before; closing the old one's scope then leaves it be", () =>
+  // Closing the old one's scope afterwards leaves the new one be.
+  it.scopedLive("a new listener replaces the one before", () =>
     Effect.gen(function*() {
       const release = yield* Deferred.make<void>()
       const server = yield* serve(3, 1000, Deferred.await(release))
@@ -167,7 +170,7 @@ describe("the ws Connection's listen", () => {
       expect({ old, seen }).toEqual({ old: [], seen: ["0", "1", "2"] })
     }))
 
-  it.scopedLive("a listener set up on a connection that has closed is told so too", () =>
+  it.scopedLive("a listener set up after the close is told of the close", () =>
     Effect.gen(function*() {
       const server = yield* serve(2, 4002)
       const connection = yield* openOn(server)
@@ -183,7 +186,8 @@ describe("the ws Connection's listen", () => {
       expect(infos).toEqual([4002, 4002])
     }))
 
-  it.scopedLive("listening stops when its scope closes; a later listener is handed what came meanwhile", () =>
+  // A later listener is handed what came meanwhile.
+  it.scopedLive("listening stops with its scope; the next gets what came", () =>
     Effect.gen(function*() {
       const release = yield* Deferred.make<void>()
       const server = yield* serve(4, 1000, Deferred.await(release))
@@ -252,7 +256,8 @@ describe("the ws Connection's close while the read is paused", () => {
 })
 
 describe("the ws Connection at its boundary", () => {
-  it.scopedLive("hands its frames over (a wrapper's copy does not); a send once closed is a TransportError", () =>
+  // A wrapper's copy of the connection does not hand its frames over.
+  it.scopedLive("hands its frames over; a send after close: TransportError", () =>
     Effect.gen(function*() {
       const server = yield* serve(1, 4003)
       const connection = yield* openOn(server)

@@ -1,27 +1,14 @@
 /**
- * The event fan-out of a session: one bounded buffer per reader, filled from the session's start.
+ * The event fan-out of a session: one bounded buffer per reader. The primary reader
+ * (`session.events`) buffers from the session's start; `subscribe` adds readers from now on.
+ * Publishing appends to every buffer synchronously, then waits while one is full (backpressure up
+ * to the socket). The last event (`Closed`) is not buffered: each stream ends with it once drained.
  *
- * The primary reader (`session.events`) has a buffer from the moment the session is created, so no
- * event is lost before the user starts reading. `subscribe` adds a reader from now on. Publishing
- * appends to every reader's buffer at once (in order, synchronously), then waits while a reader's
- * buffer is full (backpressure up to the socket): a buffer holds at most its capacity plus what one
- * publication adds (plus what an `offer` whose wait is not waited for adds: the session's timed
- * `MediaEnded`, one per stretch of speech). The last event (`Closed`) is not buffered: every
- * reader's stream ends with it once its buffer is drained.
+ * Streams take a chunk at a time; a chunk ends after each event `endsChunk` picks and at a read's
+ * first event, so a reader stopping there leaves the rest for its next read. `runForEach` and
+ * `listen` take events straight from the publisher while they have nothing to wait for.
  *
- * Readers take events a chunk at a time (one stream step for many events, not one each), and a chunk
- * ends after every event that `endsChunk` picks (turn boundaries, tool calls, ...) and at the first
- * event of each read: a reader that stops at such an event (`Stream.takeUntil`, `Stream.take(1)`)
- * leaves what follows buffered for its next read.
- *
- * `runForEach` reads the primary buffer without a stream: while it waits for events, publishing
- * calls its handler directly (no buffer, no fiber wake-up); an effect the handler gives back is run
- * by its fiber, and the events that come meanwhile wait in the buffer, in order, as for a stream.
- * `listen` does the same with no fiber of its own: its handler is called directly whenever it has
- * nothing to wait for, and a fiber of its scope runs only what it gave back, then the buffer.
- *
- * A class: a session holds one, and its methods live on the prototype, not in closures made for
- * each session (what an idle session weighs is what 1,000 of them make the collector mark).
+ * A class, so its methods live on the prototype rather than in closures per session.
  */
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
@@ -112,9 +99,8 @@ export class EventHub<A> {
   }
 
   /**
-   * Delivers events to every reader now; gives back what to wait on while a reader's buffer is full
-   * (`undefined`, usually: nothing to wait for). The synchronous form of `publish`, for callers
-   * outside a fiber: the socket's reader, the media timer.
+   * `publish` for callers outside a fiber (the socket's reader, the media timer): delivers now and
+   * gives back what to wait on while a buffer is full (usually `undefined`).
    */
   offer(events: ReadonlyArray<A>): Effect.Effect<void> | undefined {
     if (events.length === 0) return undefined
@@ -128,8 +114,7 @@ export class EventHub<A> {
       if (direct === undefined || primary.items.length > 0 || this.delivering) {
         full = this.append(primary, events, 0, full)
       } else {
-        // A direct handler (a waiting `runForEach`, a `listen`) with an empty buffer: handed the
-        // events after the others have them.
+        // A direct handler with an empty buffer, after the other readers.
         const from = this.deliver(primary, direct, events)
         if (from < events.length) {
           // Before anything the handler published meanwhile.
@@ -139,7 +124,7 @@ export class EventHub<A> {
           for (const event of published) primary.items.push(event)
         }
       }
-      // What a handler published while it was handed events waits in the buffer: to be taken from there.
+      // What a handler published meanwhile is buffered: the handler takes it from there.
       const late = primary.direct
       if (late !== undefined && primary.items.length > 0 && !this.delivering) {
         primary.direct = undefined
@@ -156,23 +141,16 @@ export class EventHub<A> {
   }
 
   /**
-   * Reads the primary buffer as `events` does, calling `handler` on each event, `last` included,
-   * then ends. While it waits, events are handed to `handler` as they are published, synchronously;
-   * when `handler` gives back an effect, what follows waits for it. A handler that throws ends the
-   * read with that defect (the session goes on).
+   * Calls `handler` on each event of the primary buffer, `last` included; while waiting, directly
+   * from the publisher. A returned effect holds back what follows; a throw ends the read (a defect).
    */
   runForEach<X = void, E = never, R = never>(handler: (event: A) => Effect.Effect<X, E, R> | void): Effect.Effect<void, E, R> {
     return Effect.suspend(() => new ForEachRead(this, this.primary, handler).step) as Effect.Effect<void, E, R>
   }
 
   /**
-   * Reads the primary buffer with `handler`, as `runForEach` does, but with no fiber of its own: in
-   * the scope, from now on. Each event is handed to `handler` as it is published; when `handler`
-   * gives back an effect, a fiber of the scope runs it and then the events that came meanwhile (in
-   * order), and ends. `last` is handed over too, then the reading is over. A failure of `handler` (a
-   * throw, a defect) is logged and the reading goes on. The scope's close stops the reading: the
-   * events it had not taken stay buffered for the next read. One at a time (a second is a defect);
-   * a `runForEach` alongside does not take its place (it has a fiber to be woken by the buffer).
+   * `runForEach` with no fiber of its own, until the scope closes: a returned effect runs in a fiber
+   * of the scope, then what came meanwhile. Failures are logged. One at a time (a second is a defect).
    */
   listen<R = never>(handler: (event: A) => Effect.Effect<unknown, never, R> | void): Effect.Effect<void, never, Scope.Scope | R> {
     return Effect.suspend(() => {
@@ -181,8 +159,7 @@ export class EventHub<A> {
         return Effect.dieMessage("effect-gemini-live: session.listen: another listen is reading the events (use subscribe for a second reader)")
       }
       return Effect.flatMap(Effect.scope, (scope) =>
-        // Its fibers start on the scheduler, not in the publisher's call: a publication hands the
-        // events a handler did not take to the buffer first.
+        // Fibers start on the scheduler, so a publication buffers what the handler did not take first.
         Effect.flatMap(ScopedFork.make<R>(scope, { immediate: false }), (fork) => {
           const listening = new Listening(this, this.primary, handler as Direct<A>["handler"], fork)
           return Effect.zipRight(
@@ -252,10 +229,7 @@ export class EventHub<A> {
     return reader.items.length >= this.capacity ? [...(full ?? []), reader] : full
   }
 
-  /**
-   * Hands `events` to a direct handler, up to the first that gives back an effect (then a fiber
-   * takes over, once this publication is buffered); gives back how many were handed over.
-   */
+  /** Hands `events` to a direct handler up to the first that returns an effect; gives the count handed. */
   private deliver(reader: Reader<A>, direct: Direct<A>, events: ReadonlyArray<A>): number {
     this.delivering = true
     try {
@@ -275,11 +249,7 @@ export class EventHub<A> {
     }
   }
 
-  /**
-   * The next chunk: up to and including the first event that ends a chunk (one event alone for a
-   * read's first); once the buffer has ended and is drained, `last` on its own, then `undefined`
-   * (the end).
-   */
+  /** The next chunk (up to an event that ends one; a read's first alone), then `last`, then `undefined`. */
   private take(reader: Reader<A>, read: Read): Effect.Effect<Chunk.Chunk<A> | undefined> {
     return Effect.suspend(() => {
       const items = reader.items
@@ -303,10 +273,7 @@ export class EventHub<A> {
     })
   }
 
-  /**
-   * A reader's stream: a channel written by hand (take a chunk, write it, again), which weighs less
-   * on each of its consumers than `Stream.repeatEffectChunkOption`.
-   */
+  /** A reader's stream: a hand-written channel, lighter than `Stream.repeatEffectChunkOption`. */
   private streamOf(reader: Reader<A>): Stream.Stream<A> {
     return Stream.fromChannel(Channel.suspend(() => {
       const read: Read = { first: true, done: false }
@@ -336,10 +303,7 @@ export class EventHub<A> {
   }
 }
 
-/**
- * One `runForEach`: the handler, and the read's steps. While the read waits (and only then: no
- * finalizer), events published go straight to the handler (`start` / `stop`, told by the signal).
- */
+/** One `runForEach`: while its fiber waits (`start`/`stop`, from the signal), events go straight to the handler. */
 class ForEachRead<A> implements Direct<A>, Signal.Waiting {
   private pending: Effect.Effect<unknown, unknown, unknown> | undefined = undefined
   readonly step: Effect.Effect<unknown, unknown, unknown>
@@ -381,8 +345,7 @@ class ForEachRead<A> implements Direct<A>, Signal.Waiting {
       this.pending = undefined
       return Effect.zipRight(pending, step)
     }
-    // One event at a time out of the buffer: if the read stops (a failure, an interruption), what
-    // it has not taken stays there for the next read.
+    // One at a time, so a read that stops leaves the rest buffered.
     while (reader.items.length > 0) {
       const event = reader.items.shift()!
       this.hub.took(reader)
@@ -397,11 +360,7 @@ class ForEachRead<A> implements Direct<A>, Signal.Waiting {
   }
 }
 
-/**
- * One `listen`: direct while it has nothing to wait for; otherwise a fiber of its scope runs what
- * its handler gave back, then the buffer, and makes it direct again (or, at the end, hands over
- * `last` and is done).
- */
+/** One `listen`: direct while idle; otherwise a fiber of its scope runs the wait, then the buffer. */
 class Listening<A> implements Direct<A> {
   /** Its scope has closed. */
   private stopped = false
@@ -436,19 +395,14 @@ class Listening<A> implements Direct<A> {
 
   ended(): void {
     this.reader.direct = undefined
-    // Behind what is buffered, what a fiber of it is taking, or the rest of the publication a
-    // handler of it is being handed (it ended the hub): a fiber takes them, then the last event.
+    // Events still to hand over (buffered, being taken, or mid-publication): a fiber ends after them.
     if (this.busy || this.reader.items.length > 0 || this.hub.isDelivering()) return this.run(undefined)
     // Nothing waits: the last event is handed over now, as the others were.
     const wait = this.handLast()
     if (wait !== undefined) this.run(wait)
   }
 
-  /**
-   * Has a fiber run `first` (a handler's effect, or nothing), then the buffer. While one runs, only
-   * the end can ask again (with nothing: the fiber takes the end itself); a handler's effect comes
-   * only from a direct call, and a busy listening is not direct.
-   */
+  /** Has a fiber run `first` (a handler's effect, or nothing), then the buffer; one at a time. */
   private run(first: Effect.Effect<unknown, unknown, unknown> | undefined): void {
     if (this.stopped || this.busy) return
     this.busy = true

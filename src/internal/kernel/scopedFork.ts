@@ -1,9 +1,7 @@
 /**
- * Forks from callbacks (a socket's, a timer's, the application's) into a scope, with the runtime of
- * the fiber that makes the forker: root fibers bound to the scope (they keep no parent alive, and
- * the scope's close interrupts them), interruptible even when that fiber was not (a forker made in
- * an `acquireRelease`), so that the scope can close. A fiber starts running in the forker's call
- * (`immediate`, the default) or on the scheduler.
+ * Forks from callbacks (a socket's, a timer's) into a scope, with the runtime of the fiber that made
+ * the forker: root fibers the scope's close interrupts, always interruptible so the scope can close.
+ * A fiber starts in the forker's call (`immediate`, the default) or on the scheduler.
  */
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"

@@ -1,16 +1,10 @@
 /**
- * A wake-up for fibers waiting until something changes (events arrived, room was made): cheaper
- * than a Deferred made per wait on the hot paths (a Deferred is a large object: its prototype's
- * fields are copied into each one), an `async` callback is not. A class, so that each of the
- * few signals every session holds is one small object (its methods are on the prototype).
+ * A wake-up for fibers waiting until a condition holds (events arrived, room was made): on the hot
+ * paths, lighter than a Deferred per wait. See docs/performance.md.
  */
 import * as Effect from "effect/Effect"
 
-/**
- * What a wait waits for: a condition, or an object that is also told when its fiber starts to wait
- * (not if the condition holds at once) and when it stops, woken or interrupted: state that lives
- * only as long as a wait, with no finalizer around it.
- */
+/** What a wait waits for: a condition, or a `Waiting` also told when the wait starts and stops. */
 export type Until = (() => boolean) | Waiting
 
 /** A condition with the wait's start and stop (`Until`); methods, so that one object serves every wait. */
@@ -27,9 +21,8 @@ export class Signal {
   private waiters: Array<() => boolean> | undefined
 
   /**
-   * Suspends until `until` holds, checked when the wait starts and at each `wake`. (Checked at the
-   * start, not only before: a fiber may yield between its check and its wait, and a `wake` in
-   * between must not be lost.) A fiber interrupted while waiting is forgotten.
+   * Suspends until `until` holds, checked when the wait starts (so a `wake` just before is not lost)
+   * and at each `wake`. A fiber interrupted while waiting is forgotten.
    */
   awaitUntil(until: Until): Effect.Effect<void> {
     return Effect.async<void>((resume) => {

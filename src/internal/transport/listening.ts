@@ -1,7 +1,6 @@
 /**
- * How a connection's `Listener` is run (`Transport.listen`): each step (a frame's wait, `closed`)
- * guarded, so that a failing step is logged and the reading goes on to `closed`; and the reading of
- * `frames` in a fiber, for a connection without a `listen` of its own.
+ * How a `Listener` is run (`Transport.listen`): each step guarded (a failure is logged, reading goes
+ * on), and `frames` read in a fiber for a connection without a `listen` of its own.
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
@@ -9,10 +8,7 @@ import * as Stream from "effect/Stream"
 import type { Connection, Frame, Listener } from "../../Transport.js"
 import * as ScopedFork from "../kernel/scopedFork.js"
 
-/**
- * One step of a listener: a failure (a defect, an interruption of the step alone) is logged, and
- * the reading goes on. (The interruption of the fiber itself is not caught: it stops the reading.)
- */
+/** One step of a listener: a failure is logged and reading goes on (the fiber's interruption still stops it). */
 export const guarded = (step: Effect.Effect<void>): Effect.Effect<void> =>
   Effect.catchAllCause(step, (cause) => Effect.logError("effect-gemini-live: a connection listener failed; the reading goes on", cause))
 

@@ -1,10 +1,8 @@
 /**
- * A `Connection` over a `ws` WebSocket, client side or server side, on the socket's own events: no
- * fiber of its own. With `listen`, the `message` listener hands each frame to the listener at once;
- * frames queue in a backlog only behind a listener's wait (run by a fiber started for it, which ends
- * with the backlog) or while nobody listens, and `frames` drains that backlog a chunk at a time. The
- * socket is paused while the backlog holds `readHighWaterMark` frames. Writes go straight to
- * `ws.send` after a state check.
+ * A `Connection` over a `ws` WebSocket (client or server side), on the socket's own events, with no
+ * fiber of its own. With `listen`, each frame goes to the listener at once; frames queue in a
+ * backlog only behind a listener's wait or while nobody listens (the socket paused at
+ * `readHighWaterMark`). Writes go straight to `ws.send`.
  */
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
@@ -53,8 +51,7 @@ export const fromWebSocket = (
     Effect.uninterruptibleMask((restore) =>
       Effect.flatMap(acquire, (socket) => {
         const state = new SocketState(socket)
-        // One finalizer, added with `Scope.addFinalizer` (which, unlike `Effect.addFinalizer` and
-        // `acquireRelease`, keeps no copy of this fiber's FiberRefs for the connection's lifetime).
+        // `Scope.addFinalizer`: unlike `acquireRelease`, it keeps no copy of this fiber's FiberRefs.
         return Effect.zipRight(
           Scope.addFinalizer(scope, releaseOf(state)),
           restore(state.awaitOpen(openTimeout)).pipe(Effect.as(state.connection()))
@@ -62,10 +59,7 @@ export const fromWebSocket = (
       })
     ))
 
-/**
- * The release of a connection, made out here: a closure made in `fromWebSocket` would keep what its
- * scopes hold (the open request, its URL and headers) for the connection's lifetime.
- */
+/** Made out here, so the release does not keep the open request (URL, headers) alive. */
 const releaseOf = (state: SocketState): Effect.Effect<unknown> => Effect.suspend(() => state.release())
 
 /** One `listen`: frames go to `listener` while it is `active`; `busy` while a fiber of it handles what waits. */
@@ -102,10 +96,8 @@ function onOpen(this: WebSocket): void {
 }
 
 /**
- * A connection's state and steps. A class: every connection's steps are the prototype's methods and
- * its socket's listeners are shared functions, so a connection holds little more than its fields (a
- * server holds thousands of them). Its `Connection` is a plain object of a few functions, as a
- * `Connection` is expected to be (a wrapper may spread it).
+ * A connection's state and steps: a class with shared socket listeners, so a connection (a server
+ * holds thousands) is little more than its fields. Its `Connection` is a plain object (a wrapper may spread it).
  */
 class SocketState {
   /** Where the open's outcome goes, until the socket is open (then dropped: it is not needed any more). */
@@ -138,9 +130,7 @@ class SocketState {
 
   /** The `Connection` of this socket. */
   connection(): Connection {
-    // What most connections never use is built when it runs (not pre-built): an idle connection
-    // holds less. Plain properties, not getters: an object literal with accessors is a slow,
-    // dictionary-mode object in V8.
+    // Built lazily (an idle connection holds less); plain properties, not getters (see docs/performance.md).
     const connection: Connection = {
       send: (frame) => this.send(frame),
       trySend: (frame) => this.trySend(frame),
@@ -151,8 +141,7 @@ class SocketState {
       terminate: Effect.sync(() => this.socket.terminate()),
       closed: Effect.suspend(() => this.awaitClosed())
     }
-    // `ws` gives each binary message bytes of its own (a socket read, or the fragments joined) that
-    // nothing reads after it: the reader may reuse their memory.
+    // `ws` gives each binary message bytes of its own that nothing reads afterwards.
     return handOverFrames(connection)
   }
 
