@@ -107,7 +107,7 @@ const live38: Rules = {
 }
 
 /**
- * The Live models known today (December 2026) and their rules; see the README's "Models".
+ * The Live models known today (December 2026) and their rules (docs/models.md).
  *
  * @since 0.1.0
  * @category Constants

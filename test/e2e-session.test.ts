@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Deferred, Effect, Exit, Fiber, Layer, Scope, Stream, Supervisor } from "effect"
-import { GeminiLive, LiveEvent, NodeTransport, type Parameters, Transport, WireTrace } from "../src/index.js"
+import { GeminiLive, LiveEvent, type Parameters, WireTrace } from "../src/index.js"
 import { LiveEmulator } from "../src/testing/index.js"
 
 type Event = LiveEvent.LiveEvent
@@ -58,21 +58,6 @@ describe("a session end to end", () => {
         { setup: { model: "models/gemini-live-test", generationConfig: { responseModalities: ["TEXT"] }, sessionResumption: {} } },
         { clientContent: { turns: [{ role: "user", parts: [{ text: "Hello there" }] }], turnComplete: true } }
       ])
-    }))
-
-  // An engine detail: V8 keeps an object literal with accessors as a slow dictionary (see
-  // docs/performance.md).
-  it.scopedLive("the session and its connection have no accessor properties", () =>
-    Effect.gen(function*() {
-      const emulator = yield* LiveEmulator.make()
-      let connection: Transport.Connection | undefined
-      const keeping = Layer.succeed(Transport.Transport, Transport.Transport.of({
-        open: (request) => Effect.tap(NodeTransport.webSocket.open(request), (opened) => Effect.sync(() => void (connection = opened)))
-      }))
-      const session = yield* (yield* clientOn(emulator).pipe(Effect.provide(keeping))).connect()
-      const accessors = (value: object) =>
-        Object.entries(Object.getOwnPropertyDescriptors(value)).flatMap(([name, descriptor]) => (descriptor.get === undefined ? [] : [name]))
-      expect({ session: accessors(session), connection: accessors(connection!) }).toEqual({ session: [], connection: [] })
     }))
 
   /** A session's events for one text turn ("Hello there"), then its close. */
