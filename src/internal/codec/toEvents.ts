@@ -7,7 +7,8 @@ import type { LiveEvent, Transcribed } from "../../LiveEvent.js"
 import type * as Protocol from "../../Protocol.js"
 import { bytesOf } from "./audioBytes.js"
 
-// The same constructors as `LiveEvent`'s (they hold no state), without importing its values.
+// The same constructors as `LiveEvent`'s (they hold no state), without importing its values;
+// taken once: each property read of a taggedEnum makes a new constructor.
 const {
   AudioDelta,
   GenerationComplete,
