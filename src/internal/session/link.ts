@@ -31,8 +31,8 @@ export interface Link {
   readonly connection: Transport.Connection
   readonly scope: Scope.CloseableScope
   phase: Phase
-  /** Where the server's session id goes, at `setupComplete`. */
-  readonly setupDone: Deferred.Deferred<string | undefined>
+  /** Where the server's session id goes, at `setupComplete`; dropped after (an idle link keeps no Deferred). */
+  setupDone: Deferred.Deferred<string | undefined> | undefined
   /** How the connection closed, once its reader has seen it. */
   closeInfo: Transport.CloseInfo | undefined
   readonly openedAt: number
@@ -81,11 +81,12 @@ const open = (
     const timeout = session.options.timeout
     const startedAt = yield* Clock.currentTimeMillis
     const connection = yield* session.transport.open({ url, headers, openTimeout: timeout })
+    const setupDone = yield* Deferred.make<string | undefined>()
     const link: Link = {
       connection,
       scope,
       phase: "Setup",
-      setupDone: yield* Deferred.make<string | undefined>(),
+      setupDone,
       closeInfo: undefined,
       openedAt: startedAt,
       index: session.linksOpened++,
@@ -99,7 +100,7 @@ const open = (
       ? setup
       : { ...setup, sessionResumption: { ...(setup.sessionResumption as object), handle: resumeWith } }
     yield* Send.sendOn(session, link, "setup", JSON.stringify({ setup: linkSetup }), false).pipe(Effect.ignore)
-    const sessionId = yield* Deferred.await(link.setupDone).pipe(
+    const sessionId = yield* Deferred.await(setupDone).pipe(
       Effect.raceFirst(
         Effect.flatMap(State.linkClosed(session, link), (info) =>
           Effect.fail(new SetupRejected({ module: "LiveSession", method: "connect", code: info.code, reason: info.reason })))
@@ -116,6 +117,7 @@ const open = (
       })
     )
     link.phase = "Standby"
+    link.setupDone = undefined
     session.statistics.setupCompleted((yield* Clock.currentTimeMillis) - startedAt)
     session.trace?.note(`setupComplete${sessionId === undefined ? "" : ` ${sessionId}`}${resumeWith === undefined ? "" : " (resumed)"}`)
     session.sessionId ??= sessionId

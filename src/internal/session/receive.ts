@@ -84,7 +84,7 @@ const observe = (
   message: Protocol.ServerMessage,
   events: ReadonlyArray<LiveEvent.LiveEvent>
 ): void => {
-  if (message.setupComplete !== undefined && link.phase === "Setup") {
+  if (message.setupComplete !== undefined && link.setupDone !== undefined) {
     Deferred.unsafeDone(link.setupDone, Exit.succeed(message.setupComplete.sessionId))
   }
   const update = message.sessionResumptionUpdate
