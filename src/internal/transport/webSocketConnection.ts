@@ -2,7 +2,8 @@
  * A `Connection` over a `ws` WebSocket (client or server side), on the socket's own events, with no
  * fiber of its own. With `listen`, each frame goes to the listener at once; frames queue in a
  * backlog only behind a listener's wait or while nobody listens (the socket paused at
- * `readHighWaterMark`). Writes go straight to `ws.send`.
+ * `readHighWaterMark`). Writes go straight to `ws.send`. A client connection watches its liveness
+ * (liveness.ts) on one timer; a close (and the scope's release) is bounded by a timer of its own.
  */
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
@@ -16,6 +17,7 @@ import WebSocket from "ws"
 import { ConnectError } from "../../LiveError.js"
 import { type CloseInfo, type Connection, type Frame, handOverFrames, type Listener, type OpenRequest, TransportError } from "../../Transport.js"
 import * as Listening from "./listening.js"
+import * as Liveness from "./liveness.js"
 import * as ScopedFork from "../kernel/scopedFork.js"
 import * as Signal from "../kernel/signal.js"
 
@@ -28,29 +30,30 @@ const writeHighWaterMark = 256 * 1024
 /** How often `awaitWritable` looks again while the socket drains. */
 const drainPollInterval = "5 millis"
 
-/** How long `close` waits for the peer's close frame before dropping the connection. */
-const closeHandshakeTimeout = "3 seconds"
-
 const CONNECTING = 0
 const OPEN = 1
 const CLOSED = 3
 
 /** Opens a client connection (upgrade request with headers). */
-export const open = (request: OpenRequest): Effect.Effect<Connection, ConnectError, Scope.Scope> =>
+export const open = (request: OpenRequest, settings: Liveness.Settings): Effect.Effect<Connection, ConnectError, Scope.Scope> =>
   fromWebSocket(
-    Effect.sync(() => new WebSocket(request.url, { headers: { ...request.headers }, perMessageDeflate: false })),
-    request.openTimeout
+    Effect.sync(() =>
+      new WebSocket(request.url, { headers: { ...request.headers }, perMessageDeflate: false, maxPayload: settings.maxFrameBytes })
+    ),
+    request.openTimeout,
+    settings
   )
 
 /** Wraps a `ws` socket (connecting or already open) as a `Connection` living in the current scope. */
 export const fromWebSocket = (
   acquire: Effect.Effect<WebSocket>,
-  openTimeout: OpenRequest["openTimeout"]
+  openTimeout: OpenRequest["openTimeout"],
+  settings: Liveness.Settings = Liveness.serverSettings
 ): Effect.Effect<Connection, ConnectError, Scope.Scope> =>
   Effect.flatMap(Effect.scope, (scope) =>
     Effect.uninterruptibleMask((restore) =>
       Effect.flatMap(acquire, (socket) => {
-        const state = new SocketState(socket)
+        const state = new SocketState(socket, settings)
         // `Scope.addFinalizer`: unlike `acquireRelease`, it keeps no copy of this fiber's FiberRefs.
         return Effect.zipRight(
           Scope.addFinalizer(scope, releaseOf(state)),
@@ -81,10 +84,13 @@ function onMessage(this: WebSocket, data: WebSocket.RawData, isBinary: boolean):
   stateOf(this).received(isBinary ? (data as Buffer) : data.toString())
 }
 
-// Before the open, an error is the open's failure; after it, the close that follows says it all.
+// Before the open, an error is the open's failure; after it, the close that follows says it all
+// (a frame over `maxPayload` is reported as the 1009 it is: `ws` alone would report 1006).
 // Only the error's message is kept: the error itself may hold the URL, which holds the key.
 function onError(this: WebSocket, error: Error): void {
-  stateOf(this).settleOpen(Exit.fail(openError(error)))
+  const state = stateOf(this)
+  if ((error as { readonly code?: unknown }).code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") state.failed(state.settings.oversized)
+  state.settleOpen(Exit.fail(openError(error)))
 }
 
 function onClose(this: WebSocket, code: number, reason: Buffer): void {
@@ -92,7 +98,22 @@ function onClose(this: WebSocket, code: number, reason: Buffer): void {
 }
 
 function onOpen(this: WebSocket): void {
-  stateOf(this).settleOpen(Exit.void)
+  const state = stateOf(this)
+  state.settleOpen(Exit.void)
+  state.watch()
+}
+
+/** A ping or pong from the peer: it is alive. */
+function onHeard(this: WebSocket): void {
+  stateOf(this).silentTicks = 0
+}
+
+function onTick(state: SocketState): void {
+  state.tick()
+}
+
+function onCloseTimeout(state: SocketState): void {
+  state.drop(state.settings.closeTimedOut)
 }
 
 /**
@@ -115,16 +136,28 @@ class SocketState {
   private listening: ListenState | undefined
   /** Wakes the reader of `frames` (frames, or the close), and `closed`'s waiters. */
   private readonly wake = new Signal.Signal()
+  /** Ticks of the liveness timer since the peer was last heard from (a frame resets it: one assignment). */
+  silentTicks = 0
+  /** Ticks the send buffer has been non-empty without going down, and its size at the last tick. */
+  private stuckTicks = 0
+  private lastBuffered = 0
+  /** The liveness timer, while the socket is open; the close's timer, while it closes. */
+  private timer: ReturnType<typeof setInterval> | undefined
+  private closeTimer: ReturnType<typeof setTimeout> | undefined
+  /** How this side ended the connection (dead, a close timed out, a frame too large): reported over what `ws` says. */
+  private failure: CloseInfo | undefined
 
-  constructor(private readonly socket: WebSocket) {
+  constructor(private readonly socket: WebSocket, readonly settings: Liveness.Settings) {
     // One connection a socket: the shared listeners serve the state they find on it.
     if (stateKey in socket) throw new Error("effect-gemini-live: this WebSocket is already a Connection")
     ;(socket as unknown as { [stateKey]: SocketState })[stateKey] = this
     socket.on("message", onMessage)
     socket.on("error", onError)
     socket.on("close", onClose)
-    if (socket.readyState === OPEN) this.settleOpen(Exit.void)
-    else if (socket.readyState === CLOSED) this.closedWith({ code: 1006, reason: "", wasClean: false })
+    if (socket.readyState === OPEN) {
+      this.settleOpen(Exit.void)
+      this.watch()
+    } else if (socket.readyState === CLOSED) this.closedWith({ code: 1006, reason: "", wasClean: false })
     else socket.once("open", onOpen)
   }
 
@@ -167,13 +200,60 @@ class SocketState {
   release(): Effect.Effect<unknown> {
     if (this.opened === undefined) return this.close(1000)
     // An open that timed out or failed: abort the handshake rather than leave a connection behind.
-    if (this.socket.readyState === OPEN) this.socket.close(1000)
-    else if (this.socket.readyState === CONNECTING) this.socket.terminate()
+    if (this.socket.readyState === OPEN) {
+      this.socket.close(1000)
+      this.armCloseTimer()
+    } else if (this.socket.readyState === CONNECTING) this.socket.terminate()
     return Effect.void
+  }
+
+  /** Starts the liveness timer (a client's open socket): unref'd, it keeps no process alive. */
+  watch(): void {
+    const plan = this.settings.liveness
+    if (plan === undefined || this.timer !== undefined) return
+    this.socket.on("pong", onHeard)
+    this.socket.on("ping", onHeard)
+    this.timer = setInterval(onTick, plan.tickMillis, this)
+    this.timer.unref()
+  }
+
+  /** One liveness tick: dead after `deadTicks` of silence or of a send buffer that does not go down; else a ping now and then. */
+  tick(): void {
+    const plan = this.settings.liveness!
+    const socket = this.socket
+    // Closing: the close's own timer bounds it (armed here too when the peer started the close).
+    if (socket.readyState !== OPEN) return this.armCloseTimer()
+    const silent = ++this.silentTicks
+    const buffered = socket.bufferedAmount
+    this.stuckTicks = buffered === 0 || buffered < this.lastBuffered ? 0 : this.stuckTicks + 1
+    this.lastBuffered = buffered
+    if (silent >= plan.deadTicks) this.drop(plan.silent)
+    else if (this.stuckTicks >= plan.deadTicks) this.drop(plan.stuck)
+    else if (silent % plan.pingTicks === 0) socket.ping()
+  }
+
+  /** Records why this side ends the connection, and bounds the close that follows. */
+  failed(info: CloseInfo): void {
+    this.failure ??= info
+    this.armCloseTimer()
+  }
+
+  /** Ends the connection at once (no handshake), reporting `info`. */
+  drop(info: CloseInfo): void {
+    this.failure ??= info
+    this.socket.terminate()
+  }
+
+  /** After the close timeout, the socket is terminated: a close never waits on the peer longer. */
+  private armCloseTimer(): void {
+    if (this.closeTimer !== undefined || this.closeInfo !== undefined || this.settings.closeTimeoutMillis === Infinity) return
+    this.closeTimer = setTimeout(onCloseTimeout, this.settings.closeTimeoutMillis, this)
+    this.closeTimer.unref()
   }
 
   /** A frame from the socket: handled at once by the listener, or queued. */
   received(frame: Frame): void {
+    this.silentTicks = 0
     const current = this.listening
     if (current !== undefined && !current.busy) {
       // The usual case: handled here and now, no queue, no fiber.
@@ -191,8 +271,10 @@ class SocketState {
   }
 
   closedWith(info: CloseInfo): void {
+    clearInterval(this.timer)
+    clearTimeout(this.closeTimer)
     this.settleOpen(Exit.fail(openFailure(info)))
-    this.closeInfo ??= info
+    this.closeInfo ??= this.failure ?? info
     this.ended = true
     this.wake.wake()
     if (this.listening !== undefined && !this.listening.busy) this.startDrain(this.listening, undefined)
@@ -290,7 +372,7 @@ class SocketState {
       return Effect.void
     }
     return Effect.suspend(() => {
-      const info = this.closeInfo ?? this.closing ?? { code: 1006, reason: "", wasClean: false }
+      const info = this.closeInfo ?? this.failure ?? this.closing ?? { code: 1006, reason: "", wasClean: false }
       return Effect.fail(new TransportError({ reason: "Closed", close: info }))
     })
   }
@@ -313,6 +395,10 @@ class SocketState {
     )
   }
 
+  /**
+   * Bounded in any context: a timer, not `Effect.timeout` (which cannot interrupt the wait inside a
+   * finalizer), terminates the socket when the peer's close frame is late.
+   */
   private close(code = 1000, reason = ""): Effect.Effect<CloseInfo> {
     return Effect.suspend(() => {
       // The close frame must be read even if nobody reads the frames any more.
@@ -321,14 +407,8 @@ class SocketState {
         this.closing = { code, reason, wasClean: true }
         this.socket.close(code, reason)
       }
-      return this.awaitClosed().pipe(
-        Effect.timeoutTo({
-          duration: closeHandshakeTimeout,
-          onSuccess: Effect.succeed,
-          onTimeout: () => Effect.zipRight(Effect.sync(() => this.socket.terminate()), this.awaitClosed())
-        }),
-        Effect.flatten
-      )
+      this.armCloseTimer()
+      return this.awaitClosed()
     })
   }
 }
