@@ -143,6 +143,19 @@ describe("the ws transport's close", () => {
       expect(yield* connection.closed).toEqual({ code: 1006, reason: "no close frame from the server within 3 s", wasClean: false })
     }), 10_000)
 
+  // `ws` alone waits 30 s for the TCP stream's end; the server's close code is kept.
+  it.scopedLive("the server's close, then no TCP end: bounded, its code kept", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((socket) => {
+        socket.close(4001, "bye")
+        stopReading(socket)
+      })
+      const watched = yield* openWatched(server, { ...short, closeTimeout: "200 millis" })
+      const { info, after } = yield* watched.closed
+      expect(info).toEqual({ code: 4001, reason: "bye", wasClean: true })
+      expect(after).toBeLessThan(800)
+    }))
+
   it.scopedLive("a server that answers the close: a clean close, at once", () =>
     Effect.gen(function*() {
       const server = yield* serve(() => {})

@@ -80,5 +80,5 @@ export const settings = (options: Options = {}): Settings => {
   }
 }
 
-/** The emulator's server side: no liveness watch, the default close timeout. */
+/** The emulator's server side: no liveness watch, the defaults (its `maxPayload` is 16 MiB too). */
 export const serverSettings: Settings = { ...settings(), liveness: undefined }

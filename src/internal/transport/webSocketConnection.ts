@@ -274,7 +274,8 @@ class SocketState {
     clearInterval(this.timer)
     clearTimeout(this.closeTimer)
     this.settleOpen(Exit.fail(openFailure(info)))
-    this.closeInfo ??= this.failure ?? info
+    // Over a 1006 only: a close frame the peer did send (before a late end of the TCP stream) says more.
+    this.closeInfo ??= info.code === 1006 && this.failure !== undefined ? this.failure : info
     this.ended = true
     this.wake.wake()
     if (this.listening !== undefined && !this.listening.busy) this.startDrain(this.listening, undefined)
