@@ -145,6 +145,10 @@ await measure("up: floor: Buffer base64 + JSON.stringify", () => {
 await measure("up: ours: Buffer base64 + Protocol.encodeRealtimeAudio", () => {
   for (const f of frames) sink = Protocol.encodeRealtimeAudio(Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString("base64"), mime)
 })
+const base64Frames = frames.map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString("base64"))
+await measure("up: Protocol.encodeRealtimeInput (a caller's base64 audio, checked)", () => {
+  for (const data of base64Frames) sink = Protocol.encodeRealtimeInput({ audio: { data, mimeType: mime } })
+})
 const noSink: Framer.Sink = {
   write: (_method, message) => Effect.sync(() => (sink = message)),
   trySend: (message) => {

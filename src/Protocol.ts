@@ -5,7 +5,8 @@
  *
  * Server Schemas keep what they do not know: unknown fields survive decoding
  * (`onExcessProperty: "preserve"`), and an unknown message kind decodes to an object with no known
- * key, which the session reports as an `Unknown` event.
+ * key, which the session reports as an `Unknown` event. A known field of the wrong type is dropped
+ * (and reported), not the message.
  *
  * @since 0.1.0
  */
@@ -304,7 +305,7 @@ export interface ToolResponseInput {
 }
 
 /**
- * The responses of a `ToolResponseInput`, as a list.
+ * The responses of a `ToolResponseInput`, as a list (empty for an input that has none).
  *
  * @since 0.1.0
  * @category Codecs
@@ -312,7 +313,8 @@ export interface ToolResponseInput {
 export const functionResponsesOf: (input: ToolResponseInput) => ReadonlyArray<FunctionResponse> = encode.functionResponsesOf
 
 /**
- * Encodes a `clientContent` message. `turnComplete` defaults to `true`.
+ * Encodes a `clientContent` message. `turnComplete` defaults to `true`. Any input that is not one
+ * (`turns: 5`, a part's `text: 1`, `null`) is a `ConfigError` naming the field, never a throw.
  *
  * @since 0.1.0
  * @category Codecs
@@ -356,7 +358,9 @@ export const encodeContextUpdate: (input: ContextUpdateInput) => Either.Either<C
   encode.encodeContextUpdate
 
 /**
- * Encodes a `realtimeInput` message. `audio` must be an `audio/*` type and `video` an `image/*` type.
+ * Encodes a `realtimeInput` message. `audio` must be an `audio/*` type and `video` an `image/*` type;
+ * data base64 (standard or URL-safe) or bytes, PCM16 (`audio/pcm`) whole samples; at least one field
+ * set. Anything else (`null`, `text: 5`, `{}`) is a `ConfigError` naming the field, never a throw.
  *
  * @since 0.1.0
  * @category Codecs
@@ -365,7 +369,7 @@ export const encodeRealtimeInput: (input: RealtimeInput) => Either.Either<string
 
 /**
  * An encoder of `realtimeInput.audio` frames for one MIME type: the audio hot path, one string
- * build per frame around its base64 data.
+ * build per frame around its base64 data, which is not checked (`encodeRealtimeInput` checks).
  *
  * @since 0.1.0
  * @category Codecs
@@ -373,7 +377,7 @@ export const encodeRealtimeInput: (input: RealtimeInput) => Either.Either<string
 export const realtimeAudioEncoder: (mimeType: string) => (base64: string) => string = encode.realtimeAudioEncoder
 
 /**
- * Encodes one `realtimeInput.audio` frame from base64 data (see `realtimeAudioEncoder` for many).
+ * Encodes one `realtimeInput.audio` frame from base64 data, unchecked (see `realtimeAudioEncoder`).
  *
  * @since 0.1.0
  * @category Codecs
@@ -381,7 +385,8 @@ export const realtimeAudioEncoder: (mimeType: string) => (base64: string) => str
 export const encodeRealtimeAudio: (base64: string, mimeType: string) => string = encode.encodeRealtimeAudio
 
 /**
- * Encodes a `toolResponse` message. Every response needs a `name` and a `response` object;
+ * Encodes a `toolResponse` message (any input that is not one: a `ConfigError` naming the field).
+ * Every response needs a `name` and a `response` object;
  * `requireId` (the Gemini API) also needs the call's `id`; `willContinue` is refused unless
  * `acceptsWillContinue` (Google's SDK refuses it on Vertex AI).
  *
@@ -558,8 +563,16 @@ export type ServerMessage = typeof ServerMessage.Type
  * parsed (audio data cut out of the text before parsing, then put back); every other message goes
  * through the `ServerMessage` Schema.
  *
+ * Leniently: a field of the wrong type (`promptTokenCount: "12"`, `role: 7`) costs only itself —
+ * the smallest optional field or list element around it is dropped, the rest of the message (its
+ * audio, its `turnComplete`, its usage) kept, and `onDropped` is called once per drop with a short
+ * `ProtocolError` (the field's path, what was expected and what came). A frame that is not a JSON
+ * object is a `ProtocolError` (a short description).
+ *
  * @since 0.1.0
  * @category Codecs
  */
-export const decodeServerMessage: (frame: Frame) => Either.Either<ServerMessage, ProtocolError> =
-  decode.serverMessageDecoder(ServerMessage)
+export const decodeServerMessage: (
+  frame: Frame,
+  onDropped?: (error: ProtocolError) => void
+) => Either.Either<ServerMessage, ProtocolError> = decode.serverMessageDecoder(ServerMessage)

@@ -53,13 +53,13 @@ export const frameOptions = (
 export interface Framer {
   /** Adds the whole frames `chunk` completes to `frames`. */
   readonly push: (chunk: Uint8Array, frames: Array<Uint8Array>) => void
-  /** The last, shorter frame, if any. */
+  /** The last, shorter frame, if any: whole samples (an odd last byte, half a PCM16 sample, is not sent). */
   readonly rest: () => Uint8Array | undefined
 }
 
 /**
- * A framer of `frameBytes`: whole frames of a chunk are views of it (no copy), the rest waits in a
- * frame-sized buffer for the next chunk.
+ * A framer of `frameBytes` (even: PCM16): whole frames of a chunk are views of it (no copy), the
+ * rest (an odd byte too) waits in a frame-sized buffer for the next chunk, so no frame is odd.
  */
 export const makeFramer = (frameBytes: number): Framer => {
   let pending: Uint8Array | undefined
@@ -86,7 +86,7 @@ export const makeFramer = (frameBytes: number): Framer => {
       filled = chunk.byteLength - offset
     }
   }
-  const rest = (): Uint8Array | undefined => (pending === undefined ? undefined : pending.subarray(0, filled))
+  const rest = (): Uint8Array | undefined => (pending === undefined || filled < 2 ? undefined : pending.subarray(0, filled & ~1))
   return { push, rest }
 }
 

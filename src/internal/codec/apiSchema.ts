@@ -102,6 +102,7 @@ export const toApiTools = (
 ): Either.Either<ReadonlyArray<Readonly<Record<string, unknown>>>, { readonly path: string; readonly description: string }> => {
   try {
     return Either.right(tools.map((tool, i) => {
+      if (!isObject(tool)) throw new Invalid(`${path}[${i}]`, "a tool must be an object")
       const declarations = tool.functionDeclarations
       if (!Array.isArray(declarations)) return tool
       return {
