@@ -289,14 +289,14 @@ const oauthErrorOf = (body: string, secrets: ReadonlyArray<string>): string | un
   return undefined
 }
 
-const transportDescription = (error: HttpClientError.HttpClientError): string => {
+const transportDescription = (error: HttpClientError.HttpClientError, secrets: ReadonlyArray<string>): string => {
   const cause: unknown = error.cause
   if (cause instanceof Error) {
     const inner: unknown = cause.cause
     const code = typeof inner === "object" && inner !== null && "code" in inner && typeof inner.code === "string"
       ? ` (${inner.code})`
       : ""
-    return `${clip(cause.message)}${code}`
+    return `${scrub(cause.message, secrets)}${code}`
   }
   return error.reason
 }
@@ -334,11 +334,12 @@ const requestToken = (
       HttpClientRequest.acceptJson,
       HttpClientRequest.bodyUrlParams(form)
     )
-    const response = yield* client.execute(request).pipe(
-      Effect.catchAll((error) => fail(`token request failed: ${transportDescription(error)}`, true))
+    // Disconnected: an HttpClient that ignores interruption still gives the connect back at the timeout.
+    const response = yield* Effect.disconnect(client.execute(request)).pipe(
+      Effect.catchAll((error) => fail(`token request failed: ${transportDescription(error, secrets)}`, true))
     )
     const body = yield* response.text.pipe(
-      Effect.catchAll((error) => fail(`token response could not be read: ${transportDescription(error)}`, true))
+      Effect.catchAll((error) => fail(`token response could not be read: ${transportDescription(error, secrets)}`, true))
     )
     const status = response.status
     if (status < 200 || status >= 300) {
