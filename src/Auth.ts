@@ -12,6 +12,9 @@
  * | `accessToken(effect)` | Vertex AI, any token source (metadata server, google-auth-library...) | cached Bearer token |
  *
  * Tokens are cached and refreshed 5 minutes before they expire; concurrent connects share one refresh.
+ * A token request is never retried here and is bounded (`timeout`, default 10 s): a 4xx answer is an
+ * `AuthError` with `retryable: false`; 5xx, 408, 429, a network failure or the timeout, `retryable: true`.
+ * An endpoint's `error_description` is kept scrubbed of anything secret and at most 200 characters.
  *
  * @since 0.1.0
  */
@@ -19,6 +22,7 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -101,6 +105,28 @@ export const ephemeralToken = (token: string | Redacted.Redacted<string>): Layer
   Layer.succeed(Auth, Auth.of({ credentials: Effect.succeed({ _tag: "EphemeralToken", token: secret(token) }) }))
 
 /**
+ * Options of the OAuth2 plugins.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface TokenOptions {
+  /**
+   * How long one token request (or one run of an `accessToken` source) may take; past it the connect
+   * fails with a retryable `AuthError`. Default `defaultTokenTimeout`.
+   */
+  readonly timeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * How long a token request may take by default: 10 seconds.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const defaultTokenTimeout: Duration.Duration = Duration.seconds(10)
+
+/**
  * An OAuth2 access token and when it expires (epoch milliseconds).
  *
  * @since 0.1.0
@@ -114,7 +140,9 @@ export interface AccessToken {
 /**
  * Auth with OAuth2 access tokens from any source (Vertex AI). An `AccessToken` is cached until 5
  * minutes before `expiresAt` (one shared refresh); a bare `Redacted` token is asked for at every
- * connect. A failed fetch is never cached.
+ * connect. A failed fetch is never cached, and never retried here. A run of `source` longer than
+ * `options.timeout` (default 10 s) fails with a retryable `AuthError`; a token with a character a
+ * header cannot carry (CR, LF...) fails with a non-retryable one.
  *
  * @example
  * ```ts
@@ -131,16 +159,40 @@ export interface AccessToken {
  * @category Layers
  */
 export const accessToken = <R>(
-  source: Effect.Effect<AccessToken | Redacted.Redacted<string>, AuthError, R>
+  source: Effect.Effect<AccessToken | Redacted.Redacted<string>, AuthError, R>,
+  options?: TokenOptions
 ): Layer.Layer<Auth, never, R> =>
   Layer.effect(
     Auth,
     Effect.gen(function*() {
       const context = yield* Effect.context<R>()
-      const withExpiry = Effect.flatMap(Effect.provide(source, context), (result) =>
+      const timeout = Duration.decode(options?.timeout ?? defaultTokenTimeout)
+      // Disconnected: a source that ignores interruption still gives the connect back at the timeout.
+      const withExpiry = Effect.flatMap(Effect.disconnect(Effect.provide(source, context)), (result) =>
         Redacted.isRedacted(result)
           ? Effect.map(Clock.currentTimeMillis, (now) => ({ token: result as Redacted.Redacted<string>, expiresAt: now }))
-          : Effect.succeed(result as AccessToken))
+          : Effect.succeed(result as AccessToken)).pipe(
+          Effect.timeoutFail({
+            duration: timeout,
+            onTimeout: () =>
+              new AuthError({
+                module: "Auth",
+                method: "accessToken",
+                description: `the token source did not answer within ${Duration.format(timeout)}`,
+                retryable: true
+              })
+          }),
+          Effect.filterOrFail(
+            (token) => !GoogleCredentials.notHeaderSafe.test(Redacted.value(token.token)),
+            () =>
+              new AuthError({
+                module: "Auth",
+                method: "accessToken",
+                description: "the token source gave a token that cannot go in a header (a line break?)",
+                retryable: false
+              })
+          )
+        )
       const token = yield* GoogleCredentials.makeTokenSource(withExpiry)
       return Auth.of({ credentials: Effect.map(token, (token) => ({ _tag: "AccessToken", token }) as const) })
     })
@@ -155,6 +207,7 @@ const httpClient = Effect.flatMap(
 const credentialFile = (
   method: string,
   content: string | Redacted.Redacted<string> | object,
+  options: TokenOptions | undefined,
   expected?: GoogleCredentials.GoogleCredentials["_tag"]
 ): Effect.Effect<Service, AuthError> =>
     Effect.gen(function*() {
@@ -177,7 +230,7 @@ const credentialFile = (
       }
       const client = yield* httpClient
       const token = yield* GoogleCredentials.makeTokenSource(
-        Effect.provideService(GoogleCredentials.fetchToken(credentials), HttpClient.HttpClient, client)
+        Effect.provideService(GoogleCredentials.fetchToken(credentials, { timeout: options?.timeout ?? defaultTokenTimeout }), HttpClient.HttpClient, client)
       )
       return Auth.of({ credentials: Effect.map(token, (token) => ({ _tag: "AccessToken", token }) as const) })
     })
@@ -188,19 +241,24 @@ const credentialFile = (
  * @since 0.1.0
  * @category Constructors
  */
-export const makeFromCredentials = (content: string | Redacted.Redacted<string> | object): Effect.Effect<Service, AuthError> =>
-  credentialFile("fromCredentials", content)
+export const makeFromCredentials = (
+  content: string | Redacted.Redacted<string> | object,
+  options?: TokenOptions
+): Effect.Effect<Service, AuthError> => credentialFile("fromCredentials", content, options)
 
 /**
  * Auth with a credential file's content (the seed's `credentials`), by its `type`: `service_account`
  * or `authorized_user`. A bad file fails the layer with an `AuthError` naming what is wrong (never a
- * secret). Token requests use the `HttpClient` in context, or `fetch`.
+ * secret). Token requests use the `HttpClient` in context, or `fetch`, and take at most
+ * `options.timeout` (default 10 s).
  *
  * @since 0.1.0
  * @category Layers
  */
-export const fromCredentials = (content: string | Redacted.Redacted<string> | object): Layer.Layer<Auth, AuthError> =>
-  Layer.effect(Auth, makeFromCredentials(content))
+export const fromCredentials = (
+  content: string | Redacted.Redacted<string> | object,
+  options?: TokenOptions
+): Layer.Layer<Auth, AuthError> => Layer.effect(Auth, makeFromCredentials(content, options))
 
 /**
  * Auth with a service account key file (its content, as a string or the parsed object).
@@ -208,8 +266,10 @@ export const fromCredentials = (content: string | Redacted.Redacted<string> | ob
  * @since 0.1.0
  * @category Layers
  */
-export const serviceAccount = (content: string | Redacted.Redacted<string> | object): Layer.Layer<Auth, AuthError> =>
-  Layer.effect(Auth, credentialFile("serviceAccount", content, "ServiceAccount"))
+export const serviceAccount = (
+  content: string | Redacted.Redacted<string> | object,
+  options?: TokenOptions
+): Layer.Layer<Auth, AuthError> => Layer.effect(Auth, credentialFile("serviceAccount", content, options, "ServiceAccount"))
 
 /**
  * Auth with a gcloud application-default-credentials user file (`gcloud auth application-default login`).
@@ -217,5 +277,7 @@ export const serviceAccount = (content: string | Redacted.Redacted<string> | obj
  * @since 0.1.0
  * @category Layers
  */
-export const authorizedUser = (content: string | Redacted.Redacted<string> | object): Layer.Layer<Auth, AuthError> =>
-  Layer.effect(Auth, credentialFile("authorizedUser", content, "AuthorizedUser"))
+export const authorizedUser = (
+  content: string | Redacted.Redacted<string> | object,
+  options?: TokenOptions
+): Layer.Layer<Auth, AuthError> => Layer.effect(Auth, credentialFile("authorizedUser", content, options, "AuthorizedUser"))

@@ -138,7 +138,7 @@ export interface GeminiApiOptions {
   readonly apiVersion?: string | undefined
   /** Base URL, e.g. an emulator or a proxy; default `https://generativelanguage.googleapis.com/`. */
   readonly baseUrl?: string | undefined
-  /** Extra headers on the upgrade request. */
+  /** Extra headers on the upgrade request; a bad one (`checkHeaders`) fails the connect before any socket. */
   readonly headers?: Readonly<Record<string, string>> | undefined
 }
 
@@ -149,6 +149,37 @@ export interface GeminiApiOptions {
  * @category Utils
  */
 export const redactUrl = (url: string): string => url.replace(/([?&](?:key|access_token)=)[^&#]*/g, "$1<redacted>")
+
+/** An HTTP field name (RFC 7230 `token`). */
+const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+/** What a field value cannot carry (Node's rule): CR, LF, NUL and the other control characters. */
+const notHeaderValue = /[^\t\x20-\x7e\x80-\xff]/
+
+/**
+ * The first extra header that cannot go on the upgrade request — a name that is not an RFC 7230
+ * token, a value with CR, LF or another control character — as a `ConfigError` with the path
+ * `httpOptions.headers.<name>`; `undefined` when all can.
+ *
+ * @since 0.1.0
+ * @category Utils
+ */
+export const checkHeaders = (headers: Readonly<Record<string, string>> | undefined): ConfigError | undefined => {
+  if (headers === undefined) return undefined
+  for (const name of Object.keys(headers)) {
+    const value: unknown = headers[name]
+    const description = !headerName.test(name)
+      ? "is not a valid header name (RFC 7230 token characters only)"
+      : typeof value !== "string"
+      ? "must be a string"
+      : notHeaderValue.test(value)
+      ? "must not contain CR, LF or other control characters"
+      : undefined
+    if (description !== undefined) {
+      return new ConfigError({ module: "Backend", method: "endpoint", path: `httpOptions.headers.${name}`, description })
+    }
+  }
+  return undefined
+}
 
 /** The WebSocket base of an HTTP base URL: the scheme becomes ws/wss; like Google's SDK, it keeps the trailing slash. */
 const webSocketBase = (baseUrl: string): string => {
@@ -210,6 +241,7 @@ const liveApiRejection = (config: Protocol.LiveConnectConfig): ConfigError | und
 export const geminiApi = (options: GeminiApiOptions = {}): Service => {
   const base = webSocketBase(options.baseUrl ?? geminiApiBaseUrl)
   const headers = { "user-agent": clientLabel, "x-goog-api-client": clientLabel, ...options.headers }
+  const badHeader = checkHeaders(options.headers)
   return {
     kind: GEMINI_API,
     apiVersion: options.apiVersion ?? defaultGeminiApiVersion,
@@ -219,6 +251,7 @@ export const geminiApi = (options: GeminiApiOptions = {}): Service => {
         return rejection === undefined ? Protocol.makeSetup(name, config) : Either.left(rejection)
       }),
     endpoint: (credentials) => {
+      if (badHeader !== undefined) return Either.left(badHeader)
       if (credentials._tag === "AccessToken") {
         return Either.left(
           new ConfigError({
@@ -273,7 +306,7 @@ export interface VertexAiOptions {
   readonly apiVersion?: string | undefined
   /** Base URL (an emulator, a proxy); default by location. */
   readonly baseUrl?: string | undefined
-  /** Extra headers on the upgrade request. */
+  /** Extra headers on the upgrade request; a bad one (`checkHeaders`) fails the connect before any socket. */
   readonly headers?: Readonly<Record<string, string>> | undefined
 }
 
@@ -391,6 +424,7 @@ const vertexAiQuirks = (): Quirks => {
 export const vertexAi = (options: VertexAiOptions = {}): Service => {
   const apiVersion = options.apiVersion ?? defaultVertexAiApiVersion
   const headers = { "user-agent": clientLabel, "x-goog-api-client": clientLabel, ...options.headers }
+  const badHeader = checkHeaders(options.headers)
   const expressBase = options.baseUrl ?? "https://aiplatform.googleapis.com/"
   return {
     kind: VERTEX_AI,
@@ -406,6 +440,7 @@ export const vertexAi = (options: VertexAiOptions = {}): Service => {
       })
     },
     endpoint: (credentials) => {
+      if (badHeader !== undefined) return Either.left(badHeader)
       if (credentials._tag === "EphemeralToken") {
         return Either.left(
           new ConfigError({
@@ -417,6 +452,16 @@ export const vertexAi = (options: VertexAiOptions = {}): Service => {
         )
       }
       const express = credentials._tag === "ApiKey"
+      if (express && notHeaderValue.test(Redacted.value(credentials.key))) {
+        return Either.left(
+          new ConfigError({
+            module: "Backend",
+            method: "endpoint",
+            path: "apiKey",
+            description: "must not contain CR, LF or other control characters (it goes in the x-goog-api-key header)"
+          })
+        )
+      }
       const base = webSocketBase(
         express && options.project === undefined ? expressBase : options.baseUrl ?? vertexAiBaseUrl(options.location ?? "global")
       )

@@ -177,7 +177,7 @@ export const decodeConnectConfig = (input: unknown): Either.Either<Protocol.Live
 /**
  * Checks the parameters. Fails with a `ConfigError` naming the first bad field: an unknown
  * parameter, an unknown backend, Vertex AI without a project, a non-function `onWebSocketClose`,
- * a negative timeout, a bad `connectConfig` field...
+ * a negative timeout, an empty `apiKey`, a header with CR/LF or a bad name, a bad `connectConfig` field...
  *
  * @since 0.1.0
  * @category Codecs
@@ -185,6 +185,11 @@ export const decodeConnectConfig = (input: unknown): Either.Either<Protocol.Live
 export const decode = (input: unknown): Either.Either<Decoded, ConfigError> =>
   Either.gen(function*() {
     const parameters = yield* Either.mapLeft(decodeParameters(input), (e) => fromParseError("", e))
+    if (parameters.apiKey !== undefined && Redacted.value(parameters.apiKey).trim() === "") {
+      return yield* Either.left(configError("apiKey", "must not be empty"))
+    }
+    const badHeader = Backend.checkHeaders(parameters.httpOptions?.headers)
+    if (badHeader !== undefined) return yield* Either.left(configError(badHeader.path, badHeader.description))
     const connectConfig = yield* decodeConnectConfig(parameters.connectConfig ?? {})
     if (parameters.backend === Backend.VERTEX_AI && parameters.project === undefined && parameters.apiKey === undefined) {
       return yield* Either.left(configError("project", "is required for the VertexAI backend (unless an apiKey selects Express mode)"))

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Either, Redacted } from "effect"
-import { Auth, Backend } from "../src/index.js"
+import { Effect, Either, Layer, Redacted } from "effect"
+import { Auth, Backend, GeminiLive, NodeTransport, Statistics, WireTrace } from "../src/index.js"
+import { LiveEmulator } from "../src/testing/index.js"
 
 const endpoint = (backend: Backend.Service, credentials: Auth.Credentials) => {
   const result = Either.getOrThrow(backend.endpoint(credentials))
@@ -119,4 +120,47 @@ describe("Backend.vertexAi", () => {
     // Another session does not know this session's minted ids.
     expect(Backend.vertexAi({}).quirks().outgoing([{ id: calls[0].id!, name: "a", response: {} }])[0].id).toBe(calls[0].id)
   })
+})
+
+describe("Backend headers", () => {
+  it("checkHeaders names the first header that cannot be sent", () => {
+    expect(Backend.checkHeaders(undefined)).toBeUndefined()
+    expect(Backend.checkHeaders({ "x-ok": "a b\tc", "X-Custom_1.v": "é" })).toBeUndefined()
+    expect(Backend.checkHeaders({ "x-a": "1\r\nx-b: 2" })).toMatchObject({ _tag: "ConfigError", path: "httpOptions.headers.x-a" })
+    expect(Backend.checkHeaders({ "x-a": "1\u0000" })?.path).toBe("httpOptions.headers.x-a")
+    expect(Backend.checkHeaders({ "x-a": "1", "x(b)": "2" })?.path).toBe("httpOptions.headers.x(b)")
+    expect(Backend.checkHeaders({ "": "1" })?.path).toBe("httpOptions.headers.")
+  })
+
+  it.each([
+    ["geminiApi", Backend.geminiApi({ headers: { "x-a": "1\r\n" } }), apiKey],
+    ["vertexAi", Backend.vertexAi({ project: "p", headers: { "x-a": "1\r\n" } }), bearer]
+  ] as const)("%s: a CR/LF header fails every endpoint", (_, backend, credentials) => {
+    expect(refused(backend.endpoint(credentials))).toBe("httpOptions.headers.x-a")
+  })
+
+  it("Vertex Express: a key with CR/LF is a ConfigError", () => {
+    const result = Backend.vertexAi({}).endpoint(Auth.fromApiKey("key\r\nx-evil: 1"))
+    expect(refused(result)).toBe("apiKey")
+    expect(JSON.stringify(Either.isLeft(result) && result.left)).not.toContain("x-evil")
+  })
+
+  // Before this check, ws threw on the header: a defect.
+  it.scopedLive("a CR/LF header: a ConfigError, no socket opened", () =>
+    Effect.gen(function*() {
+      const emulator = yield* LiveEmulator.make()
+      const services = Layer.mergeAll(
+        Auth.apiKey("k"),
+        Backend.layerGeminiApi({ baseUrl: emulator.url, headers: { "x-a": "1\r\nx-b: 2" } }),
+        NodeTransport.layer,
+        Statistics.layerDisabled,
+        WireTrace.layerNone
+      )
+      const client = yield* GeminiLive.GeminiLive.pipe(
+        Effect.provide(GeminiLive.layerWithoutDependencies({ model: "gemini-live-test" }).pipe(Layer.provide(services)))
+      )
+      const error = yield* Effect.flip(client.connect())
+      expect(error).toMatchObject({ _tag: "ConfigError", path: "httpOptions.headers.x-a" })
+      expect(yield* emulator.connections).toHaveLength(0)
+    }))
 })

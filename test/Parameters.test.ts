@@ -44,6 +44,13 @@ describe("Parameters.decode", () => {
     [{ apiKey: "k", statistics: "yes" }, "statistics"],
     [{ apiKey: "k", model: "" }, "model"],
     [{ apiKey: 42 }, "apiKey"],
+    [{ apiKey: "" }, "apiKey"],
+    [{ apiKey: " \n " }, "apiKey"],
+    [{ apiKey: "", backend: Backend.VERTEX_AI }, "apiKey"],
+    [{ apiKey: "k", httpOptions: { headers: { "x-ok": "1", "x-test": "a\r\nx-evil: 1" } } }, "httpOptions.headers.x-test"],
+    [{ apiKey: "k", httpOptions: { headers: { "x-test": "a\nb" } } }, "httpOptions.headers.x-test"],
+    [{ apiKey: "k", httpOptions: { headers: { "x test": "1" } } }, "httpOptions.headers.x test"],
+    [{ apiKey: "k", httpOptions: { headers: { "x:test": "1" } } }, "httpOptions.headers.x:test"],
     [{ apiKey: "k", apiKye: "typo" }, "apiKye"],
     [{ apiKey: "k", connectConfig: { temperature: "hot" } }, "connectConfig.temperature"],
     [{ apiKey: "k", connectConfig: { responseModalities: "AUDIO" } }, "connectConfig.responseModalities"],
@@ -72,6 +79,13 @@ describe("GeminiLive.layer", () => {
     Effect.gen(function*() {
       const error = yield* build(GeminiLive.layer({ apiKey: "k", httpOptions: { timeout: -5 } }))
       expect(error).toMatchObject({ _tag: "ConfigError", path: "httpOptions.timeout" })
+    }))
+
+  it.effect("an empty apiKey or a CR/LF header fails the layer", () =>
+    Effect.gen(function*() {
+      expect(yield* build(GeminiLive.layer({ apiKey: "" }))).toMatchObject({ _tag: "ConfigError", path: "apiKey" })
+      const error = yield* build(GeminiLive.layer({ apiKey: "k", httpOptions: { headers: { "x-a": "1\r\nx-b: 2" } } }))
+      expect(error).toMatchObject({ _tag: "ConfigError", path: "httpOptions.headers.x-a" })
     }))
 
   it.effect("needs an API key on the Gemini API", () =>

@@ -1,9 +1,12 @@
 import { assert, describe, expect, it } from "@effect/vitest"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Clock from "effect/Clock"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as TestClock from "effect/TestClock"
@@ -220,6 +223,97 @@ describe("token requests", () => {
       expect(error.message).toMatch(/^token request failed: /)
       expect(error.message).not.toContain("SECRET")
     }).pipe(Effect.provide(TokenServer)))
+})
+
+// -----------------------------------------------------------------------------
+// What an endpoint says back
+// -----------------------------------------------------------------------------
+
+/** A token endpoint of the test's own, answering `reply(form)` as JSON. */
+const replyingEndpoint = (reply: (form: URLSearchParams) => readonly [status: number, body: unknown]) =>
+  Effect.gen(function*() {
+    const server = Http.createServer((request, response) => {
+      let body = ""
+      request.setEncoding("utf8").on("data", (chunk: string) => (body += chunk)).on("end", () => {
+        const [status, json] = reply(new URLSearchParams(body))
+        response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(json))
+      })
+    })
+    yield* Effect.acquireRelease(
+      Effect.async<void>((resume) => void server.listen(0, "127.0.0.1", () => resume(Effect.void))),
+      () => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)).closeAllConnections())
+    )
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`
+  })
+
+/** Everything an error carries, as text. */
+const shown = (error: AuthError) => `${error.message} ${JSON.stringify(error)} ${String(error)}`
+
+describe("error_description", () => {
+  // The form as sent, URL-encoded, and the secrets by name, verbatim.
+  it.scopedLive("an echoed refresh-token request is scrubbed", () =>
+    Effect.gen(function*() {
+      const tokenUri = yield* replyingEndpoint((form) => [400, {
+        error: "invalid_request",
+        error_description: `Bad request ${form.toString()}; client_secret: ${form.get("client_secret")}, ${form.get("refresh_token")}`
+      }])
+      const user = asAuthorizedUser(parse(authorizedUserJson({ token_uri: tokenUri })))
+      const error = yield* authError(GoogleCredentials.authorizedUserToken(user))
+      expect(error.retryable).toBe(false)
+      expect(error.message).toMatch(/^token endpoint answered 400: invalid_request: Bad request grant_type=refresh_token/)
+      expect(error.message).toContain("<redacted>")
+      expect(shown(error)).not.toContain("SECRET")
+      expect(shown(error)).not.toContain("7f3a9")
+    }).pipe(Effect.provide(FetchHttpClient.layer)))
+
+  it.scopedLive("an echoed assertion is scrubbed", () =>
+    Effect.gen(function*() {
+      const tokenUri = yield* replyingEndpoint((form) => [400, {
+        error: { status: "INVALID_ARGUMENT", message: `Invalid assertion ${form.get("assertion")}` }
+      }])
+      const sa = asServiceAccount(parse(serviceAccountJson({ token_uri: tokenUri })))
+      const error = yield* authError(GoogleCredentials.serviceAccountToken(sa))
+      expect(error.message).toBe("token endpoint answered 400: INVALID_ARGUMENT: Invalid assertion <redacted>")
+      expect(shown(error)).not.toContain("eyJ")
+    }).pipe(Effect.provide(FetchHttpClient.layer)))
+
+  // Scrubbed before it is clipped: a cut never leaves a secret's head.
+  it.scopedLive("a long description: 200 characters, no secret's head", () =>
+    Effect.gen(function*() {
+      const tokenUri = yield* replyingEndpoint((form) => [400, {
+        error: "invalid_grant",
+        error_description: `${"word ".repeat(38)}${form.get("refresh_token")} ${"tail ".repeat(100)}`
+      }])
+      const user = asAuthorizedUser(parse(authorizedUserJson({ token_uri: tokenUri })))
+      const error = yield* authError(GoogleCredentials.authorizedUserToken(user))
+      const description = error.message.replace("token endpoint answered 400: invalid_grant: ", "")
+      expect(description.length).toBeLessThanOrEqual(200)
+      expect(description.endsWith("…")).toBe(true)
+      expect(shown(error)).not.toContain("SECRET")
+      expect(shown(error)).not.toContain("SECR")
+    }).pipe(Effect.provide(FetchHttpClient.layer)))
+
+  it.scopedLive("an access_token with CR/LF is refused, final", () =>
+    Effect.gen(function*() {
+      const tokenUri = yield* replyingEndpoint(() => [200, { access_token: "ya29.a\r\nx-evil: 1", expires_in: 3599 }])
+      const user = asAuthorizedUser(parse(authorizedUserJson({ token_uri: tokenUri })))
+      const error = yield* authError(GoogleCredentials.authorizedUserToken(user))
+      expect(error.retryable).toBe(false)
+      expect(error.message).toBe("token endpoint answered 200 with an access_token that cannot go in a header")
+    }).pipe(Effect.provide(FetchHttpClient.layer)))
+
+  // Secrets the request did not hold, by their shape; the words around them stay.
+  it("scrub removes token-shaped text, keeps the words", () => {
+    const text = "Token has been expired or revoked. Got ya29.a0AfH6SMBx-1 and 1//0gXyZ-refresh, " +
+      "key=AIzaSyD4x, jwt eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln, blob Zm9vYmFyQmF6UXV4MTIzNDU2Nzg5MA, " +
+      "for live-test@my-project.iam.gserviceaccount.com"
+    expect(GoogleCredentials.scrub(text, [])).toBe(
+      "Token has been expired or revoked. Got <redacted> and <redacted>, key=<redacted>, jwt <redacted>, " +
+        "blob <redacted>, for live-test@my-project.iam.gserviceaccount.com"
+    )
+    expect(GoogleCredentials.scrub("client s is wrong: s", ["s"])).toBe("client <redacted> is wrong: <redacted>")
+    expect(GoogleCredentials.scrub("x".repeat(300), []).length).toBe(200)
+  })
 })
 
 // -----------------------------------------------------------------------------

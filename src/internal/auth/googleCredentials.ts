@@ -217,14 +217,56 @@ export const makeAssertion = (
   return `${input}.${base64url(signature)}`
 }
 
-/** At most `max` characters of a server-provided string, on one line. */
+/** At most `max` characters (the ellipsis included) of a server-provided string, on one line. */
 const clip = (text: string, max = 200): string => {
   const line = text.replace(/\s+/g, " ").trim()
-  return line.length > max ? `${line.slice(0, max)}…` : line
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line
 }
 
-/** `error: error_description` of an OAuth2 error body (or Google's `{error: {status, message}}`), if any. */
-const oauthErrorOf = (body: string): string | undefined => {
+const redacted = "<redacted>"
+
+// What a credential looks like in text an endpoint sends back: a PEM block, a JWT (an assertion,
+// an id token), Google's access and refresh tokens, `name=value` of a secret field, or a long opaque run.
+const secretShapes: ReadonlyArray<readonly [RegExp, string]> = [
+  [/-----BEGIN[^-]*-----[\s\S]*?(?:-----END[^-]*-----|$)/g, redacted],
+  [/\beyJ[\w-]*(?:\.[\w-]*){0,2}/g, redacted],
+  [/\bya29\.[\w.~+/-]+/g, redacted],
+  [/\b1\/\/[\w.~+/-]+/g, redacted],
+  [
+    /\b(assertion|client_secret|refresh_token|access_token|id_token|private_key|password|secret|token|key)(["']?\s*[=:]\s*["']?)[^\s&"',;]+/gi,
+    `$1$2${redacted}`
+  ]
+]
+
+/** A run of 24 or more base64 characters mixing upper case, lower case and digits: a key or a token. */
+const opaqueRun = /[\w~+/=-]{24,}/g
+const opaque = (run: string): string => /[A-Z]/.test(run) && /[a-z]/.test(run) && /\d/.test(run) ? redacted : run
+
+/**
+ * A server-provided text made safe to show: the request's `secrets` (as sent, or URL-encoded as a
+ * form echoes them) and anything shaped like a credential are replaced by `<redacted>`, then the
+ * text is clipped to `max` characters (after scrubbing, so a clip never keeps a secret's head).
+ */
+export const scrub = (text: string, secrets: ReadonlyArray<string>, max = 200): string => {
+  let safe = text
+  for (const secret of secrets) {
+    if (secret === "") continue
+    for (const form of new Set([secret, encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)])) {
+      // A short secret is replaced where it stands alone, so its letters inside words survive.
+      safe = form.length >= 8
+        ? safe.split(form).join(redacted)
+        : safe.replace(new RegExp(`(?<!\\w)${form.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?!\\w)`, "g"), redacted)
+    }
+  }
+  for (const [shape, replacement] of secretShapes) safe = safe.replace(shape, replacement)
+  return clip(safe.replace(opaqueRun, opaque), max)
+}
+
+/**
+ * `error: error_description` of an OAuth2 error body (or Google's `{error: {status, message}}`), if
+ * any: the `error` code and a scrubbed description, never the body as it came.
+ */
+const oauthErrorOf = (body: string, secrets: ReadonlyArray<string>): string | undefined => {
   let json: unknown
   try {
     json = JSON.parse(body)
@@ -234,26 +276,27 @@ const oauthErrorOf = (body: string): string | undefined => {
   if (typeof json !== "object" || json === null) return undefined
   const { error, error_description } = json as Fields
   if (typeof error === "string") {
+    const code = scrub(error, secrets, 80)
     return typeof error_description === "string" && error_description !== ""
-      ? `${clip(error, 80)}: ${clip(error_description)}`
-      : clip(error, 80)
+      ? `${code}: ${scrub(error_description, secrets)}`
+      : code
   }
   if (typeof error === "object" && error !== null) {
     const { message, status } = error as Fields
     const parts = [status, message].filter((part): part is string => typeof part === "string" && part !== "")
-    return parts.length === 0 ? undefined : clip(parts.join(": "))
+    return parts.length === 0 ? undefined : scrub(parts.join(": "), secrets)
   }
   return undefined
 }
 
-const transportDescription = (error: HttpClientError.HttpClientError): string => {
+const transportDescription = (error: HttpClientError.HttpClientError, secrets: ReadonlyArray<string>): string => {
   const cause: unknown = error.cause
   if (cause instanceof Error) {
     const inner: unknown = cause.cause
     const code = typeof inner === "object" && inner !== null && "code" in inner && typeof inner.code === "string"
       ? ` (${inner.code})`
       : ""
-    return `${clip(cause.message)}${code}`
+    return `${scrub(cause.message, secrets)}${code}`
   }
   return error.reason
 }
@@ -263,9 +306,17 @@ const positiveSeconds = (value: unknown): number | undefined => {
   return typeof n === "number" && Number.isFinite(n) && n > 0 ? n : undefined
 }
 
+/** The form fields that hold a secret: never in a message, scrubbed from what the endpoint echoes. */
+const secretFields = ["assertion", "client_secret", "refresh_token"]
+
+/** What a header value cannot carry (Node's rule): a token with one would fail every connect. */
+export const notHeaderSafe = /[^\t\x20-\x7e\x80-\xff]/
+
 /**
  * POSTs a form to a token endpoint and reads `{ access_token, expires_in }`. The request body (which
- * holds the secret) never reaches a message; only the status and the endpoint's `error` fields do.
+ * holds the secret) never reaches a message; only the status and the endpoint's `error` code with a
+ * scrubbed, bounded description do. Nothing is retried here: 4xx is final (`retryable: false`);
+ * 5xx, 408, 429, a network failure and `timeout` are `retryable: true`, for the caller to decide.
  */
 const requestToken = (
   method: string,
@@ -273,6 +324,7 @@ const requestToken = (
   form: Record<string, string>,
   timeout: Duration.DurationInput
 ): Effect.Effect<AccessToken, AuthError, HttpClient.HttpClient> => {
+  const secrets = secretFields.flatMap((field) => form[field] === undefined ? [] : [form[field]])
   const fail = (description: string, retryable: boolean) =>
     Effect.fail(new AuthError({ module: moduleName, method, description, retryable }))
   return Effect.gen(function*() {
@@ -282,15 +334,16 @@ const requestToken = (
       HttpClientRequest.acceptJson,
       HttpClientRequest.bodyUrlParams(form)
     )
-    const response = yield* client.execute(request).pipe(
-      Effect.catchAll((error) => fail(`token request failed: ${transportDescription(error)}`, true))
+    // Disconnected: an HttpClient that ignores interruption still gives the connect back at the timeout.
+    const response = yield* Effect.disconnect(client.execute(request)).pipe(
+      Effect.catchAll((error) => fail(`token request failed: ${transportDescription(error, secrets)}`, true))
     )
     const body = yield* response.text.pipe(
-      Effect.catchAll((error) => fail(`token response could not be read: ${transportDescription(error)}`, true))
+      Effect.catchAll((error) => fail(`token response could not be read: ${transportDescription(error, secrets)}`, true))
     )
     const status = response.status
     if (status < 200 || status >= 300) {
-      const detail = oauthErrorOf(body)
+      const detail = oauthErrorOf(body, secrets)
       return yield* fail(
         `token endpoint answered ${status}${detail === undefined ? "" : `: ${detail}`}`,
         status >= 500 || status === 429 || status === 408
@@ -306,6 +359,9 @@ const requestToken = (
     const accessToken = fields["access_token"]
     if (typeof accessToken !== "string" || accessToken === "") {
       return yield* fail(`token endpoint answered ${status} without an access_token`, false)
+    }
+    if (notHeaderSafe.test(accessToken)) {
+      return yield* fail(`token endpoint answered ${status} with an access_token that cannot go in a header`, false)
     }
     const expiresIn = positiveSeconds(fields["expires_in"]) ?? assertionLifetimeSeconds
     return { token: Redacted.make(accessToken), expiresAt: startedAt + expiresIn * 1000 }
