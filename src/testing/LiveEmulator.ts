@@ -63,17 +63,14 @@
  *   resumption handle."; resuming with another model closes 1007.
  * - `transparent: true` adds `lastConsumedClientMessageIndex`: the client's messages counted per
  *   connection from its `setup` (0); a user audio turn still in progress is consumed when it ends.
- * - The Gemini API's model of a handle: one issued after a model turn covers the conversation up to
- *   the user input that turn answered (a handle after `setupComplete`, up to the setup). What the
- *   client sent after that input (text without `turnComplete`, a `contextUpdate`, a new turn) is not
- *   in the resumed state (`Turn.history`, the text the next turn joins, `Turn.systemInstruction`,
- *   `Turn.tools`): a client that does not send it again has lost it. Vertex AI's handles cover all.
+ * - Gemini API: a handle issued after a model turn covers the conversation up to the user input that
+ *   turn answered (after `setupComplete`, up to the setup). What the client sent after that input
+ *   (text without `turnComplete`, a `contextUpdate`, ...) is not in the resumed state (`Turn.history`,
+ *   the next turn's text, `Turn.systemInstruction`, `Turn.tools`) unless sent again. Vertex AI: all.
  *
- * Faults, for testing a client's reliability: `stall`, `drop` (a TCP end with no close frame),
- * `dropMidFrame`, `sendTruncated` / `sendFrame` (frames that are not JSON), `schemaDrift`,
- * `sendOversized`, `goAway(timeLeft, then)` (any end after `goAway`); upgrades refused with an HTTP
- * status (`Options.refuseUpgrades`, `Service.refuseUpgrades`); an OAuth2 token endpoint
- * (`Service.tokenUri`) whose requests can fail or hang (`Service.failTokenRequests`).
+ * Faults: `stall`, `drop` (a TCP end with no close frame), `dropMidFrame`, `sendTruncated`/`sendFrame`
+ * (not JSON), `schemaDrift`, `sendOversized`, `goAway(timeLeft, then)`; upgrades refused with an HTTP
+ * status (`refuseUpgrades`); a token endpoint (`Service.tokenUri`) that fails or hangs on demand.
  *
  * Scripts (`Action`s) decide what the model says and how connections end (`Options.connectionLifetime`
  * ends each one as the service does); `connections` tells what crossed the wire.
@@ -198,7 +195,7 @@ export interface WaitFor {
  * are read and discarded (the emulator notices the client leaving); with `pause` it is not read at
  * all, so the client's send buffer fills. In memory, the client's sends wait once the buffer is full.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category Actions
  */
 export interface Stall {
@@ -210,7 +207,7 @@ export interface Stall {
  * The TCP socket is destroyed halfway through writing `message`'s frame: a truncated frame and no
  * close frame (the client sees 1006). In memory: a `Drop`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category Actions
  */
 export interface DropMidFrame {
@@ -300,7 +297,7 @@ export const goAway: (timeLeft: Duration.DurationInput, then?: Action) => Readon
 /**
  * Stalls the connection (see `Stall`); `pause: true` stops reading the socket itself.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category Actions
  */
 export const stall: (options?: { readonly pause?: boolean }) => Action = actions.stall
@@ -308,7 +305,7 @@ export const stall: (options?: { readonly pause?: boolean }) => Action = actions
 /**
  * Drops the connection halfway through a frame (see `DropMidFrame`); by default a model text message's.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category Actions
  */
 export const dropMidFrame: (message?: unknown) => Action = actions.dropMidFrame
@@ -317,7 +314,7 @@ export const dropMidFrame: (message?: unknown) => Action = actions.dropMidFrame
  * Sends a binary frame of exactly `bytes` bytes (a model text message, at least 64 bytes), for a
  * client's limit on frame size.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category Actions
  */
 export const sendOversized: (bytes: number) => Action = actions.sendOversized
@@ -326,7 +323,7 @@ export const sendOversized: (bytes: number) => Action = actions.sendOversized
  * Sends the first half of `message`'s frame as a whole binary frame: JSON that ends in the middle
  * (by default of `{"serverContent": {"turnComplete": true}}`). Any other garbage: `sendFrame`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category Actions
  */
 export const sendTruncated: (message?: unknown) => Action = actions.sendTruncated
@@ -336,7 +333,7 @@ export const sendTruncated: (message?: unknown) => Action = actions.sendTruncate
  * `audio` (24 kHz PCM16; by default synthesized speech) and `turnComplete: true`, and
  * `usageMetadata` whose `promptTokenCount` is the string `"12"`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category Actions
  */
 export const schemaDrift: (audio?: Uint8Array) => Action = actions.schemaDrift
@@ -372,15 +369,9 @@ export interface Turn {
   readonly setup: SetupMessage
   /** Whether this connection resumed a conversation (its setup had a valid `sessionResumption.handle`). */
   readonly resumed: boolean
-  /**
-   * The texts of the conversation's earlier user turns, oldest first, across resumed connections
-   * (an audio turn's is its `transcript`).
-   */
+  /** The texts of the conversation's earlier user turns, oldest first, across connections (audio: its `transcript`). */
   readonly history: ReadonlyArray<string>
-  /**
-   * The system instruction in force for this turn, as text: the setup's, or the last
-   * `contextUpdate`'s (kept across resumed connections unless a resumed setup sets its own).
-   */
+  /** The system instruction in force, as text: the last a setup or a `contextUpdate` set, across connections. */
   readonly systemInstruction: string
   /** The tools in force for this turn, as the client sent them (the setup's, or the last `contextUpdate`'s). */
   readonly tools: ReadonlyArray<unknown>
@@ -411,10 +402,7 @@ export interface ConnectionRecord {
   readonly droppedMessages: number
   /** The `sessionResumption.handle` this connection resumed with, if its setup resumed a conversation. */
   readonly resumedFrom: string | undefined
-  /**
-   * The logical conversation, across connections: the `id` of its first connection (this
-   * connection's own `id`, unless it resumed a conversation).
-   */
+  /** The conversation, across connections: the `id` of its first connection (its own `id` unless resumed). */
   readonly sessionKey: number
   /** How the connection ended, once it has. */
   readonly closed: Transport.CloseInfo | undefined
@@ -517,9 +505,8 @@ export interface Service {
   /** The next `count` upgrades to an endpoint (either face) are answered with HTTP `status`. */
   readonly refuseUpgrades: (count: number, status: number) => Effect.Effect<void>
   /**
-   * An OAuth2 token endpoint (`url` + `/token`), for a credential's `token_uri`: a JWT-bearer
-   * assertion or a refresh token (not verified) gets an access token the Vertex AI endpoints accept
-   * (whatever `isValidAccessToken` says), `expires_in: 3599`.
+   * An OAuth2 token endpoint (`url/token`) for a credential's `token_uri`: a JWT-bearer assertion or a
+   * refresh token (not verified) gets a token Vertex AI accepts (whatever `isValidAccessToken` says).
    */
   readonly tokenUri: string
   /** The next `count` token requests are answered with HTTP `status` and an OAuth error, or never (`"hang"`). */
