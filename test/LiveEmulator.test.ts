@@ -3,11 +3,14 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import * as Backend from "../src/Backend.js"
+import * as GeminiLive from "../src/GeminiLive.js"
 import * as LiveEmulator from "../src/testing/LiveEmulator.js"
 import * as Transport from "../src/Transport.js"
 import {
@@ -18,12 +21,14 @@ import {
   openMemory,
   openSocket,
   openTcp,
+  readUntil,
   summary,
   type TestClient,
   untilTurnComplete,
   vertexModel,
   vertexPath
 } from "./support/emulatorClients.js"
+import { serviceAccountJson } from "./support/googleTokenEndpoint.js"
 
 // -----------------------------------------------------------------------------
 // Fixtures (the raw clients are in support/emulatorClients.ts)
@@ -1125,6 +1130,66 @@ describe("LiveEmulator", () => {
         assert.deepStrictEqual(yield* tooLate.closed, invalid)
       }))
 
+    // Text without turnComplete and a contextUpdate, sent while turn "one" is answered, come after the
+    // input its handle covers: lost on the Gemini API unless sent again; Vertex AI's handle has them.
+    it.scopedLive("Gemini API: a handle covers up to the answered input", () =>
+      Effect.gen(function*() {
+        const turns: Array<LiveEmulator.Turn> = []
+        let gate = Deferred.unsafeMake<void>(FiberId.none)
+        const emulator = yield* LiveEmulator.make({
+          onTurn: (turn) => {
+            turns.push(turn)
+            return turn.text === "one"
+              ? [LiveEmulator.say("Part", { turnComplete: false }), LiveEmulator.waitFor(Deferred.await(gate)), LiveEmulator.say(" two.")]
+              : [LiveEmulator.say("ok")]
+          }
+        })
+        const open = (vertex: boolean) =>
+          vertex
+            ? openMemory(emulator, vertexPath(), bearer(), "us-central1-aiplatform.googleapis.com")
+            : openMemory(emulator, livePath)
+        // The resumed setup sets no systemInstruction: the conversation's goes on.
+        const setup = (vertex: boolean, handle?: string) =>
+          setupMessage({
+            ...(vertex ? { model: vertexModel() } : {}),
+            generationConfig: { responseModalities: ["TEXT"] },
+            ...(handle === undefined ? { systemInstruction: { parts: [{ text: "Original." }] } } : {}),
+            sessionResumption: handle === undefined ? {} : { handle }
+          })
+        const handleAfter = (client: TestClient) =>
+          Effect.map(
+            readUntil(client, (m) => m.sessionResumptionUpdate?.newHandle !== undefined),
+            (messages) => messages[messages.length - 1].sessionResumptionUpdate.newHandle as string
+          )
+        for (const vertex of [false, true]) {
+          gate = Deferred.unsafeMake<void>(FiberId.none)
+          const first = yield* open(vertex)
+          yield* first.send(setup(vertex))
+          yield* handleAfter(first)
+          yield* first.send({ realtimeInput: { text: "one" } })
+          yield* readUntil(first, (m) => m.serverContent?.modelTurn !== undefined)
+          yield* first.send({ clientContent: { turns: [{ role: "user", parts: [{ text: "lost" }] }], turnComplete: false } })
+          yield* first.send({ contextUpdate: { systemInstruction: { parts: [{ text: "Later." }] } } })
+          yield* Effect.sleep("50 millis")
+          yield* Deferred.succeed(gate, undefined)
+          const handle = yield* handleAfter(first)
+          yield* first.close
+
+          const resumed = yield* open(vertex)
+          yield* resumed.send(setup(vertex, handle))
+          yield* handleAfter(resumed)
+          yield* resumed.send({ clientContent: { turns: [{ role: "user", parts: [{ text: "two" }] }], turnComplete: true } })
+          yield* untilTurnComplete(resumed)
+          yield* resumed.close
+        }
+        assert.deepStrictEqual(turns.map((t) => [t.index, t.text, t.history, t.systemInstruction]), [
+          [0, "one", [], "Original."],
+          [1, "two", ["one"], "Original."],
+          [0, "one", [], "Original."],
+          [1, "lost\ntwo", ["one"], "Later."]
+        ])
+      }))
+
     // lastConsumedClientMessageIndex counts the connection's messages; an audio turn in progress is not
     // consumed yet, so the client replays it.
     it.scoped("transparent: the consumed index counts from setup (0)", () =>
@@ -1438,6 +1503,25 @@ describe("LiveEmulator", () => {
         assert.isFalse(yield* within(300, request(grant)))
         assert.strictEqual((yield* request(grant)).status, 200)
         assert.strictEqual(yield* emulator.tokenRequests, 5)
+      }))
+
+    // A service account's token_uri: GeminiLive connects with the token it issues, or fails with its 401.
+    it.scopedLive("GeminiLive on Vertex AI with the emulator's tokens", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make({ isValidAccessToken: () => false })
+        const client = (emulator: LiveEmulator.Service) =>
+          GeminiLive.GeminiLive.pipe(Effect.provide(GeminiLive.layer({
+            backend: Backend.VERTEX_AI,
+            project: "p",
+            credentials: serviceAccountJson({ token_uri: emulator.tokenUri }),
+            httpOptions: { baseUrl: emulator.url }
+          })))
+        const session = yield* (yield* client(emulator)).connect()
+        assert.strictEqual((yield* session.close()).code, 1000)
+        yield* emulator.failTokenRequests(1, 401)
+        const error = yield* Effect.flip(Effect.scoped((yield* client(emulator)).connect()))
+        assert.strictEqual(error._tag, "AuthError")
+        assert.strictEqual(yield* emulator.tokenRequests, 2)
       }))
   })
 })
