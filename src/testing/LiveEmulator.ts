@@ -190,10 +190,9 @@ export interface WaitFor {
 }
 
 /**
- * The server goes silent with the socket open: it handles nothing the client sends (no frame, no
- * ping, no close frame) and sends nothing more, on any fiber of the connection. The socket's bytes
- * are read and discarded (the emulator notices the client leaving); with `pause` it is not read at
- * all, so the client's send buffer fills. In memory, the client's sends wait once the buffer is full.
+ * The server goes silent with the socket open: it handles nothing the client sends (no frame, ping
+ * or close frame) and sends nothing more. The bytes are read and discarded (the client's leaving is
+ * seen); with `pause`, not read (the client's send buffer fills). In memory the client's sends wait.
  *
  * @since 0.1.0
  * @category Actions
@@ -204,8 +203,7 @@ export interface Stall {
 }
 
 /**
- * The TCP socket is destroyed halfway through writing `message`'s frame: a truncated frame and no
- * close frame (the client sees 1006). In memory: a `Drop`.
+ * The TCP socket is destroyed halfway through `message`'s frame: no close frame (1006). In memory: a `Drop`.
  *
  * @since 0.1.0
  * @category Actions
@@ -311,8 +309,7 @@ export const stall: (options?: { readonly pause?: boolean }) => Action = actions
 export const dropMidFrame: (message?: unknown) => Action = actions.dropMidFrame
 
 /**
- * Sends a binary frame of exactly `bytes` bytes (a model text message, at least 64 bytes), for a
- * client's limit on frame size.
+ * Sends a binary frame of exactly `bytes` bytes (a model text message, at least 64), for a frame size limit.
  *
  * @since 0.1.0
  * @category Actions
@@ -320,8 +317,8 @@ export const dropMidFrame: (message?: unknown) => Action = actions.dropMidFrame
 export const sendOversized: (bytes: number) => Action = actions.sendOversized
 
 /**
- * Sends the first half of `message`'s frame as a whole binary frame: JSON that ends in the middle
- * (by default of `{"serverContent": {"turnComplete": true}}`). Any other garbage: `sendFrame`.
+ * Sends the first half of `message`'s frame (default `{"serverContent": {"turnComplete": true}}`) as a
+ * whole binary frame: JSON that ends in the middle. Any other garbage: `sendFrame`.
  *
  * @since 0.1.0
  * @category Actions
