@@ -3,10 +3,14 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import * as Backend from "../src/Backend.js"
+import * as GeminiLive from "../src/GeminiLive.js"
 import * as LiveEmulator from "../src/testing/LiveEmulator.js"
 import * as Transport from "../src/Transport.js"
 import {
@@ -16,12 +20,15 @@ import {
   livePath,
   openMemory,
   openSocket,
+  openTcp,
+  readUntil,
   summary,
   type TestClient,
   untilTurnComplete,
   vertexModel,
   vertexPath
 } from "./support/emulatorClients.js"
+import { serviceAccountJson } from "./support/googleTokenEndpoint.js"
 
 // -----------------------------------------------------------------------------
 // Fixtures (the raw clients are in support/emulatorClients.ts)
@@ -1123,6 +1130,66 @@ describe("LiveEmulator", () => {
         assert.deepStrictEqual(yield* tooLate.closed, invalid)
       }))
 
+    // Text without turnComplete and a contextUpdate, sent while turn "one" is answered, come after the
+    // input its handle covers: lost on the Gemini API unless sent again; Vertex AI's handle has them.
+    it.scopedLive("Gemini API: a handle covers up to the answered input", () =>
+      Effect.gen(function*() {
+        const turns: Array<LiveEmulator.Turn> = []
+        let gate = Deferred.unsafeMake<void>(FiberId.none)
+        const emulator = yield* LiveEmulator.make({
+          onTurn: (turn) => {
+            turns.push(turn)
+            return turn.text === "one"
+              ? [LiveEmulator.say("Part", { turnComplete: false }), LiveEmulator.waitFor(Deferred.await(gate)), LiveEmulator.say(" two.")]
+              : [LiveEmulator.say("ok")]
+          }
+        })
+        const open = (vertex: boolean) =>
+          vertex
+            ? openMemory(emulator, vertexPath(), bearer(), "us-central1-aiplatform.googleapis.com")
+            : openMemory(emulator, livePath)
+        // The resumed setup sets no systemInstruction: the conversation's goes on.
+        const setup = (vertex: boolean, handle?: string) =>
+          setupMessage({
+            ...(vertex ? { model: vertexModel() } : {}),
+            generationConfig: { responseModalities: ["TEXT"] },
+            ...(handle === undefined ? { systemInstruction: { parts: [{ text: "Original." }] } } : {}),
+            sessionResumption: handle === undefined ? {} : { handle }
+          })
+        const handleAfter = (client: TestClient) =>
+          Effect.map(
+            readUntil(client, (m) => m.sessionResumptionUpdate?.newHandle !== undefined),
+            (messages) => messages[messages.length - 1].sessionResumptionUpdate.newHandle as string
+          )
+        for (const vertex of [false, true]) {
+          gate = Deferred.unsafeMake<void>(FiberId.none)
+          const first = yield* open(vertex)
+          yield* first.send(setup(vertex))
+          yield* handleAfter(first)
+          yield* first.send({ realtimeInput: { text: "one" } })
+          yield* readUntil(first, (m) => m.serverContent?.modelTurn !== undefined)
+          yield* first.send({ clientContent: { turns: [{ role: "user", parts: [{ text: "lost" }] }], turnComplete: false } })
+          yield* first.send({ contextUpdate: { systemInstruction: { parts: [{ text: "Later." }] } } })
+          yield* Effect.sleep("50 millis")
+          yield* Deferred.succeed(gate, undefined)
+          const handle = yield* handleAfter(first)
+          yield* first.close
+
+          const resumed = yield* open(vertex)
+          yield* resumed.send(setup(vertex, handle))
+          yield* handleAfter(resumed)
+          yield* resumed.send({ clientContent: { turns: [{ role: "user", parts: [{ text: "two" }] }], turnComplete: true } })
+          yield* untilTurnComplete(resumed)
+          yield* resumed.close
+        }
+        assert.deepStrictEqual(turns.map((t) => [t.index, t.text, t.history, t.systemInstruction]), [
+          [0, "one", [], "Original."],
+          [1, "two", ["one"], "Original."],
+          [0, "one", [], "Original."],
+          [1, "lost\ntwo", ["one"], "Later."]
+        ])
+      }))
+
     // lastConsumedClientMessageIndex counts the connection's messages; an audio turn in progress is not
     // consumed yet, so the client replays it.
     it.scoped("transparent: the consumed index counts from setup (0)", () =>
@@ -1242,6 +1309,219 @@ describe("LiveEmulator", () => {
         const cappedClosed = yield* Effect.fork(cappedClient.closed)
         yield* TestClock.adjust("30 seconds")
         assert.strictEqual((yield* cappedClosed.await.pipe(Effect.flatten)).code, 1011)
+      }))
+  })
+
+  // ---------------------------------------------------------------------------
+  // Faults
+  // ---------------------------------------------------------------------------
+
+  describe("faults", () => {
+    /** Opens a raw client and reads setupComplete. */
+    const started = (emulator: LiveEmulator.Service, setup: unknown = textSetup) =>
+      Effect.gen(function*() {
+        const client = yield* openSocket(emulator.port, livePath)
+        yield* client.send(setup)
+        assert.deepStrictEqual(yield* client.next, { setupComplete: {} })
+        return client
+      })
+
+    /** Whether `effect` completes within `ms` (real time). */
+    const within = (ms: number, effect: Effect.Effect<unknown>) =>
+      Effect.map(Effect.timeout(effect, ms), () => true).pipe(Effect.catchTag("TimeoutException", () => Effect.succeed(false)))
+
+    // The bytes are read and dropped: no frame, ping or close frame is handled, and the client's leaving is seen.
+    it.scopedLive("stall: no pong, nothing read or sent, socket open", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make({ onTurn: () => [LiveEmulator.say("Wait."), LiveEmulator.stall()] })
+        const client = yield* started(emulator)
+        yield* client.ping
+        yield* client.send({ realtimeInput: { text: "Hi" } })
+        yield* untilTurnComplete(client)
+        assert.isFalse(yield* within(300, client.ping))
+        yield* client.send({ realtimeInput: { text: "anyone?" } })
+        assert.isFalse(yield* within(200, client.next))
+        const [open] = yield* emulator.connections
+        assert.strictEqual(open.closed, undefined)
+        assert.deepStrictEqual(open.clientMessages, [textSetup, { realtimeInput: { text: "Hi" } }])
+        // A close frame is not answered either; the client's drop is noticed.
+        yield* client.terminate
+        assert.deepStrictEqual(yield* emulator.awaitClosed(0), { code: 1006, reason: "", wasClean: false })
+      }))
+
+    // pause: the socket is not read at all; the emulator's scope still ends at once (no close handshake).
+    it.scopedLive("stall with pause: unread socket, a prompt shutdown", () =>
+      Effect.gen(function*() {
+        const scope = yield* Scope.make()
+        const emulator = yield* Scope.extend(
+          LiveEmulator.make({ afterSetupComplete: () => [LiveEmulator.stall({ pause: true })] }),
+          scope
+        )
+        const client = yield* started(emulator)
+        assert.isFalse(yield* within(300, client.ping))
+        const start = Date.now()
+        yield* Scope.close(scope, Exit.void)
+        assert.isBelow(Date.now() - start, 1000)
+        assert.strictEqual((yield* client.closed).code, 1006)
+
+        // In memory: nothing is read, so the client's sends wait once the buffer is full.
+        const memory = yield* LiveEmulator.make({ afterSetupComplete: () => [LiveEmulator.stall()] })
+        const twin = yield* openMemory(memory, livePath)
+        yield* twin.send(textSetup)
+        yield* twin.next
+        const flood = Effect.forEach(Array.from({ length: 1000 }), () => twin.send({ realtimeInput: { text: "x" } }))
+        assert.isFalse(yield* within(300, flood))
+      }))
+
+    // The frame's header says N bytes, N/2 follow, then the TCP socket ends: no close frame.
+    it.scopedLive("dropMidFrame cuts a frame; drop sends no close frame", () =>
+      Effect.gen(function*() {
+        const message = { serverContent: { modelTurn: { parts: [{ text: "x".repeat(300) }] } } }
+        const emulator = yield* LiveEmulator.make({
+          onTurn: (turn) => [turn.text === "cut" ? LiveEmulator.dropMidFrame(message) : LiveEmulator.drop]
+        })
+        const cut = yield* openTcp(emulator.port, livePath)
+        yield* cut.send(textSetup)
+        yield* cut.send({ realtimeInput: { text: "cut" } })
+        const frames = yield* cut.ended
+        assert.deepStrictEqual(frames.map((f) => f.opcode), [2, 2])
+        assert.deepStrictEqual(decodeFrame(new Uint8Array(frames[0].payload)), { setupComplete: {} })
+        const whole = Buffer.from(JSON.stringify(message, null, 2) + "\n")
+        assert.strictEqual(frames[1].length, whole.length)
+        assert.deepStrictEqual(frames[1].payload, whole.subarray(0, whole.length >> 1))
+
+        const dropped = yield* openTcp(emulator.port, livePath)
+        yield* dropped.send(textSetup)
+        yield* dropped.send({ realtimeInput: { text: "drop" } })
+        const rest = yield* dropped.ended
+        assert.deepStrictEqual(rest.map((f) => [f.opcode, f.payload.length === f.length]), [[2, true]])
+        // A ws client sees 1006 for the cut frame.
+        const client = yield* started(emulator)
+        yield* client.send({ realtimeInput: { text: "cut" } })
+        assert.strictEqual((yield* client.closed).code, 1006)
+      }))
+
+    it.scopedLive("sendTruncated, sendOversized, schemaDrift frames", () =>
+      Effect.gen(function*() {
+        const audio = new Uint8Array([1, 2, 3, 4])
+        const emulator = yield* LiveEmulator.make({
+          onTurn: () => [LiveEmulator.sendTruncated(), LiveEmulator.sendOversized(100_000), LiveEmulator.schemaDrift(audio)]
+        })
+        const client = yield* started(emulator)
+        yield* client.send({ realtimeInput: { text: "Hi" } })
+        const truncated = yield* client.nextFrame
+        assert.instanceOf(truncated, Uint8Array)
+        const whole = "{\n  \"serverContent\": {\n    \"turnComplete\": true\n  }\n}\n"
+        assert.strictEqual(new TextDecoder().decode(truncated as Uint8Array), whole.slice(0, whole.length >> 1))
+        const oversized = (yield* client.nextFrame) as Uint8Array
+        assert.strictEqual(oversized.length, 100_000)
+        assert.match(decodeFrame(oversized).serverContent.modelTurn.parts[0].text, /^a{99900,}$/)
+        assert.deepStrictEqual(yield* client.next, {
+          serverContent: {
+            modelTurn: { parts: [{ inlineData: { mimeType: "audio/pcm;rate=24000", data: "AQIDBA==" } }] },
+            turnComplete: true
+          },
+          usageMetadata: { promptTokenCount: "12", responseTokenCount: 5, totalTokenCount: 17 }
+        })
+        // Raw frames are not recorded; the drifted message is.
+        const [record] = yield* emulator.connections
+        assert.deepStrictEqual(record.serverMessages.map(summary), ["setupComplete", "audio:4"])
+
+        // A client whose limit is smaller sends close 1009 (`ws` itself then reports 1006: it stops reading).
+        const limited = yield* openSocket(emulator.port, livePath, {}, 50_000)
+        yield* limited.send(textSetup)
+        yield* limited.next
+        yield* limited.send({ realtimeInput: { text: "Hi" } })
+        yield* limited.nextFrame
+        assert.strictEqual((yield* limited.closed).code, 1006)
+        assert.deepStrictEqual(yield* emulator.awaitClosed(1), { code: 1009, reason: "", wasClean: true })
+      }))
+
+    it.scoped("goAway, then any end: close 1000, a drop", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make({
+          afterSetupComplete: (setup) =>
+            LiveEmulator.goAway("5 seconds", setup.model === "models/drop" ? LiveEmulator.drop : LiveEmulator.close(1000))
+        })
+        for (const [model, code] of [["models/gemini-live-2.5-flash", 1000], ["models/drop", 1006]] as const) {
+          const client = yield* openMemory(emulator, livePath)
+          yield* client.send({ setup: { model } })
+          yield* client.next
+          assert.deepStrictEqual(yield* client.next, { goAway: { timeLeft: "5s" } })
+          const closed = yield* Effect.fork(client.closed)
+          yield* TestClock.adjust("5 seconds")
+          assert.strictEqual((yield* closed.await.pipe(Effect.flatten)).code, code)
+        }
+      }))
+
+    // 404 first (not counted); then the next upgrades to an endpoint are refused, on either face.
+    it.scopedLive("refuses the next upgrades with an HTTP status", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make({ refuseUpgrades: { count: 2, status: 503 } })
+        assert.strictEqual(yield* Effect.flip(openSocket(emulator.port, "/elsewhere")), 404)
+        assert.strictEqual(yield* Effect.flip(openSocket(emulator.port, livePath)), 503)
+        const memoryRefusal = yield* Effect.flip(openMemory(emulator, livePath))
+        assert.deepInclude(memoryRefusal, { reason: "HttpStatus", status: 503 })
+        yield* started(emulator)
+        yield* emulator.refuseUpgrades(1, 429)
+        assert.strictEqual(yield* Effect.flip(openSocket(emulator.port, livePath)), 429)
+        yield* started(emulator)
+        assert.strictEqual((yield* emulator.connections).length, 2)
+      }))
+
+    // Its tokens pass Vertex AI's check even where isValidAccessToken refuses every other token.
+    it.scopedLive("a token endpoint whose tokens pass; it fails or hangs", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make({ isValidAccessToken: () => false })
+        assert.strictEqual(emulator.tokenUri, `${emulator.url}/token`)
+        const request = (form: Record<string, string>) =>
+          Effect.promise(async () => {
+            const response = await fetch(emulator.tokenUri, { method: "POST", body: new URLSearchParams(form) })
+            return { status: response.status, body: await response.json() as any }
+          })
+        const grant = { grant_type: "refresh_token", refresh_token: "r", client_id: "c", client_secret: "s" }
+        const granted = yield* request(grant)
+        assert.strictEqual(granted.status, 200)
+        assert.include(granted.body, { token_type: "Bearer", expires_in: 3599 })
+        assert.match(granted.body.access_token, /^ya29\.emulator-/)
+        assert.deepStrictEqual(yield* request({ grant_type: "password" }), {
+          status: 400,
+          body: { error: "invalid_grant", error_description: "Bad Request" }
+        })
+
+        const setup = setupMessage({ model: vertexModel() })
+        const accepted = yield* openSocket(emulator.port, vertexPath(), bearer(granted.body.access_token))
+        yield* accepted.send(setup)
+        assert.property(yield* accepted.next, "setupComplete")
+        const other = yield* openSocket(emulator.port, vertexPath(), bearer())
+        yield* other.send(setup)
+        assert.strictEqual((yield* other.closed).code, 1008)
+
+        yield* emulator.failTokenRequests(1, 401)
+        assert.deepStrictEqual(yield* request(grant), { status: 401, body: { error: "invalid_client", error_description: "HTTP 401" } })
+        yield* emulator.failTokenRequests(1, "hang")
+        assert.isFalse(yield* within(300, request(grant)))
+        assert.strictEqual((yield* request(grant)).status, 200)
+        assert.strictEqual(yield* emulator.tokenRequests, 5)
+      }))
+
+    // A service account's token_uri: GeminiLive connects with the token it issues, or fails with its 401.
+    it.scopedLive("GeminiLive on Vertex AI with the emulator's tokens", () =>
+      Effect.gen(function*() {
+        const emulator = yield* LiveEmulator.make({ isValidAccessToken: () => false })
+        const client = (emulator: LiveEmulator.Service) =>
+          GeminiLive.GeminiLive.pipe(Effect.provide(GeminiLive.layer({
+            backend: Backend.VERTEX_AI,
+            project: "p",
+            credentials: serviceAccountJson({ token_uri: emulator.tokenUri }),
+            httpOptions: { baseUrl: emulator.url }
+          })))
+        const session = yield* (yield* client(emulator)).connect()
+        assert.strictEqual((yield* session.close()).code, 1000)
+        yield* emulator.failTokenRequests(1, 401)
+        const error = yield* Effect.flip(Effect.scoped((yield* client(emulator)).connect()))
+        assert.strictEqual(error._tag, "AuthError")
+        assert.strictEqual(yield* emulator.tokenRequests, 2)
       }))
   })
 })

@@ -63,6 +63,14 @@
  *   resumption handle."; resuming with another model closes 1007.
  * - `transparent: true` adds `lastConsumedClientMessageIndex`: the client's messages counted per
  *   connection from its `setup` (0); a user audio turn still in progress is consumed when it ends.
+ * - Gemini API: a handle issued after a model turn covers the conversation up to the user input that
+ *   turn answered (after `setupComplete`, up to the setup). What the client sent after that input
+ *   (text without `turnComplete`, a `contextUpdate`, ...) is not in the resumed state (`Turn.history`,
+ *   the next turn's text, `Turn.systemInstruction`, `Turn.tools`) unless sent again. Vertex AI: all.
+ *
+ * Faults: `stall`, `drop` (a TCP end with no close frame), `dropMidFrame`, `sendTruncated`/`sendFrame`
+ * (not JSON), `schemaDrift`, `sendOversized`, `goAway(timeLeft, then)`; upgrades refused with an HTTP
+ * status (`refuseUpgrades`); a token endpoint (`Service.tokenUri`) that fails or hangs on demand.
  *
  * Scripts (`Action`s) decide what the model says and how connections end (`Options.connectionLifetime`
  * ends each one as the service does); `connections` tells what crossed the wire.
@@ -182,12 +190,36 @@ export interface WaitFor {
 }
 
 /**
+ * The server goes silent with the socket open: it handles nothing the client sends (no frame, ping
+ * or close frame) and sends nothing more. The bytes are read and discarded (the client's leaving is
+ * seen); with `pause`, not read (the client's send buffer fills). In memory the client's sends wait.
+ *
+ * @since 0.1.0
+ * @category Actions
+ */
+export interface Stall {
+  readonly _tag: "Stall"
+  readonly pause: boolean
+}
+
+/**
+ * The TCP socket is destroyed halfway through `message`'s frame: no close frame (1006). In memory: a `Drop`.
+ *
+ * @since 0.1.0
+ * @category Actions
+ */
+export interface DropMidFrame {
+  readonly _tag: "DropMidFrame"
+  readonly message: unknown
+}
+
+/**
  * One step of what the emulated server does; scripts are lists of actions, run in order.
  *
  * @since 0.1.0
  * @category Actions
  */
-export type Action = Say | Send | SendFrame | Close | Drop | Wait | WaitFor
+export type Action = Say | Send | SendFrame | Close | Drop | Wait | WaitFor | Stall | DropMidFrame
 
 /**
  * The model says `text` (see `Say`); `turnComplete: false` leaves the model turn open, e.g. before
@@ -253,12 +285,55 @@ export const waitFor: (effect: Effect.Effect<unknown>) => Action = actions.waitF
  * The end of a connection at its time limit, as the real service does it: `goAway` with `timeLeft`
  * (a proto3 JSON Duration: `"50s"`, `"0.500s"`), then, once that time has passed, close 1011
  * "Deadline expired before operation could complete.". `Options.connectionLifetime` does it on
- * every connection.
+ * every connection. `then` ends it another way (e.g. `close(1000)`, `drop`).
  *
  * @since 0.1.0
  * @category Actions
  */
-export const goAway: (timeLeft: Duration.DurationInput) => ReadonlyArray<Action> = actions.goAway
+export const goAway: (timeLeft: Duration.DurationInput, then?: Action) => ReadonlyArray<Action> = actions.goAway
+
+/**
+ * Stalls the connection (see `Stall`); `pause: true` stops reading the socket itself.
+ *
+ * @since 0.1.0
+ * @category Actions
+ */
+export const stall: (options?: { readonly pause?: boolean }) => Action = actions.stall
+
+/**
+ * Drops the connection halfway through a frame (see `DropMidFrame`); by default a model text message's.
+ *
+ * @since 0.1.0
+ * @category Actions
+ */
+export const dropMidFrame: (message?: unknown) => Action = actions.dropMidFrame
+
+/**
+ * Sends a binary frame of exactly `bytes` bytes (a model text message, at least 64), for a frame size limit.
+ *
+ * @since 0.1.0
+ * @category Actions
+ */
+export const sendOversized: (bytes: number) => Action = actions.sendOversized
+
+/**
+ * Sends the first half of `message`'s frame (default `{"serverContent": {"turnComplete": true}}`) as a
+ * whole binary frame: JSON that ends in the middle. Any other garbage: `sendFrame`.
+ *
+ * @since 0.1.0
+ * @category Actions
+ */
+export const sendTruncated: (message?: unknown) => Action = actions.sendTruncated
+
+/**
+ * Sends a known message with one field of the wrong type: `serverContent` with a model turn of
+ * `audio` (24 kHz PCM16; by default synthesized speech) and `turnComplete: true`, and
+ * `usageMetadata` whose `promptTokenCount` is the string `"12"`.
+ *
+ * @since 0.1.0
+ * @category Actions
+ */
+export const schemaDrift: (audio?: Uint8Array) => Action = actions.schemaDrift
 
 // -----------------------------------------------------------------------------
 // Models
@@ -291,15 +366,9 @@ export interface Turn {
   readonly setup: SetupMessage
   /** Whether this connection resumed a conversation (its setup had a valid `sessionResumption.handle`). */
   readonly resumed: boolean
-  /**
-   * The texts of the conversation's earlier user turns, oldest first, across resumed connections
-   * (an audio turn's is its `transcript`).
-   */
+  /** The texts of the conversation's earlier user turns, oldest first, across connections (audio: its `transcript`). */
   readonly history: ReadonlyArray<string>
-  /**
-   * The system instruction in force for this turn, as text: the setup's, or the last
-   * `contextUpdate`'s (kept across resumed connections unless a resumed setup sets its own).
-   */
+  /** The system instruction in force, as text: the last a setup or a `contextUpdate` set, across connections. */
   readonly systemInstruction: string
   /** The tools in force for this turn, as the client sent them (the setup's, or the last `contextUpdate`'s). */
   readonly tools: ReadonlyArray<unknown>
@@ -330,10 +399,7 @@ export interface ConnectionRecord {
   readonly droppedMessages: number
   /** The `sessionResumption.handle` this connection resumed with, if its setup resumed a conversation. */
   readonly resumedFrom: string | undefined
-  /**
-   * The logical conversation, across connections: the `id` of its first connection (this
-   * connection's own `id`, unless it resumed a conversation).
-   */
+  /** The conversation, across connections: the `id` of its first connection (its own `id` unless resumed). */
   readonly sessionKey: number
   /** How the connection ended, once it has. */
   readonly closed: Transport.CloseInfo | undefined
@@ -413,6 +479,8 @@ export interface Options {
   readonly connectionLifetime?: Duration.DurationInput
   /** How long before the end of a connection `goAway` goes out. Default: 60 seconds (at most the lifetime). */
   readonly goAwayBefore?: Duration.DurationInput
+  /** The first `count` upgrades to an endpoint are answered with HTTP `status` (e.g. 401, 429, 503). */
+  readonly refuseUpgrades?: { readonly count: number; readonly status: number }
 }
 
 /**
@@ -431,6 +499,17 @@ export interface Service {
   readonly connections: Effect.Effect<ReadonlyArray<ConnectionRecord>>
   /** Waits until connection `id` has closed (`undefined` if no such connection is kept). */
   readonly awaitClosed: (id: number) => Effect.Effect<Transport.CloseInfo | undefined>
+  /** The next `count` upgrades to an endpoint (either face) are answered with HTTP `status`. */
+  readonly refuseUpgrades: (count: number, status: number) => Effect.Effect<void>
+  /**
+   * An OAuth2 token endpoint (`url/token`) for a credential's `token_uri`: a JWT-bearer assertion or a
+   * refresh token (not verified) gets a token Vertex AI accepts (whatever `isValidAccessToken` says).
+   */
+  readonly tokenUri: string
+  /** The next `count` token requests are answered with HTTP `status` and an OAuth error, or never (`"hang"`). */
+  readonly failTokenRequests: (count: number, failure: number | "hang") => Effect.Effect<void>
+  /** How many requests the token endpoint has had. */
+  readonly tokenRequests: Effect.Effect<number>
 }
 
 /**

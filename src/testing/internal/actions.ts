@@ -3,6 +3,7 @@ import * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Transport from "../../Transport.js"
 import type { Action } from "../LiveEmulator.js"
+import { oversizedFrame, schemaDriftMessage, truncatedFrame } from "./faults.js"
 import { deadlineExpired, protoDuration } from "./wire.js"
 
 export const say = (
@@ -27,8 +28,24 @@ export const wait = (duration: Duration.DurationInput): Action => ({ _tag: "Wait
 
 export const waitFor = (effect: Effect.Effect<unknown>): Action => ({ _tag: "WaitFor", effect })
 
-export const goAway = (timeLeft: Duration.DurationInput): ReadonlyArray<Action> => [
+export const goAway = (
+  timeLeft: Duration.DurationInput,
+  then: Action = close(deadlineExpired.code, deadlineExpired.reason)
+): ReadonlyArray<Action> => [
   send({ goAway: { timeLeft: protoDuration(Duration.unsafeToNanos(timeLeft)) } }),
   wait(timeLeft),
-  close(deadlineExpired.code, deadlineExpired.reason)
+  then
 ]
+
+export const stall = (options?: { readonly pause?: boolean }): Action => ({ _tag: "Stall", pause: options?.pause ?? false })
+
+export const dropMidFrame = (
+  message: unknown = { serverContent: { modelTurn: { parts: [{ text: "This frame is cut off." }] } } }
+): Action => ({ _tag: "DropMidFrame", message })
+
+export const sendOversized = (bytes: number): Action => sendFrame(oversizedFrame(bytes))
+
+export const sendTruncated = (message: unknown = { serverContent: { turnComplete: true } }): Action =>
+  sendFrame(truncatedFrame(message))
+
+export const schemaDrift = (audio?: Uint8Array): Action => send(schemaDriftMessage(audio))

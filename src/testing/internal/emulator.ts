@@ -5,12 +5,13 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import type * as Http from "node:http"
+import * as Http from "node:http"
 import * as LiveModel from "../../LiveModel.js"
 import type * as Transport from "../../Transport.js"
 import type { Action, Options, Service, Turn } from "../LiveEmulator.js"
 import * as MemoryTransport from "../MemoryTransport.js"
 import { say } from "./actions.js"
+import { type ConnectionFaults, memoryFaults } from "./faults.js"
 import { inputSampleRate } from "./pcm.js"
 import { makeRecorder, type Recorder } from "./recorder.js"
 import { makeResumptionStore } from "./resumption.js"
@@ -18,6 +19,7 @@ import { matchRoute, parseRequestTarget } from "./route.js"
 import { serve } from "./session.js"
 import type { SessionConfig } from "./sessionState.js"
 import * as SocketServer from "./socketServer.js"
+import { makeTokenEndpoint, tokenPath, type TokenEndpoint } from "./tokenEndpoint.js"
 
 export const defaultUnknownModels: ReadonlyArray<string> = [
   "gemini-2.0-flash-exp",
@@ -47,12 +49,13 @@ const finite = (duration: Duration.DurationInput | undefined): Duration.Duration
   return Duration.isFinite(decoded) ? decoded : undefined
 }
 
-const resolve = (options: Options): SessionConfig => ({
+const resolve = (options: Options, tokens: TokenEndpoint): SessionConfig => ({
   realtime: options.realtime ?? false,
   auth: {
     isValidApiKey: options.isValidApiKey ?? ((key) => key.length > 0),
     isValidAuthToken: options.isValidAuthToken ?? ((token) => token.startsWith("auth_tokens/")),
-    isValidAccessToken: options.isValidAccessToken ?? ((token) => token.length > 0)
+    isValidAccessToken: (token) =>
+      tokens.issued(token) || (options.isValidAccessToken ?? ((token) => token.length > 0))(token)
   },
   unknownModels: new Set((options.unknownModels ?? defaultUnknownModels).map(LiveModel.nameOf)),
   models: options.models ?? LiveModel.known,
@@ -83,7 +86,8 @@ const serveRequest = (
   transport: "socket" | "memory",
   url: string,
   rawHeaders: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>,
-  connection: Transport.Connection
+  connection: Transport.Connection,
+  faults: ConnectionFaults
 ): Effect.Effect<void> =>
   Effect.gen(function*() {
     const target = parseRequestTarget(url)
@@ -101,27 +105,41 @@ const serveRequest = (
       query: target.query,
       headers
     })
-    yield* serve(config, { route, target, headers }, connection, record)
+    yield* serve(config, { route, target, headers }, connection, record, faults)
   })
 
 export const make = (options: Options = {}): Effect.Effect<Service, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const config = resolve(options)
+    const tokens = makeTokenEndpoint()
+    const config = resolve(options, tokens)
     const recorder = makeRecorder({
       connections: options.recordLimits?.connections ?? 64,
       messagesPerDirection: options.recordLimits?.messagesPerDirection ?? 10_000
     })
     const accepts = (url: string) => matchRoute(parseRequestTarget(url).path) !== undefined
+    // Upgrades to refuse, and with which status, on either face.
+    const refusals: Array<number> = []
+    const refuse = (count: number, status: number) => {
+      for (let i = 0; i < count; i++) refusals.push(status)
+    }
+    if (options.refuseUpgrades !== undefined) refuse(options.refuseUpgrades.count, options.refuseUpgrades.status)
 
     const port = yield* SocketServer.start(options.port ?? 0, {
       accepts,
-      serve: (request: Http.IncomingMessage, connection) =>
-        serveRequest(config, recorder, "socket", request.url ?? "", request.headers, connection)
+      refuses: () => refusals.shift(),
+      http: tokens.handle,
+      serve: (request: Http.IncomingMessage, connection, faults) =>
+        serveRequest(config, recorder, "socket", request.url ?? "", request.headers, connection, faults)
     })
 
     const memoryServer: MemoryTransport.Server = {
-      upgrade: (request) => (accepts(request.url) ? undefined : { status: 404, message: "Not Found" }),
-      serve: (request, peer) => serveRequest(config, recorder, "memory", request.url, request.headers, peer)
+      upgrade: (request) => {
+        if (!accepts(request.url)) return { status: 404, message: "Not Found" }
+        const status = refusals.shift()
+        return status === undefined ? undefined : { status, message: Http.STATUS_CODES[status] ?? "Error" }
+      },
+      serve: (request, peer) =>
+        serveRequest(config, recorder, "memory", request.url, request.headers, peer, memoryFaults(peer))
     }
 
     return {
@@ -129,6 +147,10 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
       port,
       layerTransport: MemoryTransport.layer(memoryServer),
       connections: recorder.snapshot,
-      awaitClosed: recorder.awaitClosed
+      awaitClosed: recorder.awaitClosed,
+      refuseUpgrades: (count, status) => Effect.sync(() => refuse(count, status)),
+      tokenUri: `http://127.0.0.1:${port}${tokenPath}`,
+      failTokenRequests: (count, failure) => Effect.sync(() => tokens.fail(count, failure)),
+      tokenRequests: Effect.sync(() => tokens.requests())
     }
   })

@@ -8,10 +8,11 @@ import * as Fiber from "effect/Fiber"
 import type { Action, Say, Turn } from "../LiveEmulator.js"
 import { audioChunks, textDeltas } from "./modelOutput.js"
 import { inputSampleRate, toBase64, toBytes } from "./pcm.js"
-import { end, hook, send, untilClosed } from "./serverMessages.js"
-import { type ActiveSession, SessionEnded, type SessionState } from "./sessionState.js"
+import { end, hook, send, untilClosed, whileStalled } from "./serverMessages.js"
+import { type ActiveSession, coveredNow, SessionEnded, type SessionState } from "./sessionState.js"
 import { msPerCharacter, synthesizeSpeech } from "./speechSynthesis.js"
 import type { UsageCounter } from "./usage.js"
+import { encodeServerMessage } from "./wire.js"
 
 const pace = (s: SessionState, ms: number) => (s.config.realtime ? Effect.sleep(ms) : Effect.void)
 
@@ -57,7 +58,18 @@ const speak = (s: SessionState, { setup, usage }: ActiveSession, say: Say): Effe
     if (say.turnComplete) yield* completeTurn(s, usage)
   })
 
+/** Stops reading and sending for good; the script waits until the connection closes. */
+const stall = (s: SessionState, pause: boolean) =>
+  Effect.zipRight(
+    Effect.suspend(() => {
+      s.stalled = true
+      return s.faults.stopReading(pause)
+    }),
+    whileStalled(s)
+  )
+
 const perform = (s: SessionState, action: Action): Effect.Effect<void, SessionEnded> => {
+  if (s.stalled) return whileStalled(s)
   switch (action._tag) {
     case "Say":
       return s.active === undefined ? Effect.void : speak(s, s.active, action)
@@ -69,6 +81,10 @@ const perform = (s: SessionState, action: Action): Effect.Effect<void, SessionEn
       return end(s, { code: action.code, reason: action.reason })
     case "Drop":
       return Effect.zipRight(s.connection.terminate, Effect.fail(new SessionEnded()))
+    case "DropMidFrame":
+      return Effect.zipRight(s.faults.dropMidFrame(encodeServerMessage(action.message)), Effect.fail(new SessionEnded()))
+    case "Stall":
+      return stall(s, action.pause)
     case "Wait":
       return Effect.sleep(action.duration)
     case "WaitFor":
@@ -88,6 +104,8 @@ export const runActions = (s: SessionState, actions: ReadonlyArray<Action>) =>
 const forkReply = (s: SessionState, actions: ReadonlyArray<Action>, prelude: Effect.Effect<void, SessionEnded>) =>
   Effect.gen(function*() {
     s.handledIndex = s.messageIndex
+    // What the reply's handle will cover (the Gemini API's model): the conversation up to this input.
+    s.covered = coveredNow(s)
     if (s.reply !== undefined) yield* untilClosed(s, Fiber.await(s.reply))
     s.repliesStarting--
     s.reply = yield* Effect.forkScoped(

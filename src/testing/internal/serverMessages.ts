@@ -7,7 +7,7 @@
 import * as Effect from "effect/Effect"
 import * as LiveModel from "../../LiveModel.js"
 import type { ConversationState } from "./resumption.js"
-import { type ActiveSession, SessionEnded, type SessionState } from "./sessionState.js"
+import { type ActiveSession, coveredNow, SessionEnded, type SessionState } from "./sessionState.js"
 import { booleanField, encodeServerMessage, field, type Rejection, rejection } from "./wire.js"
 
 /** What a hook that throws makes the session answer (the service's own internal error). */
@@ -21,9 +21,12 @@ const isSendableCloseCode = (code: number): boolean =>
 export const untilClosed = <A, E, R>(s: SessionState, effect: Effect.Effect<A, E, R>) =>
   Effect.raceFirst(effect, Effect.zipRight(s.connection.closed, Effect.fail(new SessionEnded())))
 
+/** A stalled session sends nothing more: whatever would, waits until the connection closes. */
+export const whileStalled = (s: SessionState) => untilClosed(s, Effect.never)
+
 /** Sends a server message as it is, and records it. */
 export const sendRaw = (s: SessionState, message: unknown): Effect.Effect<void, SessionEnded> =>
-  s.connection.send(encodeServerMessage(message)).pipe(
+  s.stalled ? whileStalled(s) : s.connection.send(encodeServerMessage(message)).pipe(
     Effect.tap(() => s.record.server(message)),
     Effect.mapError(() => new SessionEnded())
   )
@@ -32,15 +35,16 @@ export const sendRaw = (s: SessionState, message: unknown): Effect.Effect<void, 
 const consumedIndex = (s: SessionState) =>
   s.audioTurnStart === undefined ? s.handledIndex : Math.min(s.handledIndex, s.audioTurnStart - 1)
 
+/**
+ * The state a handle names. On the Gemini API it covers the user's side up to the input the latest
+ * reply answered (`s.covered`): what the client sent after that is not in it. Vertex AI's covers all.
+ */
 const snapshot = (s: SessionState, { setup, usage }: ActiveSession): ConversationState => ({
   sessionKey: s.sessionKey,
   backend: s.request.route.backend,
   model: LiveModel.nameOf(setup.model),
-  history: s.history.slice(),
-  pendingText: s.pendingText.slice(),
+  ...(s.request.route.backend === "GeminiAPI" ? s.covered : coveredNow(s)),
   usage: usage.context(),
-  systemInstruction: s.systemInstruction,
-  tools: s.tools,
   started: s.started,
   consumedClientMessages: s.consumedBefore + Math.max(0, consumedIndex(s))
 })
@@ -102,7 +106,7 @@ export const send = (s: SessionState, message: unknown): Effect.Effect<void, Ses
 
 /** Ends the session with a close frame (or a drop, for a code no peer may send). */
 export const end = (s: SessionState, close: Rejection): Effect.Effect<never, SessionEnded> =>
-  Effect.zipRight(
+  s.stalled ? whileStalled(s) : Effect.zipRight(
     isSendableCloseCode(close.code)
       ? s.connection.close(close.code, rejection(close.code, close.reason).reason)
       : s.connection.terminate,

@@ -17,14 +17,16 @@ import type { Connection, Frame } from "../../Transport.js"
 import { makeActivityDetector } from "./activityDetector.js"
 import { authenticate } from "./auth.js"
 import { messageKind, onMessage, setTools } from "./clientInput.js"
+import type { ConnectionFaults } from "./faults.js"
 import { makeFunctionCalls } from "./functionCalls.js"
 import { normalizeSetup } from "./model.js"
 import type { ConnectionRecorder } from "./recorder.js"
 import { runActions } from "./reply.js"
 import type { ConversationState } from "./resumption.js"
-import { end, hook, issueHandle, send, untilClosed } from "./serverMessages.js"
+import { end, hook, issueHandle, send, untilClosed, whileStalled } from "./serverMessages.js"
 import {
   type ActiveSession,
+  coveredNow,
   makeSessionState,
   type SessionConfig,
   type SessionEnded,
@@ -111,6 +113,7 @@ const onFirstMessage = (s: SessionState, parsed: { readonly value: unknown } | u
     s.active = session
     setTools(s, session, field(result.raw, "tools") !== undefined ? arrayField(result.raw, "tools") : state?.tools ?? [])
     s.handledIndex = 0
+    s.covered = coveredNow(s)
     if (result.resumption !== undefined) {
       s.connectionEnded = yield* config.resumption.connect(s.sessionKey)
       yield* Effect.addFinalizer(() => s.connectionEnded)
@@ -133,13 +136,16 @@ export const serve = (
   config: SessionConfig,
   request: SessionRequest,
   connection: Connection,
-  record: ConnectionRecorder
+  record: ConnectionRecorder,
+  faults: ConnectionFaults
 ): Effect.Effect<void> =>
   Effect.gen(function*() {
-    const s = makeSessionState(config, request, connection, record)
+    const s = makeSessionState(config, request, connection, record, faults)
     let firstMessage = true
     const receive = (frame: Frame): Effect.Effect<void, SessionEnded, Scope.Scope> =>
       Effect.suspend(() => {
+        // A stalled session reads nothing more (in memory, the client's sends fill the buffer).
+        if (s.stalled) return whileStalled(s)
         const parsed = parseClientFrame(frame)
         if (parsed !== undefined) record.client(parsed.value)
         const index = ++s.messageIndex

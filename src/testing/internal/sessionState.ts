@@ -13,6 +13,7 @@ import type { Action, SetupMessage, Turn } from "../LiveEmulator.js"
 import type { ActivityDetector } from "./activityDetector.js"
 import type { AuthPolicy } from "./auth.js"
 import { type Dialect, dialectOf } from "./dialect.js"
+import type { ConnectionFaults } from "./faults.js"
 import type { FunctionCalls } from "./functionCalls.js"
 import type { ConnectionRecorder } from "./recorder.js"
 import type { ResumptionStore } from "./resumption.js"
@@ -72,6 +73,10 @@ export interface SessionState {
   readonly connection: Connection
   readonly record: ConnectionRecorder
   readonly dialect: Dialect
+  /** What the scripts' faults do below the WebSocket protocol. */
+  readonly faults: ConnectionFaults
+  /** A `Stall` ran: nothing is read or sent any more. */
+  stalled: boolean
 
   /** Set once a valid `setup` arrived (before `setupComplete` goes out). */
   active: ActiveSession | undefined
@@ -96,6 +101,11 @@ export interface SessionState {
   tools: ReadonlyArray<unknown>
   /** Realtime input received, or model output sent: 3.1 takes no more initial history then. */
   started: boolean
+  /**
+   * The Gemini API's handle model: the conversation as of the input the latest reply answers (or
+   * the setup), which is what its handle covers; later input is not in it.
+   */
+  covered: Covered
 
   // The user's audio turn.
   /** Audio of the user's current turn (16 kHz). */
@@ -123,18 +133,37 @@ export interface SessionState {
   connectionEnded: Effect.Effect<void>
 }
 
+/** The user's side of the conversation at one point (what a Gemini API handle covers). */
+export interface Covered {
+  readonly history: ReadonlyArray<string>
+  readonly pendingText: ReadonlyArray<string>
+  readonly systemInstruction: string
+  readonly tools: ReadonlyArray<unknown>
+}
+
+/** The user's side of the conversation as it is now. */
+export const coveredNow = (s: SessionState): Covered => ({
+  history: s.history.slice(),
+  pendingText: s.pendingText.slice(),
+  systemInstruction: s.systemInstruction,
+  tools: s.tools
+})
+
 /** The state of a connection that has just been accepted. */
 export const makeSessionState = (
   config: SessionConfig,
   request: SessionRequest,
   connection: Connection,
-  record: ConnectionRecorder
+  record: ConnectionRecorder,
+  faults: ConnectionFaults
 ): SessionState => ({
   config,
   request,
   connection,
   record,
   dialect: dialectOf(request.route.backend),
+  faults,
+  stalled: false,
   active: undefined,
   reply: undefined,
   modelTurnOpen: false,
@@ -145,6 +174,7 @@ export const makeSessionState = (
   systemInstruction: "",
   tools: [],
   started: false,
+  covered: { history: [], pendingText: [], systemInstruction: "", tools: [] },
   segment: [],
   segmentSamples: 0,
   activityOpen: false,
