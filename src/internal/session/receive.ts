@@ -36,7 +36,7 @@ export const handleFrame = (
   const { hub, statistics, trace } = session
   if (session.countBytes) statistics.received(typeof frame === "string" ? Buffer.byteLength(frame) : frame.byteLength)
   if (trace?.enabled) trace.received(frame)
-  const decoded = Protocol.decodeServerMessage(frame)
+  const decoded = Protocol.decodeServerMessage(frame, session.onDropped)
   if (Either.isLeft(decoded)) {
     statistics.protocolError()
     return hub.offer([LiveEvent.Unknown({ message: frameText(frame), error: decoded.left })])

@@ -169,6 +169,8 @@ export const sendToolResponse = (
     Effect.suspend(() => {
       const calls = session.calls
       const all = Protocol.functionResponsesOf(input)
+      // Bad responses are refused by the encoder, before anything reads them.
+      if (!all.every(isObject)) return sendToolResponses(session, all)
       if (calls.voided === undefined) return sendToolResponses(session, all)
       const responses = all.filter((response) => !calls.isVoided(response.id))
       if (responses.length === all.length) return sendToolResponses(session, responses)
@@ -189,7 +191,7 @@ const sendToolResponses = (
     session,
     "sendToolResponse",
     Protocol.encodeToolResponse(
-      { functionResponses: session.quirks.outgoing(responses) },
+      { functionResponses: responses.every(isObject) ? session.quirks.outgoing(responses) : responses },
       { requireId: backend.requiresFunctionResponseId, backend: backend.kind, acceptsWillContinue: backend.acceptsWillContinue }
     )
   ).pipe(Effect.tap(() => Calls.answered(session, responses)))
@@ -210,3 +212,5 @@ const automaticActivityDetection = (setup: Protocol.Setup): boolean => {
   const config = setup.realtimeInputConfig as { automaticActivityDetection?: { disabled?: boolean } } | undefined
   return config?.automaticActivityDetection?.disabled !== true
 }
+
+const isObject = (value: unknown): boolean => typeof value === "object" && value !== null

@@ -4,11 +4,13 @@
  * it: `state` (transitions), `link`, `receive`, `send`, `calls`, `resumption`, `supervisor`, `make`.
  * A class, so that an idle session is its fields and little else (a process may hold thousands).
  */
+import * as Effect from "effect/Effect"
 import type * as FiberHandle from "effect/FiberHandle"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Auth from "../../Auth.js"
 import type * as Backend from "../../Backend.js"
+import type { ProtocolError } from "../../LiveError.js"
 import type * as LiveEvent from "../../LiveEvent.js"
 import type * as LiveModel from "../../LiveModel.js"
 import type { Options } from "../../LiveSession.js"
@@ -100,6 +102,8 @@ export class Session {
   readonly manualFunctions: Set<string> | undefined
   /** What `sendAudio` and `audioInput` write through (made on first use). */
   sink: Framer.Sink | undefined
+  /** A server message's field of the wrong type was dropped (the rest delivered): counted and logged. */
+  readonly onDropped: (error: ProtocolError) => void
 
   constructor(parts: Parts) {
     this.options = parts.options
@@ -122,6 +126,11 @@ export class Session {
       ? ReplayLog.make(Resumption.replayLogBytes)
       : undefined
     this.calls = Calls.make()
+    const statistics = parts.statistics
+    this.onDropped = (error) => {
+      statistics.protocolError()
+      Effect.runFork(Effect.logWarning(`effect-gemini-live: ${error.description}`))
+    }
     this.manualFunctions = parts.options.tools === undefined
       ? undefined
       : new Set(Calls.functionNames(parts.options.connectConfig.tools))
