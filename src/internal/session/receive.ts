@@ -37,6 +37,8 @@ export const handleFrame = (
   if (session.countBytes) statistics.received(typeof frame === "string" ? Buffer.byteLength(frame) : frame.byteLength)
   if (trace?.enabled) trace.received(frame)
   const decoded = Protocol.decodeServerMessage(frame, session.onDropped)
+  const dropped = session.dropped
+  session.dropped = undefined
   if (Either.isLeft(decoded)) {
     statistics.protocolError()
     return hub.offer([LiveEvent.Unknown({ message: frameText(frame), error: decoded.left })])
@@ -50,13 +52,17 @@ export const handleFrame = (
   if (message.setupComplete !== undefined && link.index > 0) events = events.filter((event) => event._tag !== "SetupComplete")
   if (message.toolCallCancellation !== undefined) events = Calls.withoutVoided(session, events)
   if (session.countBytes) record(statistics, events)
-  let effect: Effect.Effect<void> | undefined
+  let effect: Effect.Effect<void> | undefined = dropped === undefined
+    ? undefined
+    : Effect.forEach(dropped, (error) => Effect.logWarning(`effect-gemini-live: ${error.description}`), { discard: true })
+  let delivered: Effect.Effect<void> | undefined
   if (message.serverContent === undefined) {
-    effect = hub.offer(events)
+    delivered = hub.offer(events)
   } else {
     const routed = session.modelAudio.route(events)
-    effect = routed.pending === undefined ? hub.offer(routed.events) : Effect.zipRight(routed.pending, hub.publish(routed.events))
+    delivered = routed.pending === undefined ? hub.offer(routed.events) : Effect.zipRight(routed.pending, hub.publish(routed.events))
   }
+  effect = effect === undefined ? delivered : delivered === undefined ? effect : Effect.zipRight(effect, delivered)
   if (message.goAway !== undefined && isCurrent(session, link) && session.policy !== undefined) {
     effect = Effect.zipRight(effect ?? Effect.void, onGoAway(session, link, parseDuration(message.goAway.timeLeft)))
   }

@@ -4,7 +4,6 @@
  * it: `state` (transitions), `link`, `receive`, `send`, `calls`, `resumption`, `supervisor`, `make`.
  * A class, so that an idle session is its fields and little else (a process may hold thousands).
  */
-import * as Effect from "effect/Effect"
 import type * as FiberHandle from "effect/FiberHandle"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
@@ -102,8 +101,10 @@ export class Session {
   readonly manualFunctions: Set<string> | undefined
   /** What `sendAudio` and `audioInput` write through (made on first use). */
   sink: Framer.Sink | undefined
-  /** A server message's field of the wrong type was dropped (the rest delivered): counted and logged. */
+  /** A server message's field of the wrong type was dropped (the rest delivered): counted, kept for the log. */
   readonly onDropped: (error: ProtocolError) => void
+  /** Drops of the frame being handled, logged by `receive` in the session's own runtime (its logger). */
+  dropped: Array<ProtocolError> | undefined
 
   constructor(parts: Parts) {
     this.options = parts.options
@@ -129,7 +130,7 @@ export class Session {
     const statistics = parts.statistics
     this.onDropped = (error) => {
       statistics.protocolError()
-      Effect.runFork(Effect.logWarning(`effect-gemini-live: ${error.description}`))
+      ;(this.dropped ??= []).push(error)
     }
     this.manualFunctions = parts.options.tools === undefined
       ? undefined
